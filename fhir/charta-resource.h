@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * charta-resource.h: a parsed FHIR resource.
+ *
+ * A ChartaResource is a sealed JSON tree (json-glib) plus its resourceType, id and meta.  It is
+ * immutable once made and reference counted, so it can be shared across threads.  Parsing
+ * enforces limits before json-glib sees the bytes: body size, nesting depth, UTF-8, duplicate
+ * keys.  JSON numbers keep the text they were written with, so decimals keep their precision
+ * (1.50 stays 1.50) through canonical output and search-index extraction.
+ *
+ * Canonical output is compact JSON, properties in the R4 definition order (resourceType first,
+ * a primitive's "_name" right after "name"), numbers as written.
+ */
+#pragma once
+
+#include <glib-object.h>
+#include <json-glib/json-glib.h>
+
+G_BEGIN_DECLS
+
+typedef struct
+{
+  size_t max_bytes;    /* largest body accepted; 0 means the default (CHARTA_DEFAULT_MAX_BYTES) */
+  unsigned max_depth;  /* deepest nesting of objects and arrays; 0 means the default */
+} ChartaParseLimits;
+
+#define CHARTA_DEFAULT_MAX_BYTES (64u * 1024u * 1024u)
+#define CHARTA_DEFAULT_MAX_DEPTH 128u
+
+#define CHARTA_TYPE_RESOURCE (charta_resource_get_type ())
+
+typedef struct _ChartaResource ChartaResource;
+
+GType           charta_resource_get_type          (void) G_GNUC_CONST;
+
+/* Checks the limits, parses, and requires a JSON object whose resourceType is an R4 resource
+ * type.  Does not validate the content against the model (see charta-validate.h). */
+ChartaResource *charta_resource_new_from_data     (const char              *data,
+                                                   size_t                   length,
+                                                   const ChartaParseLimits *limits,
+                                                   GError                 **error);
+ChartaResource *charta_resource_new_from_bytes    (GBytes                  *bytes,
+                                                   const ChartaParseLimits *limits,
+                                                   GError                 **error);
+/* A resource nested in @parent (a Bundle entry's resource, a contained resource): shares the
+ * parent's tree and number texts and keeps the parent alive.  @node must be a JSON object with
+ * a resourceType, inside @parent's tree. */
+ChartaResource *charta_resource_new_nested        (ChartaResource          *parent,
+                                                   JsonNode                *node,
+                                                   GError                 **error);
+
+ChartaResource *charta_resource_ref               (ChartaResource          *self);
+void            charta_resource_unref             (ChartaResource          *self);
+
+const char     *charta_resource_get_resource_type (ChartaResource          *self);
+/* NULL when the resource has no id. */
+const char     *charta_resource_get_id            (ChartaResource          *self);
+/* meta.versionId and meta.lastUpdated, NULL when absent. */
+const char     *charta_resource_get_version_id    (ChartaResource          *self);
+const char     *charta_resource_get_last_updated  (ChartaResource          *self);
+/* The resource's JSON object node (borrowed; never modify it). */
+JsonNode       *charta_resource_get_root          (ChartaResource          *self);
+JsonObject     *charta_resource_get_object        (ChartaResource          *self);
+
+/* For a JSON number node of this resource's tree, the text it was written with ("1.50"), or
+ * NULL when the node is not a number of this tree. */
+const char     *charta_resource_get_number_text   (ChartaResource          *self,
+                                                   JsonNode                *node);
+
+/* Canonical JSON (see above); @pretty indents with two spaces. */
+char           *charta_resource_to_json           (ChartaResource          *self,
+                                                   gboolean                 pretty,
+                                                   size_t                  *length);
+GBytes         *charta_resource_to_bytes          (ChartaResource          *self,
+                                                   gboolean                 pretty);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (ChartaResource, charta_resource_unref)
+
+G_END_DECLS

@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * charta-search-index.h: the values a resource is found by.
+ *
+ * For each R4 search parameter of a resource's type, evaluates the parameter's FHIRPath and
+ * turns what it finds into typed index values, the rows the store's search tables hold:
+ * strings (normalised for case- and accent-insensitive prefix matching, and as written),
+ * tokens (system, code, display), dates as an inclusive [low, high] range in microseconds since
+ * the Unix epoch honouring the precision written ("2020" covers the whole year, a dateTime
+ * without a time zone is read as UTC), numbers and quantities with the range their written
+ * precision implies, references (type, id, version, url), uris, and composites (a tuple of
+ * component values).
+ */
+#pragma once
+
+#include <stdint.h>
+
+#include "charta-model.h"
+#include "charta-resource.h"
+
+G_BEGIN_DECLS
+
+typedef struct _ChartaIndexValue ChartaIndexValue;
+
+struct _ChartaIndexValue
+{
+  const ChartaSearchParamDef *param;
+  ChartaSearchType type;
+  /* STRING: the normalised form (lowercase, accents removed) and the text as written.
+   * URI: both are the uri. */
+  char *normalized;
+  char *text;
+  /* TOKEN: system (NULL when absent), code (NULL for text-only), display or text (NULL). */
+  char *system;
+  char *code;
+  char *display;
+  /* DATE: inclusive range, microseconds since 1970-01-01T00:00:00Z. */
+  int64_t date_low;
+  int64_t date_high;
+  /* NUMBER, QUANTITY: the value, and the range its written precision implies ("2.0" gives
+   * [1.95, 2.05]). */
+  double number;
+  double number_low;
+  double number_high;
+  /* QUANTITY: unit system and code (code falls back to the unit text), unit text. */
+  char *unit_system;
+  char *unit_code;
+  char *unit;
+  /* REFERENCE: type and id for relative references ("Patient", "7"), version when versioned,
+   * url for absolute or logical ones ("http://…/Patient/7"), and identifier system/value
+   * when the reference has an identifier (kept in system/code). */
+  char *ref_type;
+  char *ref_id;
+  char *ref_version;
+  char *ref_url;
+  /* COMPOSITE: one ChartaIndexValue per component, in component order (owned). */
+  GPtrArray *components;
+};
+
+void       charta_index_value_free           (ChartaIndexValue *value);
+
+/* Index values of one parameter for @resource (a GPtrArray of ChartaIndexValue, possibly
+ * empty), or NULL with @error set if the expression failed. */
+GPtrArray *charta_search_index_extract_param (ChartaResource             *resource,
+                                              const ChartaSearchParamDef *param,
+                                              GError                    **error);
+
+/* Index values of every search parameter of the resource's type, in parameter order. */
+GPtrArray *charta_search_index_extract       (ChartaResource             *resource,
+                                              GError                    **error);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (ChartaIndexValue, charta_index_value_free)
+
+G_END_DECLS
