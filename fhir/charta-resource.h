@@ -2,11 +2,16 @@
  *
  * charta-resource.h: a parsed FHIR resource.
  *
- * A ChartaResource is a sealed JSON tree (json-glib) plus its resourceType, id and meta.  It is
- * immutable once made and reference counted, so it can be shared across threads.  Parsing
- * enforces limits before json-glib sees the bytes: body size, nesting depth, UTF-8, duplicate
- * keys.  JSON numbers keep the text they were written with, so decimals keep their precision
- * (1.50 stays 1.50) through canonical output and search-index extraction.
+ * A ChartaResource is a sealed JSON tree (json-glib nodes) plus its resourceType, id and meta.
+ * It is immutable once made and reference counted, so it can be shared across threads.
+ *
+ * The bytes are read by our own strict RFC 8259 reader (charta-json.c), which builds the
+ * json-glib tree directly: json-glib 1.6's parser accepts comments, single quotes, hex numbers
+ * and `{}{}`, wraps integers past int64 silently, has no depth limit and merges duplicate keys,
+ * so it cannot be the gate for untrusted input.  The reader enforces the limits as it goes:
+ * body size, nesting depth (no recursion), UTF-8, duplicate keys.  JSON numbers keep the text
+ * they were written with, so decimals keep their precision (1.50 stays 1.50) through canonical
+ * output and search-index extraction.
  *
  * Canonical output is compact JSON, properties in the R4 definition order (resourceType first,
  * a primitive's "_name" right after "name"), numbers as written.
@@ -73,6 +78,36 @@ char           *charta_resource_to_json           (ChartaResource          *self
                                                    size_t                  *length);
 GBytes         *charta_resource_to_bytes          (ChartaResource          *self,
                                                    gboolean                 pretty);
+
+/* Files.  charta_resource_read_file() reads @path whole, but first refuses a file larger than
+ * @limits->max_bytes (CHARTA_FHIR_ERROR_TOO_LARGE, naming the file and its size) without
+ * reading any of it, so memory stays bounded whatever the file; I/O errors are G_FILE_ERROR.
+ * The bytes are not parsed. */
+GBytes         *charta_resource_read_file         (const char              *path,
+                                                   const ChartaParseLimits *limits,
+                                                   GError                 **error);
+
+/* NDJSON: one resource per line; blank lines are skipped, a trailing "\r" is ignored.  @func
+ * is called for each other line with either the resource (borrowed; ref it to keep it) or
+ * the error, whose message starts with that line's number ("line 7, column 12: …"); @limits
+ * apply to each line.  @func returns FALSE to stop.  charta_resource_parse_ndjson() returns
+ * FALSE when @func stopped it; the _file variant streams the file in chunks (memory stays
+ * bounded by the longest line accepted, however large the file) and returns FALSE with
+ * @error set on an I/O error, or FALSE without an error when @func stopped it. */
+typedef gboolean (*ChartaNdjsonFunc)                (unsigned                 line,
+                                                   ChartaResource          *resource,
+                                                   const GError            *error,
+                                                   gpointer                 user_data);
+gboolean        charta_resource_parse_ndjson      (const char              *data,
+                                                   size_t                   length,
+                                                   const ChartaParseLimits *limits,
+                                                   ChartaNdjsonFunc         func,
+                                                   gpointer                 user_data);
+gboolean        charta_resource_parse_ndjson_file (const char              *path,
+                                                   const ChartaParseLimits *limits,
+                                                   ChartaNdjsonFunc         func,
+                                                   gpointer                 user_data,
+                                                   GError                 **error);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (ChartaResource, charta_resource_unref)
 
