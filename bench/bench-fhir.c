@@ -8,14 +8,16 @@
  * bundle in CORPUS/synthea is first serialised to its own JSON text (untimed), as a store
  * receives resources one by one.  Then, single-threaded, each stage is timed over all of them:
  *
- *   ceiling   json-glib alone (json_parser_load_from_data): the floor cost of reading JSON
- *             with the library we build on, so the other figures can be read as ratios
- *   parse     charta_resource_new_from_data (limits pre-scan + json-glib + number texts)
+ *   json-glib json_parser_load_from_data alone, for reference: what reading the same JSON costs
+ *             with the library's own (laxer) parser
+ *   parse     charta_resource_new_from_data (strict reader with limits + number texts): the
+ *             ceiling of the pipeline, since nothing downstream can beat reading the bytes
  *   +validate parse, then charta_validate_resource
  *   +extract  parse, validate, then charta_search_index_extract (all the type's parameters)
  *
  * Each stage runs --runs times (default 5); the median is printed in resources/s, with its
- * ratio to the ceiling.  The machine is shared and noisy: read medians and ratios, not one run.
+ * ratio to the parse ceiling.  The machine is shared and noisy: read medians and ratios, not
+ * one run.
  */
 #define G_LOG_DOMAIN "charta-bench"
 
@@ -73,7 +75,7 @@ typedef enum
   STAGE_EXTRACT,
 } Stage;
 
-static const char *stage_names[] = { "ceiling (json-glib)", "parse", "+validate", "+extract" };
+static const char *stage_names[] = { "json-glib (reference)", "parse (ceiling)", "+validate", "+extract" };
 
 static size_t invalid_count;
 static size_t index_values;
@@ -182,8 +184,12 @@ main (int    argc,
   /* Warm up: compile every FHIRPath expression and build the model's lookup tables once. */
   run_stage (&corpus, STAGE_EXTRACT);
 
-  for (Stage stage = STAGE_CEILING; stage <= STAGE_EXTRACT; stage++)
+  /* The parse ceiling first, so every later line can show its ratio. */
+  static const Stage order[] = { STAGE_PARSE, STAGE_CEILING, STAGE_VALIDATE, STAGE_EXTRACT };
+
+  for (unsigned k = 0; k < G_N_ELEMENTS (order); k++)
     {
+      Stage stage = order[k];
       g_autofree double *times = g_new (double, runs);
       double median, rate;
 
@@ -192,12 +198,13 @@ main (int    argc,
       qsort (times, runs, sizeof (double), compare_double);
       median = times[runs / 2];
       rate = corpus.texts->len / median;
-      if (stage == STAGE_CEILING)
+      if (stage == STAGE_PARSE)
         ceiling = rate;
       printf ("  %-20s %9.0f resources/s  %7.1f MB/s  median %.3f s (min %.3f, max %.3f)  %.2fx ceiling\n",
               stage_names[stage], rate, corpus.bytes / 1e6 / median, median, times[0],
               times[runs - 1], rate / ceiling);
     }
+  printf ("  ratios are to the parse ceiling, measured in this run\n");
   printf ("  %zu invalid resources, %zu index values per pass\n", invalid_count, index_values);
 
   g_ptr_array_unref (corpus.texts);

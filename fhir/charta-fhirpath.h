@@ -72,6 +72,8 @@ GPtrArray      *charta_fhirpath_evaluate         (ChartaFhirPath           *self
 /* The item for the resource's root (kind NODE, type the resource type). */
 void            charta_fhirpath_item_init_root   (ChartaFhirPathItem       *item,
                                                   ChartaResource           *resource);
+/* Frees an item of an evaluation result (the struct and its strings), as the result array
+ * does.  An item set up by charta_fhirpath_item_init_root() owns nothing: do not free it. */
 void            charta_fhirpath_item_free        (ChartaFhirPathItem       *item);
 /* The item's value as JSON (for comparing with fhirpath.js and for tests): objects as they are,
  * primitives as JSON values, computed values as JSON scalars (quantities as
