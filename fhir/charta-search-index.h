@@ -55,6 +55,11 @@ struct _ChartaIndexValue
   char *ref_url;
   /* COMPOSITE: one ChartaIndexValue per component, in component order (owned). */
   GPtrArray *components;
+  /* TOKEN from an Identifier: system and code of one of its type's codings, for the :of-type
+   * modifier (an identifier with several type codings gives one value per coding); NULL when
+   * the identifier has no coded type. */
+  char *identifier_type_system;
+  char *identifier_type_code;
 };
 
 void       charta_index_value_free           (ChartaIndexValue *value);
