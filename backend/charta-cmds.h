@@ -10,10 +10,9 @@
 
 #include <glib.h>
 
-G_BEGIN_DECLS
+#include "charta-config.h"
 
-/* Kept equal to the version in the top-level meson.build. */
-#define CHARTA_VERSION "0.1.0"
+G_BEGIN_DECLS
 
 #define CHARTA_EXIT_OK      0
 #define CHARTA_EXIT_INVALID 1
