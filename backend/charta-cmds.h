@@ -20,5 +20,17 @@ G_BEGIN_DECLS
 
 int charta_cmd_validate (int    argc,
                          char **argv);
+int charta_cmd_init     (int    argc,
+                         char **argv);
+int charta_cmd_import   (int    argc,
+                         char **argv);
+int charta_cmd_get      (int    argc,
+                         char **argv);
+int charta_cmd_history  (int    argc,
+                         char **argv);
+int charta_cmd_check    (int    argc,
+                         char **argv);
+int charta_cmd_demo     (int    argc,
+                         char **argv);
 
 G_END_DECLS

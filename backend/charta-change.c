@@ -1,0 +1,2 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later
+ * charta-change.c: placeholder until its owner writes it. */

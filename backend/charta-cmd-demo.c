@@ -1,0 +1,13 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later
+ * charta-cmd-demo.c: placeholder until its owner writes it. */
+#include <stdio.h>
+
+#include "charta-cmds.h"
+
+int
+charta_cmd_demo (int    argc,
+               char **argv)
+{
+  fprintf (stderr, "charta demo: not built yet\n");
+  return CHARTA_EXIT_USAGE;
+}

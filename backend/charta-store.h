@@ -1,0 +1,303 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * charta-store.h: ChartaStore, libcharta's embedded, versioned FHIR R4 store.
+ *
+ * One SQLite file (WAL) holds every version of every resource.  A write is never an overwrite:
+ * it adds an immutable version (versionId 1, 2, 3… per resource; a delete adds a tombstone)
+ * and, in the same transaction, a Provenance resource whose target is exactly that version,
+ * plus the search-index rows of the new current version (superseded and deleted versions have
+ * none).  The stored body of a version is exactly the JSON a read returns, so reads never parse.
+ *
+ * Threads: any thread may call any function.  Writes are queued to one writer thread that owns
+ * the write connection and commits queued writes together (group commit: each request in its
+ * own SAVEPOINT, so one failure does not undo the others; one fsync for many).  Reads use a
+ * pool of read-only connections and run in parallel.  A write returns only after its commit is
+ * durable (synchronous=FULL unless the store was opened with CHARTA_STORE_FLAGS_FAST).
+ *
+ * Every function that takes a ChartaChange accepts NULL: the Provenance then names the store's
+ * default agent (charta_store_set_default_agent()).  Provenance and AuditEvent resources get no
+ * Provenance of their own.
+ */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "charta-fhir.h"
+
+G_BEGIN_DECLS
+
+#define CHARTA_STORE_ERROR (charta_store_error_quark ())
+
+typedef enum
+{
+  CHARTA_STORE_ERROR_NOT_FOUND,     /* no such resource (or version) */
+  CHARTA_STORE_ERROR_GONE,          /* the resource is deleted (its current version is a tombstone) */
+  CHARTA_STORE_ERROR_CONFLICT,      /* expected version does not match the current one */
+  CHARTA_STORE_ERROR_INVALID,       /* the resource does not validate, or the request is malformed
+                                     * (wrong type for the id, missing id on update…) */
+  CHARTA_STORE_ERROR_UNRESOLVED,    /* a transaction references a urn:uuid it does not define */
+  CHARTA_STORE_ERROR_READ_ONLY,     /* a write on a store opened read-only */
+  CHARTA_STORE_ERROR_CORRUPT,       /* the file is not a Charta store, or is damaged */
+  CHARTA_STORE_ERROR_VERSION,       /* the file's schema is newer than this Charta */
+  CHARTA_STORE_ERROR_IO,            /* SQLite or the file system failed (disk full, locked…) */
+  CHARTA_STORE_ERROR_CLOSED,        /* the store was closed */
+} ChartaStoreError;
+
+GQuark charta_store_error_quark (void);
+
+typedef enum
+{
+  CHARTA_STORE_FLAGS_NONE      = 0,
+  CHARTA_STORE_FLAGS_CREATE    = 1 << 0, /* create the file if missing */
+  CHARTA_STORE_FLAGS_READ_ONLY = 1 << 1, /* no writes; no writer thread */
+  CHARTA_STORE_FLAGS_FAST      = 1 << 2, /* synchronous=NORMAL: faster, may lose the last
+                                          * commits on power loss (never corrupts) */
+} ChartaStoreFlags;
+
+/* ---- ChartaChange: who, why, and what kind of change ------------------------------------- */
+
+/* The activity of a change.  CREATE, UPDATE, DELETE and NULLIFY (entered in error) are
+ * v3 DataOperation codes (http://terminology.hl7.org/CodeSystem/v3-DataOperation); the others
+ * are ISO 21089 lifecycle events (http://hl7.org/fhir/iso-21089-lifecycle). */
+typedef struct _ChartaChange ChartaChange;
+
+#define CHARTA_TYPE_CHANGE (charta_change_get_type ())
+
+GType         charta_change_get_type           (void) G_GNUC_CONST;
+ChartaChange *charta_change_new                (void);
+ChartaChange *charta_change_ref                (ChartaChange *self);
+void          charta_change_unref              (ChartaChange *self);
+/* Agent: a reference ("Practitioner/12") and/or a display name; either may be NULL. */
+void          charta_change_set_agent          (ChartaChange *self,
+                                                const char   *reference,
+                                                const char   *display);
+/* Reason: a coded reason (system and code, e.g. v3-ActReason) and/or free text. */
+void          charta_change_set_reason         (ChartaChange *self,
+                                                const char   *system,
+                                                const char   *code,
+                                                const char   *text);
+/* Activity: a code from v3-DataOperation ("CREATE", "UPDATE", "DELETE", "NULLIFY") or the ISO
+ * 21089 lifecycle ("amend", "originate", "transform", "merge", "deidentify"…); @system may be
+ * NULL to pick the system from the code.  NULL activity: the store uses CREATE/UPDATE/DELETE
+ * according to what the write does. */
+void          charta_change_set_activity       (ChartaChange *self,
+                                                const char   *system,
+                                                const char   *code);
+const char   *charta_change_get_agent_reference (ChartaChange *self);
+const char   *charta_change_get_agent_display  (ChartaChange *self);
+const char   *charta_change_get_reason_code    (ChartaChange *self);
+const char   *charta_change_get_reason_text    (ChartaChange *self);
+const char   *charta_change_get_activity_code  (ChartaChange *self);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (ChartaChange, charta_change_unref)
+
+/* ---- the store ------------------------------------------------------------------------- */
+
+#define CHARTA_TYPE_STORE (charta_store_get_type ())
+G_DECLARE_FINAL_TYPE (ChartaStore, charta_store, CHARTA, STORE, GObject)
+
+ChartaStore    *charta_store_open               (const char       *path,
+                                                 ChartaStoreFlags  flags,
+                                                 GError          **error);
+/* Waits for queued writes, stops the writer, closes every connection.  Later calls fail with
+ * CHARTA_STORE_ERROR_CLOSED.  Also done on finalize. */
+void            charta_store_close              (ChartaStore      *self);
+const char     *charta_store_get_path           (ChartaStore      *self);
+
+/* The agent named by Provenance when a write has no ChartaChange (default: display
+ * "Charta", no reference). */
+void            charta_store_set_default_agent  (ChartaStore      *self,
+                                                 const char       *reference,
+                                                 const char       *display);
+
+/* Creates @resource with a new id (any id in it is replaced), versionId 1.  Returns the stored
+ * resource, exactly as a read returns it. */
+ChartaResource *charta_store_create             (ChartaStore      *self,
+                                                 ChartaResource   *resource,
+                                                 ChartaChange     *change,
+                                                 GError          **error);
+/* Updates (or, when no such resource exists or it is deleted, creates with the client's id)
+ * the resource named by @resource's type and id.  @expected_version > 0 makes it conditional:
+ * CHARTA_STORE_ERROR_CONFLICT unless the current versionId is that.  Identical content (apart
+ * from meta.versionId and meta.lastUpdated) makes no new version and no Provenance: the
+ * current version is returned.  *created (may be NULL) tells whether it was a create. */
+ChartaResource *charta_store_update             (ChartaStore      *self,
+                                                 ChartaResource   *resource,
+                                                 int64_t           expected_version,
+                                                 ChartaChange     *change,
+                                                 gboolean         *created,
+                                                 GError          **error);
+/* Deletes: adds a tombstone version.  Deleting a deleted or missing resource succeeds and
+ * changes nothing (FHIR's idempotent delete); returns the tombstone's version number, or 0
+ * when nothing was deleted. */
+int64_t         charta_store_delete             (ChartaStore      *self,
+                                                 const char       *type,
+                                                 const char       *id,
+                                                 int64_t           expected_version,
+                                                 ChartaChange     *change,
+                                                 GError          **error);
+
+/* The current version.  CHARTA_STORE_ERROR_GONE when deleted, NOT_FOUND when unknown. */
+ChartaResource *charta_store_read               (ChartaStore      *self,
+                                                 const char       *type,
+                                                 const char       *id,
+                                                 GError          **error);
+/* The stored body bytes of the current version (no parse at all): what a server streams. */
+GBytes         *charta_store_read_bytes         (ChartaStore      *self,
+                                                 const char       *type,
+                                                 const char       *id,
+                                                 int64_t          *version,
+                                                 GError          **error);
+/* A given version.  A tombstone version gives CHARTA_STORE_ERROR_GONE. */
+ChartaResource *charta_store_vread              (ChartaStore      *self,
+                                                 const char       *type,
+                                                 const char       *id,
+                                                 int64_t           version,
+                                                 GError          **error);
+
+/* ---- history ----------------------------------------------------------------------------- */
+
+typedef enum
+{
+  CHARTA_METHOD_CREATE,
+  CHARTA_METHOD_UPDATE,
+  CHARTA_METHOD_DELETE,
+} ChartaMethod;
+
+typedef struct
+{
+  char          *type;
+  char          *id;
+  int64_t        version;
+  ChartaMethod   method;
+  int64_t        last_updated;  /* microseconds since the Unix epoch */
+  ChartaResource *resource;     /* NULL for a delete */
+} ChartaHistoryEntry;
+
+typedef struct
+{
+  int64_t     since;   /* only versions with lastUpdated >= since (µs; 0 = no limit) */
+  int64_t     at;      /* only versions that were current at this instant (µs; 0 = no limit) */
+  unsigned    count;   /* page size; 0 = 50 */
+  const char *cursor;  /* NULL for the first page, else a page's next_cursor */
+} ChartaHistoryOptions;
+
+/* History newest first: of one resource (@type and @id), of a type (@id NULL) or of the whole
+ * store (both NULL).  Returns a GPtrArray of ChartaHistoryEntry; *next_cursor (may be NULL) is
+ * set to an opaque string for the next page, or NULL on the last page.  A cursor stays valid
+ * while writes continue: later writes never shift or repeat entries of later pages. */
+GPtrArray      *charta_store_history            (ChartaStore                *self,
+                                                 const char                 *type,
+                                                 const char                 *id,
+                                                 const ChartaHistoryOptions *options,
+                                                 char                      **next_cursor,
+                                                 GError                    **error);
+void            charta_history_entry_free       (ChartaHistoryEntry         *entry);
+
+/* The Provenance resources that target one version (@version > 0) or any version of the
+ * resource (@version 0), newest first. */
+GPtrArray      *charta_store_list_provenance    (ChartaStore      *self,
+                                                 const char       *type,
+                                                 const char       *id,
+                                                 int64_t           version,
+                                                 GError          **error);
+
+/* ---- transactions -------------------------------------------------------------------------- */
+
+typedef struct
+{
+  ChartaMethod    method;
+  ChartaResource *resource;         /* CREATE, UPDATE: the resource (borrowed) */
+  const char     *type;             /* DELETE: type and id; UPDATE: taken from @resource */
+  const char     *id;
+  const char     *full_url;         /* "urn:uuid:…" (or absolute) fullUrl, NULL if none */
+  int64_t         expected_version; /* > 0: conditional on that current version */
+} ChartaOperation;
+
+typedef struct
+{
+  ChartaResource *resource;         /* the stored result (NULL for delete) */
+  int64_t         version;
+  gboolean        created;
+  char           *type;
+  char           *id;
+} ChartaOperationResult;
+
+/* Runs @operations all-or-nothing in one SQLite transaction.  urn:uuid fullUrls are given
+ * their resource's store id first (a CREATE gets a new id, an UPDATE keeps its client id), and
+ * every reference to them anywhere in the transaction's resources is rewritten to Type/id
+ * before anything is stored; a reference to a urn:uuid that no entry defines fails with
+ * CHARTA_STORE_ERROR_UNRESOLVED.  On any failure nothing is written and the error names the
+ * entry (index, and fullUrl when present) and the element.  Returns a GPtrArray of
+ * ChartaOperationResult in operation order. */
+GPtrArray      *charta_store_transaction        (ChartaStore           *self,
+                                                 ChartaOperation       *operations,
+                                                 size_t                 n_operations,
+                                                 ChartaChange          *change,
+                                                 GError               **error);
+void            charta_operation_result_free    (ChartaOperationResult *result);
+
+/* ---- checks and figures -------------------------------------------------------------------- */
+
+/* Counts of current, non-deleted resources per type: a GHashTable from type name (char *) to
+ * an int64_t * count, both owned by the table. */
+GHashTable     *charta_store_count_by_type      (ChartaStore      *self,
+                                                 GError          **error);
+
+/* `charta check`: SQLite integrity check; every current version parses and validates; every
+ * version (but those of Provenance/AuditEvent) has its Provenance; the index rows of every
+ * current version equal a fresh extraction; deleted and superseded versions have none.  Each
+ * problem found is appended to @outcome; returns FALSE when there is any (or on error). */
+gboolean        charta_store_check              (ChartaStore      *self,
+                                                 ChartaOutcome    *outcome,
+                                                 GError          **error);
+
+/* ---- async twins (for the endpoint and the desktop) -------------------------------------- */
+
+/* Each runs its blocking twin off the calling thread (reads on a worker, writes through the
+ * writer queue) and completes on the caller's thread-default main context.  Arguments are
+ * copied or referenced: the caller may free them as soon as the call returns. */
+
+void            charta_store_read_async         (ChartaStore         *self,
+                                                 const char          *type,
+                                                 const char          *id,
+                                                 GCancellable        *cancellable,
+                                                 GAsyncReadyCallback  callback,
+                                                 gpointer             user_data);
+ChartaResource *charta_store_read_finish        (ChartaStore         *self,
+                                                 GAsyncResult        *result,
+                                                 GError             **error);
+void            charta_store_update_async       (ChartaStore         *self,
+                                                 ChartaResource      *resource,
+                                                 int64_t              expected_version,
+                                                 ChartaChange        *change,
+                                                 GCancellable        *cancellable,
+                                                 GAsyncReadyCallback  callback,
+                                                 gpointer             user_data);
+ChartaResource *charta_store_update_finish      (ChartaStore         *self,
+                                                 GAsyncResult        *result,
+                                                 gboolean            *created,
+                                                 GError             **error);
+void            charta_store_create_async       (ChartaStore         *self,
+                                                 ChartaResource      *resource,
+                                                 ChartaChange        *change,
+                                                 GCancellable        *cancellable,
+                                                 GAsyncReadyCallback  callback,
+                                                 gpointer             user_data);
+ChartaResource *charta_store_create_finish      (ChartaStore         *self,
+                                                 GAsyncResult        *result,
+                                                 GError             **error);
+void            charta_store_transaction_async  (ChartaStore         *self,
+                                                 ChartaOperation     *operations,
+                                                 size_t               n_operations,
+                                                 ChartaChange        *change,
+                                                 GCancellable        *cancellable,
+                                                 GAsyncReadyCallback  callback,
+                                                 gpointer             user_data);
+GPtrArray      *charta_store_transaction_finish (ChartaStore         *self,
+                                                 GAsyncResult        *result,
+                                                 GError             **error);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (ChartaHistoryEntry, charta_history_entry_free)
+
+G_END_DECLS

@@ -1,0 +1,1 @@
+-- placeholder until the store's owner writes the schema
