@@ -566,6 +566,7 @@ node_new (Parser     *p,
   node->position = position;
   node->height = 1;
   node->literal.type = -1;
+  node->literal.index = -1;
   node->type_spec.model_type = -1;
   node->type_spec.system_kind = -1;
   g_ptr_array_add (p->self->nodes, node);

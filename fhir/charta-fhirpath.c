@@ -14,6 +14,8 @@
  * with nulls for repeating primitives) travels with it; elements of type Resource
  * (contained, Bundle.entry.resource) take their type from resourceType.  An identifier that is
  * not an element but names a type the item is (`Patient.name`, `Resource.id`) gives the item.
+ * Each item found records where it is (the object holding it, the JSON member name, the array
+ * index) for FHIRPath Patch; that costs three stores per item and no lookup.
  *
  * Documented simplifications (no terminology server, no network):
  *  - memberOf() returns empty;
@@ -311,11 +313,15 @@ push_item (Coll       *out,
   g_array_append_vals (out, item, 1);
 }
 
+/* An item of the tree: member @member (element @index, or -1) of the object @parent. */
 static inline void
-push_node (Coll     *out,
-           int       type,
-           JsonNode *node,
-           JsonNode *extension)
+push_node (Coll       *out,
+           int         type,
+           JsonNode   *node,
+           JsonNode   *extension,
+           JsonNode   *parent,
+           const char *member,
+           int         index)
 {
   Item item = { 0 };
 
@@ -323,6 +329,9 @@ push_node (Coll     *out,
   item.type = type;
   item.node = node;
   item.extension = extension;
+  item.parent = parent;
+  item.member = parent != NULL ? member : NULL;
+  item.index = index;
   g_array_append_vals (out, &item, 1);
 }
 
@@ -334,6 +343,7 @@ push_boolean (Coll     *out,
 
   item.kind = CHARTA_FHIRPATH_BOOLEAN;
   item.type = -1;
+  item.index = -1;
   item.boolean = value != FALSE;
   g_array_append_vals (out, &item, 1);
 }
@@ -346,6 +356,7 @@ push_integer (Coll    *out,
 
   item.kind = CHARTA_FHIRPATH_INTEGER;
   item.type = -1;
+  item.index = -1;
   item.integer = value;
   item.decimal = (double) value;
   g_array_append_vals (out, &item, 1);
@@ -360,6 +371,7 @@ push_decimal (Coll       *out,
 
   item.kind = CHARTA_FHIRPATH_DECIMAL;
   item.type = -1;
+  item.index = -1;
   item.decimal = value;
   item.string = (char *) text;
   g_array_append_vals (out, &item, 1);
@@ -374,6 +386,7 @@ push_string (Coll               *out,
 
   item.kind = kind;
   item.type = -1;
+  item.index = -1;
   item.string = (char *) text;
   g_array_append_vals (out, &item, 1);
 }
@@ -388,6 +401,7 @@ push_quantity (Coll       *out,
 
   item.kind = CHARTA_FHIRPATH_QUANTITY;
   item.type = -1;
+  item.index = -1;
   item.decimal = value;
   item.string = (char *) text;
   item.unit = (char *) unit;
@@ -1018,13 +1032,16 @@ null_to_nil (JsonNode *node)
   return node != NULL && JSON_NODE_HOLDS_NULL (node) ? NULL : node;
 }
 
-/* Pushes the item(s) under one JSON member (value @value, primitive extension @ext). */
+/* Pushes the item(s) under one JSON member @member of @parent (value @value, primitive
+ * extension @ext); @parent is NULL when the object is not in the resource tree. */
 static void
-push_member (Coll     *out,
-             int       type,
-             gboolean  is_resource,
-             JsonNode *value,
-             JsonNode *ext)
+push_member (Coll       *out,
+             int         type,
+             gboolean    is_resource,
+             JsonNode   *value,
+             JsonNode   *ext,
+             JsonNode   *parent,
+             const char *member)
 {
   if (value != NULL && JSON_NODE_HOLDS_ARRAY (value))
     {
@@ -1041,7 +1058,8 @@ push_member (Coll     *out,
 
           if (v == NULL && e == NULL)
             continue;
-          push_node (out, is_resource ? resource_type_of (v) : type, v, e);
+          push_node (out, is_resource ? resource_type_of (v) : type, v, e, parent, member,
+                     (int) i);
         }
       return;
     }
@@ -1056,7 +1074,7 @@ push_member (Coll     *out,
             JsonNode *e = null_to_nil (json_array_get_element (exts, i));
 
             if (e != NULL)
-              push_node (out, type, NULL, e);
+              push_node (out, type, NULL, e, parent, member, (int) i);
           }
       }
       return;
@@ -1065,12 +1083,14 @@ push_member (Coll     *out,
   ext = null_to_nil (ext);
   if (value == NULL && ext == NULL)
     return;
-  push_node (out, is_resource ? resource_type_of (value) : type, value, ext);
+  push_node (out, is_resource ? resource_type_of (value) : type, value, ext, parent, member,
+             -1);
 }
 
-/* The JSON object that holds an item's children: the extension object for a primitive. */
-static JsonObject *
-item_object (const Item *item)
+/* The JSON object node that holds an item's children (the extension object for a
+ * primitive), or NULL. */
+static JsonNode *
+item_object_node (const Item *item)
 {
   JsonNode *node;
 
@@ -1079,7 +1099,18 @@ item_object (const Item *item)
   node = type_is_primitive (item->type) ? item->extension : item->node;
   if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
     return NULL;
-  return json_node_get_object (node);
+  return node;
+}
+
+/* The parent for the children of @item (its object node @node): NULL when @item is not in the
+ * resource tree.  Items of the tree either have a parent or are of a model type (the root, a
+ * context the caller made); the only typeless items without one are type() results and what
+ * is inside them. */
+static inline JsonNode *
+child_parent (const Item *item,
+              JsonNode   *node)
+{
+  return item->parent != NULL || item->type >= 0 ? node : NULL;
 }
 
 static void
@@ -1087,12 +1118,14 @@ navigate (const Item *item,
           FpNode     *member,
           Coll       *out)
 {
+  JsonNode *obj_node;
   JsonObject *obj;
   FpNavInfo *nav;
 
   if (item->kind != CHARTA_FHIRPATH_NODE)
     return;
-  obj = item_object (item);
+  obj_node = item_object_node (item);
+  obj = obj_node != NULL ? json_node_get_object (obj_node) : NULL;
 
   if (item->type < 0)
     {
@@ -1102,7 +1135,7 @@ navigate (const Item *item,
         return;
       v = json_object_get_member (obj, member->name);
       if (v != NULL)
-        push_member (out, -1, FALSE, v, NULL);
+        push_member (out, -1, FALSE, v, NULL, child_parent (item, obj_node), member->name);
       return;
     }
 
@@ -1123,7 +1156,7 @@ navigate (const Item *item,
 
       if (v == NULL && e == NULL)
         continue;
-      push_member (out, alt->type, alt->is_resource, v, e);
+      push_member (out, alt->type, alt->is_resource, v, e, obj_node, alt->json_name);
     }
 }
 
@@ -1131,13 +1164,17 @@ static void
 push_children (const Item *item,
                Coll       *out)
 {
-  JsonObject *obj = item_object (item);
+  JsonNode *obj_node = item_object_node (item);
+  JsonNode *parent;
+  JsonObject *obj;
   JsonObjectIter iter;
   const char *name;
   JsonNode *member;
 
-  if (obj == NULL)
+  if (obj_node == NULL)
     return;
+  obj = json_node_get_object (obj_node);
+  parent = child_parent (item, obj_node);
   /* In document order, as the resource was written. */
   json_object_iter_init_ordered (&iter, obj);
   while (json_object_iter_next_ordered (&iter, &name, &member))
@@ -1180,7 +1217,7 @@ push_children (const Item *item,
               ext = json_object_get_member (obj, buf);
             }
         }
-      push_member (out, type, is_resource, value, ext);
+      push_member (out, type, is_resource, value, ext, parent, base);
     }
 }
 
@@ -1622,7 +1659,7 @@ resolve_one (Ctx        *ctx,
 
               if (g_strcmp0 (string_member (r, "id"), ref + 1) == 0)
                 {
-                  push_node (out, resource_type_of (r), r, NULL);
+                  push_node (out, resource_type_of (r), r, NULL, root, "contained", (int) i);
                   return;
                 }
             }
@@ -1655,7 +1692,8 @@ resolve_one (Ctx        *ctx,
                   (full_len > ref_len && full[full_len - ref_len - 1] == '/' &&
                    strcmp (full + full_len - ref_len, ref) == 0))
                 {
-                  push_node (out, resource_type_of (resource), resource, NULL);
+                  push_node (out, resource_type_of (resource), resource, NULL, entry, "resource",
+                             -1);
                   return;
                 }
             }
@@ -1671,7 +1709,7 @@ resolve_one (Ctx        *ctx,
         t = -1;
     }
   if (t >= 0)
-    push_node (out, t, NULL, NULL);
+    push_node (out, t, NULL, NULL, NULL, NULL, -1);
 }
 
 /* --- type() ------------------------------------------------------------------------------ */
@@ -2892,7 +2930,7 @@ call_function (Ctx         *ctx,
             }
           else
             info = type_info_node ("System", system_type_names[it->kind]);
-          push_node (out, -1, info, NULL);
+          push_node (out, -1, info, NULL, NULL, NULL, -1);
         }
       return TRUE;
 
@@ -2906,12 +2944,17 @@ call_function (Ctx         *ctx,
           return TRUE;
         for (unsigned i = 0; i < focus->len; i++)
           {
-            JsonObject *obj = item_object (item_at (focus, i));
+            const Item *it = item_at (focus, i);
+            JsonNode *obj_node = item_object_node (it);
+            JsonNode *parent;
+            JsonObject *obj;
             JsonNode *exts;
             JsonArray *arr;
 
-            if (obj == NULL)
+            if (obj_node == NULL)
               continue;
+            obj = json_node_get_object (obj_node);
+            parent = child_parent (it, obj_node);
             exts = json_object_get_member (obj, "extension");
             if (exts == NULL || !JSON_NODE_HOLDS_ARRAY (exts))
               continue;
@@ -2921,7 +2964,7 @@ call_function (Ctx         *ctx,
                 JsonNode *e = json_array_get_element (arr, j);
 
                 if (g_strcmp0 (string_member (e, "url"), url) == 0)
-                  push_node (out, model_info.extension, e, NULL);
+                  push_node (out, model_info.extension, e, NULL, parent, "extension", (int) j);
               }
           }
         return TRUE;
@@ -2955,6 +2998,7 @@ call_function (Ctx         *ctx,
 
               r.kind = v.kind;
               r.type = -1;
+              r.index = -1;
               r.boolean = v.boolean;
               r.integer = v.integer;
               r.decimal = v.decimal;
@@ -3714,6 +3758,7 @@ charta_fhirpath_item_init_root (ChartaFhirPathItem *item,
   item->kind = CHARTA_FHIRPATH_NODE;
   item->type = resource_type_index (charta_resource_get_resource_type (resource));
   item->node = charta_resource_get_root (resource);
+  item->index = -1;
 }
 
 void

@@ -6,8 +6,9 @@
  * threads) and evaluated many times.  Evaluation walks the resource's JSON with the R4 model
  * beside it, so every item knows its FHIR type: choice elements (Observation.value) find
  * valueQuantity, `is`/`as`/`ofType()` test real types, and primitives keep their extensions
- * (`_birthDate`).  The subset covers what the R4 invariants, the R4 search parameter
- * expressions and FHIRPath Patch use.
+ * (`_birthDate`), and every item of the tree knows where it is (parent object, member name,
+ * array index) so that FHIRPath Patch can change that place in a copy.  The subset covers
+ * what the R4 invariants, the R4 search parameter expressions and FHIRPath Patch use.
  */
 #pragma once
 
@@ -39,6 +40,25 @@ typedef struct
   JsonNode *node;        /* NODE: the value (borrowed from the resource); NULL for a primitive
                           * that has only an extension ("_birthDate" without "birthDate") */
   JsonNode *extension;   /* NODE of primitive type: the "_name" object, or NULL */
+  /* Where a NODE item is in the resource tree, for FHIRPath Patch and other edits of a copy:
+   * the item is member @member of the JSON object @parent, element @index of it when that
+   * member is an array.  Set by navigation (member access, children(), descendants(),
+   * repeat(), extension(), resolve() of a contained resource or a Bundle entry) and kept by
+   * whatever passes items through (where(), ofType(), as, first(), [n], …).
+   *   parent: the JSON object node holding the item (borrowed); NULL for the resource root,
+   *           for items not in the tree (computed values, type() results and what is inside
+   *           them, resolve() stubs) and for context items the caller made without one;
+   *   member: the JSON member name in @parent ("valueQuantity" for Observation.value,
+   *           "birthDate"; borrowed from the tree or the model, valid as long as both), NULL
+   *           when @parent is NULL.  A primitive's extension object, if any, is member
+   *           "_" + @member of the same @parent (at the same @index), and a primitive with
+   *           only an extension has @node NULL but @parent and @member set;
+   *   index:  the position in the member's array (and in the parallel "_name" array of a
+   *           repeating primitive), -1 when the member is not an array.  Meaningful only
+   *           when @parent is set. */
+  JsonNode *parent;
+  const char *member;
+  int index;
   gboolean boolean;      /* BOOLEAN */
   int64_t integer;       /* INTEGER */
   double decimal;        /* DECIMAL, QUANTITY value */
