@@ -5,7 +5,8 @@
  *
  * Dates keep the precision they were written with (@2015 is a year, not 2015-01-01), because
  * FHIRPath comparisons depend on it: @2018-03 < @2018-03-01 is empty, not false.  Comparisons
- * bring both sides to UTC only when both carry a time zone.
+ * bring both sides to UTC only when both carry a time zone.  Reading the text and the calendar
+ * arithmetic are charta-datetime.c's, shared with validation and search indexing.
  *
  * Units: a small table of UCUM units (mass, length, time, volume) and the calendar duration
  * keywords, enough to compare 4 'g' with 4000 'mg' and 7 days with 1 week.  Any other unit is
@@ -18,195 +19,46 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "charta-datetime-private.h"
 #include "charta-fhirpath-private.h"
 
-static int64_t
-days_from_civil (int64_t y,
-                 int     m,
-                 int     d)
-{
-  int64_t era;
-  unsigned yoe, doy, doe;
-
-  y -= m <= 2;
-  era = (y >= 0 ? y : y - 399) / 400;
-  yoe = (unsigned) (y - era * 400);
-  doy = (153 * (unsigned) (m + (m > 2 ? -3 : 9)) + 2) / 5 + (unsigned) d - 1;
-  doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + (int64_t) doe - 719468;
-}
-
-static void
-civil_from_days (int64_t  z,
-                 int     *year,
-                 int     *month,
-                 int     *day)
-{
-  int64_t era;
-  unsigned doe, yoe, doy, mp;
-  int64_t y;
-
-  z += 719468;
-  era = (z >= 0 ? z : z - 146096) / 146097;
-  doe = (unsigned) (z - era * 146097);
-  yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  y = (int64_t) yoe + era * 400;
-  doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  mp = (5 * doy + 2) / 153;
-  *day = (int) (doy - (153 * mp + 2) / 5 + 1);
-  *month = (int) (mp < 10 ? mp + 3 : mp - 9);
-  *year = (int) (y + (*month <= 2));
-}
-
-static int
-days_in_month (int year,
-               int month)
-{
-  static const int days[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-
-  if (month == 2 && ((year % 4 == 0 && year % 100 != 0) || year % 400 == 0))
-    return 29;
-  return days[month - 1];
-}
-
-static gboolean
-read_digits (const char **p,
-             int          n,
-             int         *out)
-{
-  int v = 0;
-
-  for (int i = 0; i < n; i++)
-    {
-      if (!g_ascii_isdigit ((*p)[i]))
-        return FALSE;
-      v = v * 10 + ((*p)[i] - '0');
-    }
-  *p += n;
-  *out = v;
-  return TRUE;
-}
-
-/* hh(:mm(:ss(.fff)?)?)? */
-static gboolean
-parse_time (const char **p,
-            FpDateTime  *dt)
-{
-  if (!read_digits (p, 2, &dt->hour) || dt->hour > 23)
-    return FALSE;
-  dt->precision = FP_PREC_HOUR;
-  if (**p != ':')
-    return TRUE;
-  (*p)++;
-  if (!read_digits (p, 2, &dt->minute) || dt->minute > 59)
-    return FALSE;
-  dt->precision = FP_PREC_MINUTE;
-  if (**p != ':')
-    return TRUE;
-  (*p)++;
-  if (!read_digits (p, 2, &dt->second) || dt->second > 60)
-    return FALSE;
-  dt->precision = FP_PREC_SECOND;
-  if (**p == '.')
-    {
-      int scale = 100;
-
-      (*p)++;
-      if (!g_ascii_isdigit (**p))
-        return FALSE;
-      while (g_ascii_isdigit (**p))
-        {
-          dt->millis += (**p - '0') * scale;
-          scale /= 10;
-          dt->frac_digits++;
-          (*p)++;
-        }
-    }
-  return TRUE;
-}
-
-static gboolean
-parse_zone (const char **p,
-            FpDateTime  *dt)
-{
-  int hh, mm;
-  int sign;
-
-  if (**p == 'Z')
-    {
-      (*p)++;
-      dt->has_tz = TRUE;
-      dt->tz_is_z = TRUE;
-      return TRUE;
-    }
-  if (**p != '+' && **p != '-')
-    return TRUE;
-  sign = **p == '-' ? -1 : 1;
-  (*p)++;
-  if (!read_digits (p, 2, &hh) || **p != ':')
-    return FALSE;
-  (*p)++;
-  if (!read_digits (p, 2, &mm) || hh > 14 || mm > 59)
-    return FALSE;
-  dt->has_tz = TRUE;
-  dt->tz_minutes = sign * (hh * 60 + mm);
-  return TRUE;
-}
-
+/* FHIRPath's literal syntax is the shared reader's PARTIAL form: hh and hh:mm times, no zone
+ * needed, a bare trailing 'T' on a dateTime, and a time may open with 'T'. */
 gboolean
 fp_datetime_parse (const char         *text,
                    ChartaFhirPathKind  kind,
                    FpDateTime         *dt)
 {
-  const char *p = text;
-
-  memset (dt, 0, sizeof *dt);
-  dt->month = 1;
-  dt->day = 1;
+  ChartaDateTime v;
+  ChartaDateTimeKind want;
 
   if (kind == CHARTA_FHIRPATH_TIME)
     {
-      if (*p == 'T')
-        p++;
-      if (!parse_time (&p, dt))
-        return FALSE;
-      return *p == '\0';
+      want = CHARTA_DATETIME_TIME;
+      if (*text == 'T')
+        text++;
     }
+  else
+    want = kind == CHARTA_FHIRPATH_DATE ? CHARTA_DATETIME_DATE : CHARTA_DATETIME_DATETIME;
 
-  dt->has_date = TRUE;
-  if (*p == '-' || !read_digits (&p, 4, &dt->year))
-    return FALSE;
-  dt->precision = FP_PREC_YEAR;
-  if (*p == '-')
+  if (charta_datetime_check (text, want, CHARTA_DATETIME_PARTIAL, &v) != NULL)
     {
-      p++;
-      if (!read_digits (&p, 2, &dt->month) || dt->month < 1 || dt->month > 12)
-        return FALSE;
-      dt->precision = FP_PREC_MONTH;
-      if (*p == '-')
-        {
-          p++;
-          if (!read_digits (&p, 2, &dt->day) || dt->day < 1 ||
-              dt->day > days_in_month (dt->year, dt->month))
-            return FALSE;
-          dt->precision = FP_PREC_DAY;
-        }
+      *dt = (FpDateTime) { .month = 1, .day = 1 };
+      return FALSE;
     }
-  if (kind == CHARTA_FHIRPATH_DATE)
-    return *p == '\0';
-
-  if (*p == 'T')
-    {
-      p++;
-      dt->has_time_part = TRUE;
-      if (*p == '\0')
-        return TRUE;
-      if (dt->precision != FP_PREC_DAY || !parse_time (&p, dt))
-        return FALSE;
-      if (!parse_zone (&p, dt))
-        return FALSE;
-    }
-  return *p == '\0';
+  *dt = (FpDateTime) {
+    .year = v.year, .month = v.month, .day = v.day,
+    .hour = v.hour, .minute = v.minute, .second = v.second,
+    .millis = v.microsecond / 1000,
+    .frac_digits = v.frac_digits,
+    .tz_minutes = v.tz_minutes,
+    .has_tz = v.has_tz,
+    .tz_is_z = v.tz_is_z,
+    .has_date = v.has_date,
+    .has_time_part = v.has_time_part,
+    .precision = (FpPrecision) v.precision,
+  };
+  return TRUE;
 }
 
 char *
@@ -252,7 +104,7 @@ fp_datetime_format (const FpDateTime *dt)
 static int64_t
 epoch_ms (const FpDateTime *dt)
 {
-  int64_t days = days_from_civil (dt->year, dt->month, dt->day);
+  int64_t days = charta_days_from_civil (dt->year, dt->month, dt->day);
 
   return ((days * 24 + dt->hour) * 60 + dt->minute) * 60000 + dt->second * 1000 + dt->millis;
 }
@@ -264,7 +116,7 @@ set_from_epoch_ms (FpDateTime *dt,
   int64_t days = ms >= 0 ? ms / 86400000 : -((-ms + 86399999) / 86400000);
   int64_t rest = ms - days * 86400000;
 
-  civil_from_days (days, &dt->year, &dt->month, &dt->day);
+  charta_civil_from_days (days, &dt->year, &dt->month, &dt->day);
   dt->hour = (int) (rest / 3600000);
   dt->minute = (int) (rest / 60000 % 60);
   dt->second = (int) (rest / 1000 % 60);
@@ -395,8 +247,8 @@ fp_datetime_add (FpDateTime *dt,
         months = (int64_t) dt->year * 12 + (dt->month - 1) + (n / 12) * 12;
       dt->year = (int) (months >= 0 ? months / 12 : -((-months + 11) / 12));
       dt->month = (int) (months - (int64_t) dt->year * 12) + 1;
-      if (dt->day > days_in_month (dt->year, dt->month))
-        dt->day = days_in_month (dt->year, dt->month);
+      if (dt->day > charta_days_in_month (dt->year, dt->month))
+        dt->day = charta_days_in_month (dt->year, dt->month);
       return dt->year >= 1 && dt->year <= 9999;
     }
 
@@ -478,7 +330,7 @@ fp_datetime_boundary (FpDateTime *dt,
   if (dt->precision < FP_PREC_MONTH)
     dt->month = high ? 12 : 1;
   if (dt->precision < FP_PREC_DAY)
-    dt->day = high ? days_in_month (dt->year, dt->month) : 1;
+    dt->day = high ? charta_days_in_month (dt->year, dt->month) : 1;
   if (dt->precision < FP_PREC_HOUR)
     dt->hour = high ? 23 : 0;
   if (dt->precision < FP_PREC_MINUTE)

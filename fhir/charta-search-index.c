@@ -53,6 +53,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "charta-datetime-private.h"
 #include "charta-fhir-error.h"
 #include "charta-fhirpath.h"
 #include "charta-search-index.h"
@@ -1004,182 +1005,23 @@ charta_search_normalize_string (const char *text,
   return decomposed;
 }
 
-/* Days from 1970-01-01 to @y-@m-@d in the proleptic Gregorian calendar. */
-static int64_t
-days_from_civil (int64_t  y,
-                 unsigned m,
-                 unsigned d)
-{
-  int64_t era;
-  unsigned yoe, doy, doe;
-
-  y -= m <= 2;
-  era = (y >= 0 ? y : y - 399) / 400;
-  yoe = (unsigned) (y - era * 400);
-  doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-  doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + (int64_t) doe - 719468;
-}
-
-static unsigned
-days_in_month (int      y,
-               unsigned m)
-{
-  static const unsigned days[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-
-  if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
-    return 29;
-  return days[m - 1];
-}
-
-static gboolean
-read_digits (const char **p,
-             unsigned     n,
-             unsigned    *out)
-{
-  unsigned v = 0;
-
-  for (unsigned i = 0; i < n; i++)
-    {
-      char c = (*p)[i];
-
-      if (c < '0' || c > '9')
-        return FALSE;
-      v = v * 10 + (unsigned) (c - '0');
-    }
-  *p += n;
-  *out = v;
-  return TRUE;
-}
-
-#define USEC_PER_SEC G_GINT64_CONSTANT (1000000)
-#define USEC_PER_DAY (G_GINT64_CONSTANT (86400) * USEC_PER_SEC)
-
+/* The shared reader in its PARTIAL form (FHIRPath literals' syntax), less a bare trailing 'T'. */
 gboolean
 charta_search_date_range (const char *text,
                           int64_t    *low,
                           int64_t    *high)
 {
-  enum { YEAR, MONTH, DAY, HOUR, MINUTE, SECOND, FRACTION } precision = YEAR;
-  unsigned year, month = 1, day = 1, hour = 0, minute = 0, second = 0;
-  unsigned frac_digits = 0;
-  int64_t frac_us = 0;
-  int64_t offset_min = 0;
-  int64_t start, span;
-  const char *p = text;
+  ChartaDateTime dt;
 
   g_return_val_if_fail (text != NULL, FALSE);
 
-  if (*p == '@')
-    p++;
-  if (!read_digits (&p, 4, &year))
+  if (*text == '@')
+    text++;
+  if (charta_datetime_check (text, CHARTA_DATETIME_DATETIME, CHARTA_DATETIME_PARTIAL, &dt) != NULL)
     return FALSE;
-  if (*p == '-')
-    {
-      p++;
-      if (!read_digits (&p, 2, &month) || month < 1 || month > 12)
-        return FALSE;
-      precision = MONTH;
-      if (*p == '-')
-        {
-          p++;
-          if (!read_digits (&p, 2, &day) || day < 1 || day > days_in_month ((int) year, month))
-            return FALSE;
-          precision = DAY;
-        }
-    }
-  if (*p == 'T')
-    {
-      if (precision != DAY)
-        return FALSE;
-      p++;
-      if (!read_digits (&p, 2, &hour) || hour > 23)
-        return FALSE;
-      precision = HOUR;
-      if (*p == ':')
-        {
-          p++;
-          if (!read_digits (&p, 2, &minute) || minute > 59)
-            return FALSE;
-          precision = MINUTE;
-          if (*p == ':')
-            {
-              p++;
-              if (!read_digits (&p, 2, &second) || second > 60)
-                return FALSE;
-              precision = SECOND;
-              if (*p == '.')
-                {
-                  int64_t scale = 100000;
-
-                  p++;
-                  if (*p < '0' || *p > '9')
-                    return FALSE;
-                  for (; *p >= '0' && *p <= '9'; p++, frac_digits++)
-                    {
-                      if (frac_digits < 6)
-                        {
-                          frac_us += (*p - '0') * scale;
-                          scale /= 10;
-                        }
-                    }
-                  precision = FRACTION;
-                }
-            }
-        }
-      if (*p == 'Z')
-        p++;
-      else if (*p == '+' || *p == '-')
-        {
-          unsigned oh, om;
-          int sign = *p == '-' ? -1 : 1;
-
-          p++;
-          if (!read_digits (&p, 2, &oh) || oh > 14 || *p != ':')
-            return FALSE;
-          p++;
-          if (!read_digits (&p, 2, &om) || om > 59)
-            return FALSE;
-          offset_min = sign * (int64_t) (oh * 60 + om);
-        }
-    }
-  if (*p != '\0')
+  if (dt.has_time_part && dt.precision < CHARTA_DATETIME_PREC_HOUR)
     return FALSE;
-
-  start = days_from_civil (year, month, day) * USEC_PER_DAY
-          + ((int64_t) hour * 3600 + (int64_t) minute * 60 + second - offset_min * 60)
-            * USEC_PER_SEC
-          + frac_us;
-  switch (precision)
-    {
-    case YEAR:
-      span = (days_from_civil ((int64_t) year + 1, 1, 1) - days_from_civil (year, 1, 1))
-             * USEC_PER_DAY;
-      break;
-    case MONTH:
-      span = days_in_month ((int) year, month) * USEC_PER_DAY;
-      break;
-    case DAY:
-      span = USEC_PER_DAY;
-      break;
-    case HOUR:
-      span = 3600 * USEC_PER_SEC;
-      break;
-    case MINUTE:
-      span = 60 * USEC_PER_SEC;
-      break;
-    case SECOND:
-      span = USEC_PER_SEC;
-      break;
-    case FRACTION:
-    default:
-      span = 1;
-      for (unsigned i = frac_digits; i < 6; i++)
-        span *= 10;
-      break;
-    }
-  *low = start;
-  *high = start + span - 1;
+  charta_datetime_range (&dt, low, high);
   return TRUE;
 }
 

@@ -25,14 +25,16 @@
  * without scripts, forms, frames or event attributes) are checked by the walk itself.
  *
  * Primitive formats: hand-written checkers that follow the definitions' regexes exactly (a test
- * compares them) and add what a regex cannot say: real calendar dates, 32-bit integer ranges,
- * base64 without whitespace (JSON carries no line breaks), well-formed XHTML; types without a
- * checker of their own (oid, uuid) use the definition's regex, compiled once.
+ * compares them) and add what a regex cannot say: real calendar dates (read by charta-datetime.c,
+ * shared with FHIRPath and search), 32-bit integer ranges, base64 without whitespace (JSON
+ * carries no line breaks), well-formed XHTML; types without a checker of their own (oid, uuid)
+ * use the definition's regex, compiled once.
  */
 #define G_LOG_DOMAIN "charta-validate"
 
 #include <string.h>
 
+#include "charta-datetime-private.h"
 #include "charta-fhir-error.h"
 #include "charta-fhirpath.h"
 #include "charta-model.h"
@@ -219,132 +221,14 @@ is_space (char c)
   return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
 }
 
-static inline int
-two_digits (const char *s)
-{
-  return (s[0] - '0') * 10 + (s[1] - '0');
-}
-
-static int
-days_in_month (int year,
-               int month)
-{
-  static const int days[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-
-  if (month == 2 && ((year % 4 == 0 && year % 100 != 0) || year % 400 == 0))
-    return 29;
-  return days[month - 1];
-}
-
-typedef enum
-{
-  WANT_DATE,
-  WANT_DATETIME,
-  WANT_INSTANT,
-} DateWant;
-
-/* hh:mm:ss(.f+)? at @s; sets *end after it.  NULL when valid. */
+/* date, dateTime, instant and time: the shared reader (charta-datetime.c), in FHIR's syntax. */
 static const char *
-check_clock (const char  *s,
-             const char **end)
+check_date_time (const char         *s,
+                 ChartaDateTimeKind  kind)
 {
-  if (!(is_digit (s[0]) && is_digit (s[1]) && s[2] == ':' && is_digit (s[3]) && is_digit (s[4])))
-    return "the time must be hh:mm:ss";
-  if (s[5] != ':' || !is_digit (s[6]) || !is_digit (s[7]))
-    return "the time must have seconds (hh:mm:ss)";
-  if (two_digits (s) > 23)
-    return "the hour must be 00 to 23";
-  if (two_digits (s + 3) > 59)
-    return "the minutes must be 00 to 59";
-  if (two_digits (s + 6) > 60)
-    return "the seconds must be 00 to 60";
-  s += 8;
-  if (*s == '.')
-    {
-      s++;
-      if (!is_digit (*s))
-        return "a decimal point must be followed by digits";
-      while (is_digit (*s))
-        s++;
-    }
-  *end = s;
-  return NULL;
-}
+  ChartaDateTime dt;
 
-static const char *
-check_date_time (const char *s,
-                 DateWant    want)
-{
-  int year, month, day;
-  const char *end;
-  const char *why;
-
-  if (!(is_digit (s[0]) && is_digit (s[1]) && is_digit (s[2]) && is_digit (s[3])))
-    return "it must start with a four-digit year";
-  year = two_digits (s) * 100 + two_digits (s + 2);
-  if (year == 0)
-    return "there is no year 0000";
-  s += 4;
-  if (*s == '\0')
-    return want == WANT_INSTANT ? "an instant needs a full date, time and time zone" : NULL;
-  if (*s != '-' || !is_digit (s[1]) || !is_digit (s[2]))
-    return "the year must be followed by -MM";
-  month = two_digits (s + 1);
-  if (month < 1 || month > 12)
-    return "the month must be 01 to 12";
-  s += 3;
-  if (*s == '\0')
-    return want == WANT_INSTANT ? "an instant needs a full date, time and time zone" : NULL;
-  if (*s != '-' || !is_digit (s[1]) || !is_digit (s[2]))
-    return "the month must be followed by -DD";
-  day = two_digits (s + 1);
-  if (day < 1 || day > days_in_month (year, month))
-    return "there is no such day in that month";
-  s += 3;
-  if (*s == '\0')
-    return want == WANT_INSTANT ? "an instant needs a time and a time zone" : NULL;
-  if (want == WANT_DATE)
-    return "a date has no time part";
-  if (*s != 'T')
-    return "the date must be followed by T and a time";
-  why = check_clock (s + 1, &end);
-  if (why != NULL)
-    return why;
-  s = end;
-  if (*s == 'Z')
-    s++;
-  else if (*s == '+' || *s == '-')
-    {
-      int hours;
-
-      if (!(is_digit (s[1]) && is_digit (s[2]) && s[3] == ':' && is_digit (s[4])
-            && is_digit (s[5])))
-        return "the time zone must be Z or +hh:mm or -hh:mm";
-      hours = two_digits (s + 1);
-      if (hours > 14 || two_digits (s + 4) > 59 || (hours == 14 && two_digits (s + 4) != 0))
-        return "the time zone offset must be within -14:00 to +14:00";
-      s += 6;
-    }
-  else if (*s == '\0')
-    return "a time needs a time zone (Z or +hh:mm)";
-  else
-    return "unexpected characters after the time";
-  if (*s != '\0')
-    return "unexpected characters after the time zone";
-  return NULL;
-}
-
-static const char *
-check_time (const char *s)
-{
-  const char *end;
-  const char *why = check_clock (s, &end);
-
-  if (why != NULL)
-    return why;
-  if (*end != '\0')
-    return "unexpected characters after the time";
-  return NULL;
+  return charta_datetime_check (s, kind, CHARTA_DATETIME_STRICT, &dt);
 }
 
 static const char *
@@ -706,13 +590,13 @@ check_string_kind (const TypeInfo *info,
     case PRIM_BASE64:
       return check_base64 (s, len);
     case PRIM_INSTANT:
-      return check_date_time (s, WANT_INSTANT);
+      return check_date_time (s, CHARTA_DATETIME_INSTANT);
     case PRIM_DATE:
-      return check_date_time (s, WANT_DATE);
+      return check_date_time (s, CHARTA_DATETIME_DATE);
     case PRIM_DATETIME:
-      return check_date_time (s, WANT_DATETIME);
+      return check_date_time (s, CHARTA_DATETIME_DATETIME);
     case PRIM_TIME:
-      return check_time (s);
+      return check_date_time (s, CHARTA_DATETIME_TIME);
     case PRIM_XHTML:
       return check_xhtml (s, XHTML_WELL_FORMED, NULL);
     case PRIM_OID:
