@@ -528,6 +528,21 @@ test_warnings (Fixture       *f,
   }
 }
 
+/* tests/data/valid: our own hand-written resources of each input kind (a resource, a
+ * transaction Bundle with urn:uuid references, NDJSON), all valid. */
+static void
+test_valid_folder (Fixture       *f,
+                   gconstpointer  data)
+{
+  g_auto(Result) r = { 0 };
+  g_autofree char *dir = charta_test_data_path ("valid");
+
+  run_charta (&r, "validate", dir, NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  assert_contains (r.out, "4 files, 6 resources, 6 valid, 0 invalid");
+  g_assert_cmpstr (r.err, ==, "");
+}
+
 int
 main (int    argc,
       char **argv)
@@ -538,6 +553,7 @@ main (int    argc,
   g_test_add ("/charta/backend/cli-validate/" path, Fixture, NULL, fixture_set_up, func, \
               fixture_tear_down)
   ADD ("valid-file", test_valid_file);
+  ADD ("valid-folder", test_valid_folder);
   ADD ("malformed-json", test_malformed_json);
   ADD ("huge-file", test_huge_file);
   ADD ("huge-ndjson", test_huge_ndjson);
