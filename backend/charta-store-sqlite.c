@@ -1,2 +1,1841 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later
- * charta-store-sqlite.c: placeholder until its owner writes it. */
+ *
+ * charta-store-sqlite.c: the SQLite storage engine behind ChartaStore.
+ *
+ * All of the store's SQL lives here (and in migrations/): opening and recognising a store
+ * file, schema migrations, the statements of writes, reads, history and the check.  A ChartaDb
+ * is one connection, used by one thread at a time; its statements are prepared once
+ * (SQLITE_PREPARE_PERSISTENT) and kept, and every value is bound, never spliced into SQL.
+ * SQLite result codes become CHARTA_STORE_ERROR codes in one function, set_sqlite_error().
+ *
+ * A store file is recognised by PRAGMA application_id (CHARTA_APPLICATION_ID); its schema
+ * version is PRAGMA user_version, the number of the last migration applied.  Migrations are
+ * the files migrations/NNNN-*.sql compiled into the library as GResources, applied in order in
+ * one transaction.
+ */
+#define G_LOG_DOMAIN "charta-store-sqlite"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "charta-store-private.h"
+#include "charta-store-resources.h"
+
+/* 'CHRT' */
+#define CHARTA_APPLICATION_ID 0x43485254
+#define MIGRATIONS_PATH "/org/charta/store/migrations"
+#define BUSY_TIMEOUT_MS 30000
+
+/* --- statements ------------------------------------------------------------------------- */
+
+typedef enum
+{
+  STMT_BEGIN,
+  STMT_COMMIT,
+  STMT_ROLLBACK,
+  STMT_SAVEPOINT,
+  STMT_RELEASE,
+  STMT_ROLLBACK_TO,
+  STMT_LOOKUP,
+  STMT_MAX_LAST_UPDATED,
+  STMT_TYPE_FIND,
+  STMT_TYPE_INSERT,
+  STMT_PARAM_FIND,
+  STMT_PARAM_INSERT,
+  STMT_RESOURCE_INSERT,
+  STMT_RESOURCE_UPDATE,
+  STMT_VERSION_INSERT,
+  STMT_READ_CURRENT,
+  STMT_READ_VERSION,
+  STMT_PROVENANCE_ALL,
+  STMT_PROVENANCE_VERSION,
+  STMT_COUNT_BY_TYPE,
+  /* per index table: insert, delete by rid, select by rid */
+  STMT_INDEX_INSERT,
+  STMT_INDEX_DELETE = STMT_INDEX_INSERT + 8,
+  STMT_INDEX_SELECT = STMT_INDEX_DELETE + 8,
+  /* history: 3 scopes × since × at */
+  STMT_HISTORY = STMT_INDEX_SELECT + 8,
+  N_STMTS = STMT_HISTORY + 12,
+} StmtId;
+
+static const char *const stmt_sql[STMT_INDEX_INSERT] = {
+  [STMT_BEGIN] = "BEGIN IMMEDIATE",
+  [STMT_COMMIT] = "COMMIT",
+  [STMT_ROLLBACK] = "ROLLBACK",
+  [STMT_SAVEPOINT] = "SAVEPOINT request",
+  [STMT_RELEASE] = "RELEASE request",
+  [STMT_ROLLBACK_TO] = "ROLLBACK TO request",
+  [STMT_LOOKUP] =
+    "SELECT r.rid, r.version, r.deleted, v.hash FROM rtype t"
+    " JOIN resource r ON r.tid = t.tid"
+    " JOIN version v ON v.rid = r.rid AND v.version = r.version"
+    " WHERE t.name = ?1 AND r.id = ?2",
+  [STMT_MAX_LAST_UPDATED] = "SELECT max(last_updated) FROM version",
+  [STMT_TYPE_FIND] = "SELECT tid FROM rtype WHERE name = ?1",
+  [STMT_TYPE_INSERT] = "INSERT INTO rtype (name) VALUES (?1)",
+  [STMT_PARAM_FIND] = "SELECT pid FROM param WHERE type = ?1 AND code = ?2",
+  [STMT_PARAM_INSERT] = "INSERT INTO param (type, code) VALUES (?1, ?2)",
+  [STMT_RESOURCE_INSERT] =
+    "INSERT INTO resource (tid, id, version, deleted) VALUES (?1, ?2, ?3, ?4)",
+  [STMT_RESOURCE_UPDATE] = "UPDATE resource SET version = ?2, deleted = ?3 WHERE rid = ?1",
+  [STMT_VERSION_INSERT] =
+    "INSERT INTO version (rid, tid, version, method, last_updated, body, hash, provenance)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+  [STMT_READ_CURRENT] =
+    "SELECT r.version, r.deleted, v.body FROM rtype t"
+    " JOIN resource r ON r.tid = t.tid"
+    " JOIN version v ON v.rid = r.rid AND v.version = r.version"
+    " WHERE t.name = ?1 AND r.id = ?2",
+  [STMT_READ_VERSION] =
+    "SELECT r.version, v.version, v.body FROM rtype t"
+    " JOIN resource r ON r.tid = t.tid"
+    " LEFT JOIN version v ON v.rid = r.rid AND v.version = ?3"
+    " WHERE t.name = ?1 AND r.id = ?2",
+  [STMT_PROVENANCE_ALL] =
+    "SELECT pv.body FROM resource p"
+    " JOIN version pv ON pv.rid = p.rid AND pv.version = p.version"
+    " WHERE p.deleted = 0 AND p.rid IN (SELECT x.rid FROM idx_reference x"
+    "   WHERE x.pid = (SELECT pid FROM param WHERE type = 'Provenance' AND code = 'target')"
+    "   AND x.id = ?2 AND x.type = ?1)"
+    " ORDER BY pv.seq DESC",
+  [STMT_PROVENANCE_VERSION] =
+    "SELECT pv.body FROM resource p"
+    " JOIN version pv ON pv.rid = p.rid AND pv.version = p.version"
+    " WHERE p.deleted = 0 AND p.rid IN (SELECT x.rid FROM idx_reference x"
+    "   WHERE x.pid = (SELECT pid FROM param WHERE type = 'Provenance' AND code = 'target')"
+    "   AND x.id = ?2 AND x.type = ?1 AND x.version = ?3)"
+    " ORDER BY pv.seq DESC",
+  [STMT_COUNT_BY_TYPE] =
+    "SELECT t.name, count(*) FROM resource r JOIN rtype t ON t.tid = r.tid"
+    " WHERE r.deleted = 0 GROUP BY r.tid",
+};
+
+/* The index tables, in ChartaSearchType-independent order. */
+typedef enum
+{
+  TABLE_STRING,
+  TABLE_TOKEN,
+  TABLE_DATE,
+  TABLE_NUMBER,
+  TABLE_QUANTITY,
+  TABLE_REFERENCE,
+  TABLE_URI,
+  TABLE_COMPOSITE,
+  N_TABLES,
+} IndexTable;
+
+typedef struct
+{
+  const char *name;
+  const char *columns;   /* after pid, rid */
+  unsigned n_columns;
+} IndexTableDef;
+
+static const IndexTableDef index_tables[N_TABLES] = {
+  [TABLE_STRING] = { "idx_string", "norm, text", 2 },
+  [TABLE_TOKEN] = { "idx_token", "system, code, display, type_system, type_code", 5 },
+  [TABLE_DATE] = { "idx_date", "low, high", 2 },
+  [TABLE_NUMBER] = { "idx_number", "value, low, high", 3 },
+  [TABLE_QUANTITY] = { "idx_quantity", "value, low, high, system, code, unit", 6 },
+  [TABLE_REFERENCE] = { "idx_reference", "type, id, version, url, system, value", 6 },
+  [TABLE_URI] = { "idx_uri", "uri", 1 },
+  [TABLE_COMPOSITE] = { "idx_composite",
+                        "c1_a, c1_b, c1_lo, c1_hi, c2_a, c2_b, c2_lo, c2_hi, "
+                        "c3_a, c3_b, c3_lo, c3_hi", 12 },
+};
+
+#define MAX_COLUMNS 12
+/* Index rows of resource rid have rowids [rid << ROWS_SHIFT, (rid + 1) << ROWS_SHIFT). */
+#define ROWS_SHIFT 20
+#define ROWS_FIRST(rid) ((int64_t) (rid) << ROWS_SHIFT)
+#define ROWS_END(rid) (((int64_t) (rid) + 1) << ROWS_SHIFT)
+#define N_COMPOSITE_SLOTS 3
+
+struct _ChartaDb
+{
+  sqlite3      *handle;
+  char         *path;
+  gboolean      read_only;
+  sqlite3_stmt *stmts[N_STMTS];
+  GHashTable   *type_ids;   /* type name → tid (writer) */
+  GHashTable   *param_ids;  /* packed (type index, param index) → pid (writer) */
+};
+
+/* sqlite3_stmt with a cleanup that resets it for its next use. */
+typedef sqlite3_stmt ChartaStmt;
+
+static void
+charta_stmt_reset (ChartaStmt *stmt)
+{
+  sqlite3_reset (stmt);
+  sqlite3_clear_bindings (stmt);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (ChartaStmt, charta_stmt_reset)
+
+/* --- errors -------------------------------------------------------------------------------- */
+
+/* The one place SQLite result codes become store errors. */
+static gboolean
+set_sqlite_error (GError    **error,
+                  ChartaDb   *db,
+                  int         rc,
+                  const char *doing)
+{
+  int code;
+  const char *detail;
+
+  switch (rc & 0xff)
+    {
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+    case SQLITE_FORMAT:
+      code = CHARTA_STORE_ERROR_CORRUPT;
+      break;
+    case SQLITE_READONLY:
+      code = CHARTA_STORE_ERROR_READ_ONLY;
+      break;
+    default:
+      /* BUSY, LOCKED, FULL, IOERR, CANTOPEN, PERM, NOMEM, CONSTRAINT (a broken invariant)… */
+      code = CHARTA_STORE_ERROR_IO;
+      break;
+    }
+  detail = db != NULL && db->handle != NULL ? sqlite3_errmsg (db->handle) : sqlite3_errstr (rc);
+  g_set_error (error, CHARTA_STORE_ERROR, code, "%s: %s: %s (SQLite %d)",
+               db != NULL && db->path != NULL ? db->path : "store", doing, detail, rc);
+  return FALSE;
+}
+
+/* --- statements ---------------------------------------------------------------------------- */
+
+static char *
+history_sql (unsigned key)
+{
+  unsigned scope = key / 4;  /* 0 store, 1 type, 2 resource */
+  gboolean since = (key & 1) != 0, at = (key & 2) != 0;
+  GString *sql = g_string_new (
+    "SELECT v.seq, t.name, r.id, v.version, v.method, v.last_updated, v.body"
+    " FROM version v JOIN resource r ON r.rid = v.rid JOIN rtype t ON t.tid = v.tid"
+    " WHERE v.seq < ?1");
+
+  if (scope == 1)
+    g_string_append (sql, " AND v.tid = (SELECT tid FROM rtype WHERE name = ?2)");
+  else if (scope == 2)
+    g_string_append (sql, " AND v.rid = (SELECT r2.rid FROM resource r2 JOIN rtype t2"
+                          " ON t2.tid = r2.tid WHERE t2.name = ?2 AND r2.id = ?3)");
+  if (since)
+    g_string_append (sql, " AND v.last_updated >= ?4");
+  if (at)
+    g_string_append (sql, " AND v.last_updated <= ?5 AND NOT EXISTS (SELECT 1 FROM version n"
+                          " WHERE n.rid = v.rid AND n.version = v.version + 1"
+                          " AND n.last_updated <= ?5)");
+  g_string_append (sql, " ORDER BY v.seq DESC LIMIT ?6");
+  return g_string_free (sql, FALSE);
+}
+
+static char *
+stmt_text (StmtId id)
+{
+  if (id < STMT_INDEX_INSERT)
+    return g_strdup (stmt_sql[id]);
+  if (id < STMT_INDEX_DELETE)
+    {
+      const IndexTableDef *t = &index_tables[id - STMT_INDEX_INSERT];
+      GString *sql = g_string_new (NULL);
+
+      g_string_append_printf (sql, "INSERT INTO %s (rowid, pid, rid, %s) VALUES (?%u, ?1, ?2",
+                              t->name, t->columns, t->n_columns + 3);
+      for (unsigned i = 0; i < t->n_columns; i++)
+        g_string_append_printf (sql, ", ?%u", i + 3);
+      g_string_append_c (sql, ')');
+      return g_string_free (sql, FALSE);
+    }
+  if (id < STMT_INDEX_SELECT)
+    return g_strdup_printf ("DELETE FROM %s WHERE rowid >= ?1 AND rowid < ?2",
+                            index_tables[id - STMT_INDEX_DELETE].name);
+  if (id < STMT_HISTORY)
+    {
+      const IndexTableDef *t = &index_tables[id - STMT_INDEX_SELECT];
+
+      return g_strdup_printf ("SELECT pid, %s, rid FROM %s WHERE rowid >= ?1 AND rowid < ?2",
+                              t->columns, t->name);
+    }
+  return history_sql (id - STMT_HISTORY);
+}
+
+/* The prepared statement @id of @db, ready to bind; NULL with @error set if it cannot be
+ * prepared. */
+static ChartaStmt *
+get_stmt (ChartaDb  *db,
+          StmtId     id,
+          GError   **error)
+{
+  if (db->stmts[id] == NULL)
+    {
+      g_autofree char *sql = stmt_text (id);
+      int rc = sqlite3_prepare_v3 (db->handle, sql, -1, SQLITE_PREPARE_PERSISTENT,
+                                   &db->stmts[id], NULL);
+
+      if (rc != SQLITE_OK)
+        {
+          set_sqlite_error (error, db, rc, "preparing a statement");
+          db->stmts[id] = NULL;
+          return NULL;
+        }
+    }
+  return db->stmts[id];
+}
+
+static void
+bind_text (sqlite3_stmt *stmt,
+           int           index,
+           const char   *text)
+{
+  if (text != NULL)
+    sqlite3_bind_text (stmt, index, text, -1, SQLITE_STATIC);
+  else
+    sqlite3_bind_null (stmt, index);
+}
+
+/* Runs a statement that returns no rows. */
+static gboolean
+run_stmt (ChartaDb    *db,
+          ChartaStmt  *stmt,
+          const char  *doing,
+          GError     **error)
+{
+  int rc = sqlite3_step (stmt);
+
+  if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+    return set_sqlite_error (error, db, rc, doing);
+  return TRUE;
+}
+
+static gboolean
+run_simple (ChartaDb    *db,
+            StmtId       id,
+            const char  *doing,
+            GError     **error)
+{
+  g_autoptr(ChartaStmt) stmt = get_stmt (db, id, error);
+
+  if (stmt == NULL)
+    return FALSE;
+  return run_stmt (db, stmt, doing, error);
+}
+
+static GBytes *
+column_bytes (sqlite3_stmt *stmt,
+              int           column)
+{
+  const void *data;
+  int n;
+
+  if (sqlite3_column_type (stmt, column) == SQLITE_NULL)
+    return NULL;
+  data = sqlite3_column_blob (stmt, column);
+  n = sqlite3_column_bytes (stmt, column);
+  return g_bytes_new (data != NULL ? data : "", n);
+}
+
+/* --- opening --------------------------------------------------------------------------------- */
+
+static gboolean
+exec_sql (ChartaDb    *db,
+          const char  *sql,
+          const char  *doing,
+          GError     **error)
+{
+  int rc = sqlite3_exec (db->handle, sql, NULL, NULL, NULL);
+
+  if (rc != SQLITE_OK)
+    return set_sqlite_error (error, db, rc, doing);
+  return TRUE;
+}
+
+static gboolean
+query_int (ChartaDb    *db,
+           const char  *sql,
+           int64_t     *value,
+           GError     **error)
+{
+  sqlite3_stmt *stmt = NULL;
+  int rc = sqlite3_prepare_v2 (db->handle, sql, -1, &stmt, NULL);
+
+  if (rc == SQLITE_OK)
+    {
+      rc = sqlite3_step (stmt);
+      if (rc == SQLITE_ROW)
+        {
+          *value = sqlite3_column_int64 (stmt, 0);
+          rc = SQLITE_OK;
+        }
+      else if (rc == SQLITE_DONE)
+        {
+          *value = 0;
+          rc = SQLITE_OK;
+        }
+    }
+  sqlite3_finalize (stmt);
+  if (rc != SQLITE_OK)
+    return set_sqlite_error (error, db, rc, "reading the store's header");
+  return TRUE;
+}
+
+static int
+compare_names (gconstpointer a,
+               gconstpointer b)
+{
+  return strcmp (*(const char *const *) a, *(const char *const *) b);
+}
+
+/* The migrations bundled in the library, sorted by name ("0001-initial.sql", …). */
+static char **
+list_migrations (unsigned *latest)
+{
+  g_auto(GStrv) names = g_resource_enumerate_children (charta_store_get_resource (),
+                                                       MIGRATIONS_PATH, 0, NULL);
+  g_autoptr(GPtrArray) sql = g_ptr_array_new ();
+
+  *latest = 0;
+  for (size_t i = 0; names != NULL && names[i] != NULL; i++)
+    if (g_str_has_suffix (names[i], ".sql") && g_ascii_isdigit (names[i][0]))
+      g_ptr_array_add (sql, g_strdup (names[i]));
+  g_ptr_array_sort (sql, compare_names);
+  if (sql->len > 0)
+    *latest = (unsigned) g_ascii_strtoull (g_ptr_array_index (sql, sql->len - 1), NULL, 10);
+  g_ptr_array_add (sql, NULL);
+  return (char **) g_ptr_array_free (g_steal_pointer (&sql), FALSE);
+}
+
+static gboolean
+apply_migrations (ChartaDb    *db,
+                  GError     **error)
+{
+  unsigned latest;
+  g_auto(GStrv) names = list_migrations (&latest);
+  int64_t current = 0;
+
+  if (!exec_sql (db, "BEGIN IMMEDIATE", "starting the schema migration", error))
+    return FALSE;
+  /* Another process may have migrated meanwhile: look again inside the transaction. */
+  if (!query_int (db, "PRAGMA user_version", &current, error))
+    goto fail;
+  for (size_t i = 0; names[i] != NULL; i++)
+    {
+      unsigned number = (unsigned) g_ascii_strtoull (names[i], NULL, 10);
+      g_autofree char *path = NULL;
+      g_autoptr(GBytes) bytes = NULL;
+      g_autofree char *sql = NULL;
+      g_autofree char *doing = NULL;
+      size_t length;
+      const char *data;
+
+      if (number <= current)
+        continue;
+      path = g_strconcat (MIGRATIONS_PATH "/", names[i], NULL);
+      bytes = g_resource_lookup_data (charta_store_get_resource (), path, 0, error);
+      if (bytes == NULL)
+        goto fail;
+      data = g_bytes_get_data (bytes, &length);
+      sql = g_strndup (data, length);
+      doing = g_strdup_printf ("applying schema migration %s", names[i]);
+      if (!exec_sql (db, sql, doing, error))
+        goto fail;
+      g_debug ("applied migration %s", names[i]);
+    }
+  {
+    g_autofree char *pragmas = g_strdup_printf ("PRAGMA user_version = %u;"
+                                                " PRAGMA application_id = %d;",
+                                                latest, CHARTA_APPLICATION_ID);
+
+    if (!exec_sql (db, pragmas, "recording the schema version", error))
+      goto fail;
+  }
+  if (!exec_sql (db, "COMMIT", "committing the schema migration", error))
+    goto fail;
+  return TRUE;
+
+fail:
+  sqlite3_exec (db->handle, "ROLLBACK", NULL, NULL, NULL);
+  return FALSE;
+}
+
+/* Checks that the file is a Charta store of a schema we know, migrating it when allowed. */
+static gboolean
+recognise (ChartaDb           *db,
+           ChartaDbOpenFlags   flags,
+           GError            **error)
+{
+  g_autoptr(GError) local_error = NULL;
+  int64_t app_id = 0, user_version = 0, n_objects = 0;
+  unsigned latest;
+  g_auto(GStrv) names = list_migrations (&latest);  /* only the latest number is needed */
+
+  if (!query_int (db, "PRAGMA application_id", &app_id, &local_error)
+      || !query_int (db, "PRAGMA user_version", &user_version, &local_error)
+      || !query_int (db, "SELECT count(*) FROM sqlite_schema", &n_objects, &local_error))
+    {
+      if (g_error_matches (local_error, CHARTA_STORE_ERROR, CHARTA_STORE_ERROR_CORRUPT))
+        {
+          g_set_error (error, CHARTA_STORE_ERROR, CHARTA_STORE_ERROR_CORRUPT,
+                       "%s is not a Charta store: it is not an SQLite database, or it is "
+                       "damaged (%s)", db->path, local_error->message);
+          return FALSE;
+        }
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return FALSE;
+    }
+
+  if (app_id != CHARTA_APPLICATION_ID)
+    {
+      if (app_id != 0 || n_objects > 0 || user_version != 0)
+        {
+          g_set_error (error, CHARTA_STORE_ERROR, CHARTA_STORE_ERROR_CORRUPT,
+                       "%s is not a Charta store: it is an SQLite database of another "
+                       "application (application_id %" G_GINT64_FORMAT ", %" G_GINT64_FORMAT
+                       " schema objects)", db->path, app_id, n_objects);
+          return FALSE;
+        }
+      if (!(flags & CHARTA_DB_OPEN_MIGRATE) || !(flags & CHARTA_DB_OPEN_CREATE))
+        {
+          g_set_error (error, CHARTA_STORE_ERROR, CHARTA_STORE_ERROR_CORRUPT,
+                       "%s is not a Charta store: it is an empty file or database", db->path);
+          return FALSE;
+        }
+    }
+  if (user_version > latest)
+    {
+      g_set_error (error, CHARTA_STORE_ERROR, CHARTA_STORE_ERROR_VERSION,
+                   "%s has schema version %" G_GINT64_FORMAT ", newer than this Charta knows "
+                   "(%u): open it with a newer Charta", db->path, user_version, latest);
+      return FALSE;
+    }
+  if (user_version < latest)
+    {
+      if (!(flags & CHARTA_DB_OPEN_MIGRATE))
+        {
+          g_set_error (error, CHARTA_STORE_ERROR, CHARTA_STORE_ERROR_VERSION,
+                       "%s has schema version %" G_GINT64_FORMAT ", older than this Charta's "
+                       "(%u): open it writable once to upgrade it", db->path, user_version,
+                       latest);
+          return FALSE;
+        }
+      if (!apply_migrations (db, error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+ChartaDb *
+charta_db_open (const char        *path,
+                ChartaDbOpenFlags  flags,
+                GError           **error)
+{
+  g_autofree char *pragmas = NULL;
+  ChartaDb *db;
+  int open_flags = SQLITE_OPEN_NOMUTEX;
+  int rc;
+
+  g_return_val_if_fail (path != NULL, NULL);
+
+  if (!(flags & CHARTA_DB_OPEN_CREATE) && !g_file_test (path, G_FILE_TEST_EXISTS))
+    {
+      g_set_error (error, CHARTA_STORE_ERROR, CHARTA_STORE_ERROR_IO,
+                   "%s: no such store file", path);
+      return NULL;
+    }
+  if (g_file_test (path, G_FILE_TEST_IS_DIR))
+    {
+      g_set_error (error, CHARTA_STORE_ERROR, CHARTA_STORE_ERROR_IO,
+                   "%s is a folder, not a store file", path);
+      return NULL;
+    }
+
+  if (flags & CHARTA_DB_OPEN_READ_ONLY)
+    open_flags |= SQLITE_OPEN_READONLY;
+  else
+    open_flags |= SQLITE_OPEN_READWRITE | ((flags & CHARTA_DB_OPEN_CREATE) ? SQLITE_OPEN_CREATE : 0);
+
+  db = g_new0 (ChartaDb, 1);
+  db->path = g_strdup (path);
+  db->read_only = (flags & CHARTA_DB_OPEN_READ_ONLY) != 0;
+  rc = sqlite3_open_v2 (path, &db->handle, open_flags, NULL);
+  if (rc != SQLITE_OK)
+    {
+      set_sqlite_error (error, db, rc, "opening");
+      charta_db_close (db);
+      return NULL;
+    }
+  sqlite3_extended_result_codes (db->handle, 1);
+  sqlite3_busy_timeout (db->handle, BUSY_TIMEOUT_MS);
+
+  if (!recognise (db, flags, error))
+    {
+      charta_db_close (db);
+      return NULL;
+    }
+
+  if (flags & CHARTA_DB_OPEN_MIGRATE)
+    {
+      int64_t dummy;
+
+      /* journal_mode answers with a row; query_int reads and discards it.  Checkpoints run
+       * at commit on the writer's thread: letting the WAL reach 32 MB first means pages that
+       * many commits touch are copied back once, with fewer fsyncs. */
+      if (!query_int (db, "PRAGMA journal_mode = WAL", &dummy, error)
+          || !query_int (db, "PRAGMA wal_autocheckpoint = 8192", &dummy, error))
+        {
+          charta_db_close (db);
+          return NULL;
+        }
+    }
+  /* The writer keeps a large page cache: every write touches the B-trees of a dozen indexes,
+   * and reading their pages back from the OS costs more than the inserts themselves. */
+  pragmas = g_strdup_printf ("PRAGMA synchronous = %s; PRAGMA foreign_keys = ON;"
+                             " PRAGMA cache_size = %d; PRAGMA temp_store = MEMORY;",
+                             (flags & CHARTA_DB_OPEN_FAST) ? "NORMAL" : "FULL",
+                             (flags & CHARTA_DB_OPEN_READ_ONLY) ? -16384 : -131072);
+  if (!exec_sql (db, pragmas, "setting up the connection", error))
+    {
+      charta_db_close (db);
+      return NULL;
+    }
+  if (!db->read_only)
+    {
+      db->type_ids = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+      db->param_ids = g_hash_table_new (g_direct_hash, g_direct_equal);
+    }
+  return db;
+}
+
+void
+charta_db_close (ChartaDb *db)
+{
+  if (db == NULL)
+    return;
+  for (unsigned i = 0; i < N_STMTS; i++)
+    if (db->stmts[i] != NULL)
+      sqlite3_finalize (db->stmts[i]);
+  if (db->handle != NULL)
+    sqlite3_close (db->handle);
+  g_clear_pointer (&db->type_ids, g_hash_table_unref);
+  g_clear_pointer (&db->param_ids, g_hash_table_unref);
+  g_free (db->path);
+  g_free (db);
+}
+
+/* --- transactions ------------------------------------------------------------------------------ */
+
+gboolean
+charta_db_begin (ChartaDb  *db,
+                 GError   **error)
+{
+  return run_simple (db, STMT_BEGIN, "starting a transaction", error);
+}
+
+gboolean
+charta_db_commit (ChartaDb  *db,
+                  GError   **error)
+{
+  return run_simple (db, STMT_COMMIT, "committing", error);
+}
+
+/* Dictionary ids cached by the writer may come from rows a rollback takes back. */
+static void
+forget_cached_ids (ChartaDb *db)
+{
+  if (db->type_ids != NULL)
+    g_hash_table_remove_all (db->type_ids);
+  if (db->param_ids != NULL)
+    g_hash_table_remove_all (db->param_ids);
+}
+
+void
+charta_db_rollback (ChartaDb *db)
+{
+  forget_cached_ids (db);
+  if (sqlite3_get_autocommit (db->handle))
+    return;
+  if (!run_simple (db, STMT_ROLLBACK, "rolling back", NULL))
+    g_warning ("%s: rolling back failed", db->path);
+}
+
+gboolean
+charta_db_savepoint (ChartaDb  *db,
+                     GError   **error)
+{
+  return run_simple (db, STMT_SAVEPOINT, "starting a savepoint", error);
+}
+
+gboolean
+charta_db_release (ChartaDb  *db,
+                   GError   **error)
+{
+  return run_simple (db, STMT_RELEASE, "releasing a savepoint", error);
+}
+
+void
+charta_db_rollback_to (ChartaDb *db)
+{
+  forget_cached_ids (db);
+  if (!run_simple (db, STMT_ROLLBACK_TO, "rolling back a savepoint", NULL)
+      || !run_simple (db, STMT_RELEASE, "releasing a savepoint", NULL))
+    g_warning ("%s: rolling back a savepoint failed", db->path);
+}
+
+/* --- writes ---------------------------------------------------------------------------------- */
+
+gboolean
+charta_db_lookup (ChartaDb         *db,
+                  const char       *type,
+                  const char       *id,
+                  ChartaDbCurrent  *current,
+                  GError          **error)
+{
+  g_autoptr(ChartaStmt) stmt = get_stmt (db, STMT_LOOKUP, error);
+  int rc;
+
+  memset (current, 0, sizeof *current);
+  if (stmt == NULL)
+    return FALSE;
+  bind_text (stmt, 1, type);
+  bind_text (stmt, 2, id);
+  rc = sqlite3_step (stmt);
+  if (rc == SQLITE_ROW)
+    {
+      current->rid = sqlite3_column_int64 (stmt, 0);
+      current->version = sqlite3_column_int64 (stmt, 1);
+      current->deleted = sqlite3_column_int (stmt, 2) != 0;
+      if (sqlite3_column_bytes (stmt, 3) == CHARTA_HASH_LENGTH)
+        memcpy (current->hash, sqlite3_column_blob (stmt, 3), CHARTA_HASH_LENGTH);
+      return TRUE;
+    }
+  if (rc == SQLITE_DONE)
+    return TRUE;
+  return set_sqlite_error (error, db, rc, "looking up a resource");
+}
+
+int64_t
+charta_db_get_max_last_updated (ChartaDb  *db,
+                                GError   **error)
+{
+  g_autoptr(ChartaStmt) stmt = get_stmt (db, STMT_MAX_LAST_UPDATED, error);
+  int rc;
+
+  if (stmt == NULL)
+    return -1;
+  rc = sqlite3_step (stmt);
+  if (rc == SQLITE_ROW)
+    return sqlite3_column_int64 (stmt, 0);
+  set_sqlite_error (error, db, rc, "reading the last write time");
+  return -1;
+}
+
+/* The dictionary id of a resource type, added when new (writer only). */
+static int64_t
+type_id (ChartaDb    *db,
+         const char  *type,
+         GError     **error)
+{
+  gpointer cached;
+
+  if (g_hash_table_lookup_extended (db->type_ids, type, NULL, &cached))
+    return GPOINTER_TO_SIZE (cached);
+
+  {
+    g_autoptr(ChartaStmt) find = get_stmt (db, STMT_TYPE_FIND, error);
+    int64_t tid = 0;
+    int rc;
+
+    if (find == NULL)
+      return 0;
+    bind_text (find, 1, type);
+    rc = sqlite3_step (find);
+    if (rc == SQLITE_ROW)
+      tid = sqlite3_column_int64 (find, 0);
+    else if (rc != SQLITE_DONE)
+      {
+        set_sqlite_error (error, db, rc, "looking up a resource type");
+        return 0;
+      }
+    if (tid == 0)
+      {
+        g_autoptr(ChartaStmt) insert = get_stmt (db, STMT_TYPE_INSERT, error);
+
+        if (insert == NULL)
+          return 0;
+        bind_text (insert, 1, type);
+        if (!run_stmt (db, insert, "adding a resource type", error))
+          return 0;
+        tid = sqlite3_last_insert_rowid (db->handle);
+      }
+    g_hash_table_insert (db->type_ids, g_strdup (type), GSIZE_TO_POINTER ((gsize) tid));
+    return tid;
+  }
+}
+
+/* The dictionary id of (@type, @param), added when new (writer only). */
+static int64_t
+param_id (ChartaDb                   *db,
+          const char                 *type,
+          int                         type_index,
+          const ChartaSearchParamDef *param,
+          GError                    **error)
+{
+  ptrdiff_t param_index = param - charta_model_search_params;
+  gpointer key = NULL, cached;
+  int64_t pid = 0;
+
+  if (param_index >= 0 && (size_t) param_index < charta_model_n_search_params && type_index >= 0)
+    {
+      key = GSIZE_TO_POINTER ((((gsize) param_index << 16) | (gsize) type_index) + 1);
+      if (g_hash_table_lookup_extended (db->param_ids, key, NULL, &cached))
+        return GPOINTER_TO_SIZE (cached);
+    }
+
+  {
+    g_autoptr(ChartaStmt) find = get_stmt (db, STMT_PARAM_FIND, error);
+    int rc;
+
+    if (find == NULL)
+      return 0;
+    bind_text (find, 1, type);
+    bind_text (find, 2, param->code);
+    rc = sqlite3_step (find);
+    if (rc == SQLITE_ROW)
+      pid = sqlite3_column_int64 (find, 0);
+    else if (rc != SQLITE_DONE)
+      {
+        set_sqlite_error (error, db, rc, "looking up a search parameter");
+        return 0;
+      }
+  }
+  if (pid == 0)
+    {
+      g_autoptr(ChartaStmt) insert = get_stmt (db, STMT_PARAM_INSERT, error);
+
+      if (insert == NULL)
+        return 0;
+      bind_text (insert, 1, type);
+      bind_text (insert, 2, param->code);
+      if (!run_stmt (db, insert, "adding a search parameter", error))
+        return 0;
+      pid = sqlite3_last_insert_rowid (db->handle);
+    }
+  if (key != NULL)
+    g_hash_table_insert (db->param_ids, key, GSIZE_TO_POINTER ((gsize) pid));
+  return pid;
+}
+
+
+/* --- index rows ---------------------------------------------------------------------------- */
+
+typedef enum
+{
+  COL_NULL,
+  COL_TEXT,
+  COL_INT,
+  COL_REAL,
+} ColKind;
+
+typedef struct
+{
+  ColKind     kind;
+  const char *text;
+  int64_t     i;
+  double      d;
+} Col;
+
+typedef struct
+{
+  IndexTable table;
+  Col cols[MAX_COLUMNS];
+} IndexRow;
+
+static inline void
+col_text (Col        *c,
+          const char *text)
+{
+  c->kind = text != NULL ? COL_TEXT : COL_NULL;
+  c->text = text;
+}
+
+static inline void
+col_int (Col     *c,
+         int64_t  value)
+{
+  c->kind = COL_INT;
+  c->i = value;
+}
+
+static inline void
+col_real (Col    *c,
+          double  value)
+{
+  c->kind = isnan (value) ? COL_NULL : COL_REAL;
+  c->d = value;
+}
+
+/* One composite component in slot columns a, b, lo, hi. */
+static void
+component_to_slot (const ChartaIndexValue *v,
+                   Col                    *slot)
+{
+  col_text (&slot[0], NULL);
+  col_text (&slot[1], NULL);
+  slot[2].kind = COL_NULL;
+  slot[3].kind = COL_NULL;
+  switch (v->type)
+    {
+    case CHARTA_SEARCH_TYPE_TOKEN:
+      col_text (&slot[0], v->system);
+      col_text (&slot[1], v->code);
+      break;
+    case CHARTA_SEARCH_TYPE_STRING:
+      col_text (&slot[0], v->normalized);
+      col_text (&slot[1], v->text);
+      break;
+    case CHARTA_SEARCH_TYPE_URI:
+      col_text (&slot[0], v->text);
+      break;
+    case CHARTA_SEARCH_TYPE_REFERENCE:
+      col_text (&slot[0], v->ref_url != NULL ? v->ref_url : v->ref_type);
+      col_text (&slot[1], v->ref_id);
+      break;
+    case CHARTA_SEARCH_TYPE_DATE:
+      col_int (&slot[2], v->date_low);
+      col_int (&slot[3], v->date_high);
+      break;
+    case CHARTA_SEARCH_TYPE_NUMBER:
+      col_real (&slot[2], v->number_low);
+      col_real (&slot[3], v->number_high);
+      break;
+    case CHARTA_SEARCH_TYPE_QUANTITY:
+      col_text (&slot[0], v->unit_system);
+      col_text (&slot[1], v->unit_code);
+      col_real (&slot[2], v->number_low);
+      col_real (&slot[3], v->number_high);
+      break;
+    default:
+      break;
+    }
+}
+
+/* The row of @v; FALSE when the value has no row (special parameters). */
+static gboolean
+value_to_row (const ChartaIndexValue *v,
+              IndexRow               *row)
+{
+  Col *c = row->cols;
+
+  switch (v->type)
+    {
+    case CHARTA_SEARCH_TYPE_STRING:
+      row->table = TABLE_STRING;
+      col_text (&c[0], v->normalized);
+      col_text (&c[1], v->text);
+      return TRUE;
+    case CHARTA_SEARCH_TYPE_TOKEN:
+      row->table = TABLE_TOKEN;
+      col_text (&c[0], v->system);
+      col_text (&c[1], v->code);
+      col_text (&c[2], v->display);
+      col_text (&c[3], v->identifier_type_system);
+      col_text (&c[4], v->identifier_type_code);
+      return TRUE;
+    case CHARTA_SEARCH_TYPE_DATE:
+      row->table = TABLE_DATE;
+      col_int (&c[0], v->date_low);
+      col_int (&c[1], v->date_high);
+      return TRUE;
+    case CHARTA_SEARCH_TYPE_NUMBER:
+      row->table = TABLE_NUMBER;
+      col_real (&c[0], v->number);
+      col_real (&c[1], v->number_low);
+      col_real (&c[2], v->number_high);
+      return TRUE;
+    case CHARTA_SEARCH_TYPE_QUANTITY:
+      row->table = TABLE_QUANTITY;
+      col_real (&c[0], v->number);
+      col_real (&c[1], v->number_low);
+      col_real (&c[2], v->number_high);
+      col_text (&c[3], v->unit_system);
+      col_text (&c[4], v->unit_code);
+      col_text (&c[5], v->unit);
+      return TRUE;
+    case CHARTA_SEARCH_TYPE_REFERENCE:
+      row->table = TABLE_REFERENCE;
+      col_text (&c[0], v->ref_type);
+      col_text (&c[1], v->ref_id);
+      col_text (&c[2], v->ref_version);
+      col_text (&c[3], v->ref_url);
+      col_text (&c[4], v->system);
+      col_text (&c[5], v->code);
+      return TRUE;
+    case CHARTA_SEARCH_TYPE_URI:
+      row->table = TABLE_URI;
+      col_text (&c[0], v->text);
+      return TRUE;
+    case CHARTA_SEARCH_TYPE_COMPOSITE:
+      row->table = TABLE_COMPOSITE;
+      for (unsigned k = 0; k < N_COMPOSITE_SLOTS; k++)
+        {
+          if (v->components != NULL && k < v->components->len)
+            component_to_slot (g_ptr_array_index (v->components, k), &c[4 * k]);
+          else
+            for (unsigned j = 0; j < 4; j++)
+              c[4 * k + j].kind = COL_NULL;
+        }
+      return TRUE;
+    case CHARTA_SEARCH_TYPE_SPECIAL:
+    default:
+      return FALSE;
+    }
+}
+
+static void
+bind_col (sqlite3_stmt *stmt,
+          int           index,
+          const Col    *c)
+{
+  switch (c->kind)
+    {
+    case COL_TEXT:
+      sqlite3_bind_text (stmt, index, c->text, -1, SQLITE_STATIC);
+      break;
+    case COL_INT:
+      sqlite3_bind_int64 (stmt, index, c->i);
+      break;
+    case COL_REAL:
+      sqlite3_bind_double (stmt, index, c->d);
+      break;
+    case COL_NULL:
+    default:
+      sqlite3_bind_null (stmt, index);
+      break;
+    }
+}
+
+static gboolean
+insert_index_rows (ChartaDb    *db,
+                   const char  *type,
+                   int64_t      rid,
+                   GPtrArray   *values,
+                   GError     **error)
+{
+  int type_index = charta_model_find_type (type);
+  unsigned n_rows[N_TABLES] = { 0 };
+
+  for (unsigned i = 0; i < values->len; i++)
+    {
+      const ChartaIndexValue *v = g_ptr_array_index (values, i);
+      g_autoptr(ChartaStmt) stmt = NULL;
+      IndexRow row;
+      int64_t pid;
+
+      if (!value_to_row (v, &row))
+        continue;
+      if (n_rows[row.table] >= (1u << ROWS_SHIFT))
+        {
+          g_set_error (error, CHARTA_STORE_ERROR, CHARTA_STORE_ERROR_INVALID,
+                       "%s: more than %u search-index values of one kind", type,
+                       1u << ROWS_SHIFT);
+          return FALSE;
+        }
+      pid = param_id (db, type, type_index, v->param, error);
+      if (pid == 0)
+        return FALSE;
+      stmt = get_stmt (db, STMT_INDEX_INSERT + row.table, error);
+      if (stmt == NULL)
+        return FALSE;
+      sqlite3_bind_int64 (stmt, 1, pid);
+      sqlite3_bind_int64 (stmt, 2, rid);
+      for (unsigned k = 0; k < index_tables[row.table].n_columns; k++)
+        bind_col (stmt, 3 + k, &row.cols[k]);
+      sqlite3_bind_int64 (stmt, 3 + index_tables[row.table].n_columns,
+                          ROWS_FIRST (rid) + n_rows[row.table]++);
+      if (!run_stmt (db, stmt, "adding search-index rows", error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+delete_index_rows (ChartaDb    *db,
+                   int64_t      rid,
+                   GError     **error)
+{
+  for (unsigned t = 0; t < N_TABLES; t++)
+    {
+      g_autoptr(ChartaStmt) stmt = get_stmt (db, STMT_INDEX_DELETE + t, error);
+
+      if (stmt == NULL)
+        return FALSE;
+      sqlite3_bind_int64 (stmt, 1, ROWS_FIRST (rid));
+      sqlite3_bind_int64 (stmt, 2, ROWS_END (rid));
+      if (!run_stmt (db, stmt, "removing search-index rows", error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
+charta_db_put_version (ChartaDb         *db,
+                       ChartaDbVersion  *v,
+                       GError          **error)
+{
+  int64_t tid;
+
+  g_return_val_if_fail (!db->read_only, FALSE);
+
+  tid = type_id (db, v->type, error);
+  if (tid == 0)
+    return FALSE;
+
+  if (v->rid == 0)
+    {
+      g_autoptr(ChartaStmt) stmt = get_stmt (db, STMT_RESOURCE_INSERT, error);
+
+      if (stmt == NULL)
+        return FALSE;
+      sqlite3_bind_int64 (stmt, 1, tid);
+      bind_text (stmt, 2, v->id);
+      sqlite3_bind_int64 (stmt, 3, v->version);
+      sqlite3_bind_int (stmt, 4, v->body == NULL);
+      if (!run_stmt (db, stmt, "adding a resource", error))
+        return FALSE;
+      v->rid = sqlite3_last_insert_rowid (db->handle);
+    }
+  else
+    {
+      g_autoptr(ChartaStmt) stmt = get_stmt (db, STMT_RESOURCE_UPDATE, error);
+
+      if (stmt == NULL)
+        return FALSE;
+      sqlite3_bind_int64 (stmt, 1, v->rid);
+      sqlite3_bind_int64 (stmt, 2, v->version);
+      sqlite3_bind_int (stmt, 3, v->body == NULL);
+      if (!run_stmt (db, stmt, "updating a resource", error))
+        return FALSE;
+    }
+
+  {
+    g_autoptr(ChartaStmt) stmt = get_stmt (db, STMT_VERSION_INSERT, error);
+
+    if (stmt == NULL)
+      return FALSE;
+    sqlite3_bind_int64 (stmt, 1, v->rid);
+    sqlite3_bind_int64 (stmt, 2, tid);
+    sqlite3_bind_int64 (stmt, 3, v->version);
+    sqlite3_bind_int (stmt, 4, (int) v->method);
+    sqlite3_bind_int64 (stmt, 5, v->last_updated);
+    if (v->body != NULL)
+      sqlite3_bind_blob64 (stmt, 6, v->body, v->body_length, SQLITE_STATIC);
+    else
+      sqlite3_bind_null (stmt, 6);
+    if (v->hash != NULL)
+      sqlite3_bind_blob (stmt, 7, v->hash, CHARTA_HASH_LENGTH, SQLITE_STATIC);
+    else
+      sqlite3_bind_null (stmt, 7);
+    if (v->provenance_rid > 0)
+      sqlite3_bind_int64 (stmt, 8, v->provenance_rid);
+    else
+      sqlite3_bind_null (stmt, 8);
+    if (!run_stmt (db, stmt, "adding a version", error))
+      return FALSE;
+  }
+
+  if (v->had_index && !delete_index_rows (db, v->rid, error))
+    return FALSE;
+  if (v->values != NULL && !insert_index_rows (db, v->type, v->rid, v->values, error))
+    return FALSE;
+  return TRUE;
+}
+
+/* --- reads ------------------------------------------------------------------------------------ */
+
+GBytes *
+charta_db_read_current (ChartaDb    *db,
+                        const char  *type,
+                        const char  *id,
+                        int64_t     *version,
+                        GError     **error)
+{
+  g_autoptr(ChartaStmt) stmt = get_stmt (db, STMT_READ_CURRENT, error);
+  int rc;
+
+  if (stmt == NULL)
+    return NULL;
+  bind_text (stmt, 1, type);
+  bind_text (stmt, 2, id);
+  rc = sqlite3_step (stmt);
+  if (rc == SQLITE_DONE)
+    {
+      g_set_error (error, CHARTA_STORE_ERROR, CHARTA_STORE_ERROR_NOT_FOUND,
+                   "%s/%s does not exist", type, id);
+      return NULL;
+    }
+  if (rc != SQLITE_ROW)
+    {
+      set_sqlite_error (error, db, rc, "reading a resource");
+      return NULL;
+    }
+  if (sqlite3_column_int (stmt, 1) != 0)
+    {
+      g_set_error (error, CHARTA_STORE_ERROR, CHARTA_STORE_ERROR_GONE,
+                   "%s/%s was deleted (version %" G_GINT64_FORMAT " is its deletion)", type, id,
+                   (int64_t) sqlite3_column_int64 (stmt, 0));
+      return NULL;
+    }
+  if (version != NULL)
+    *version = sqlite3_column_int64 (stmt, 0);
+  return column_bytes (stmt, 2);
+}
+
+GBytes *
+charta_db_read_version (ChartaDb    *db,
+                        const char  *type,
+                        const char  *id,
+                        int64_t      version,
+                        GError     **error)
+{
+  g_autoptr(ChartaStmt) stmt = get_stmt (db, STMT_READ_VERSION, error);
+  int rc;
+
+  if (stmt == NULL)
+    return NULL;
+  bind_text (stmt, 1, type);
+  bind_text (stmt, 2, id);
+  sqlite3_bind_int64 (stmt, 3, version);
+  rc = sqlite3_step (stmt);
+  if (rc == SQLITE_DONE)
+    {
+      g_set_error (error, CHARTA_STORE_ERROR, CHARTA_STORE_ERROR_NOT_FOUND,
+                   "%s/%s does not exist", type, id);
+      return NULL;
+    }
+  if (rc != SQLITE_ROW)
+    {
+      set_sqlite_error (error, db, rc, "reading a version");
+      return NULL;
+    }
+  if (sqlite3_column_type (stmt, 1) == SQLITE_NULL)
+    {
+      g_set_error (error, CHARTA_STORE_ERROR, CHARTA_STORE_ERROR_NOT_FOUND,
+                   "%s/%s has no version %" G_GINT64_FORMAT " (its current version is %"
+                   G_GINT64_FORMAT ")", type, id, version,
+                   (int64_t) sqlite3_column_int64 (stmt, 0));
+      return NULL;
+    }
+  if (sqlite3_column_type (stmt, 2) == SQLITE_NULL)
+    {
+      g_set_error (error, CHARTA_STORE_ERROR, CHARTA_STORE_ERROR_GONE,
+                   "version %" G_GINT64_FORMAT " of %s/%s is its deletion", version, type, id);
+      return NULL;
+    }
+  return column_bytes (stmt, 2);
+}
+
+void
+charta_db_history_row_free (ChartaDbHistoryRow *row)
+{
+  if (row == NULL)
+    return;
+  g_free (row->type);
+  g_free (row->id);
+  g_clear_pointer (&row->body, g_bytes_unref);
+  g_free (row);
+}
+
+GPtrArray *
+charta_db_history (ChartaDb    *db,
+                   const char  *type,
+                   const char  *id,
+                   int64_t      since,
+                   int64_t      at,
+                   int64_t      before_seq,
+                   unsigned     limit,
+                   GError     **error)
+{
+  unsigned scope = id != NULL ? 2 : type != NULL ? 1 : 0;
+  unsigned key = scope * 4 + (since > 0 ? 1 : 0) + (at > 0 ? 2 : 0);
+  g_autoptr(ChartaStmt) stmt = get_stmt (db, STMT_HISTORY + key, error);
+  g_autoptr(GPtrArray) rows = NULL;
+  int n_params, rc;
+
+  if (stmt == NULL)
+    return NULL;
+  n_params = sqlite3_bind_parameter_count (stmt);
+  sqlite3_bind_int64 (stmt, 1, before_seq > 0 ? before_seq : INT64_MAX);
+  if (n_params >= 2)
+    bind_text (stmt, 2, type);
+  if (n_params >= 3)
+    bind_text (stmt, 3, id);
+  if (n_params >= 4)
+    sqlite3_bind_int64 (stmt, 4, since);
+  if (n_params >= 5)
+    sqlite3_bind_int64 (stmt, 5, at);
+  sqlite3_bind_int64 (stmt, 6, limit);
+
+  rows = g_ptr_array_new_with_free_func ((GDestroyNotify) charta_db_history_row_free);
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    {
+      ChartaDbHistoryRow *row = g_new0 (ChartaDbHistoryRow, 1);
+
+      row->seq = sqlite3_column_int64 (stmt, 0);
+      row->type = g_strdup ((const char *) sqlite3_column_text (stmt, 1));
+      row->id = g_strdup ((const char *) sqlite3_column_text (stmt, 2));
+      row->version = sqlite3_column_int64 (stmt, 3);
+      row->method = (ChartaMethod) sqlite3_column_int (stmt, 4);
+      row->last_updated = sqlite3_column_int64 (stmt, 5);
+      row->body = column_bytes (stmt, 6);
+      g_ptr_array_add (rows, row);
+    }
+  if (rc != SQLITE_DONE)
+    {
+      set_sqlite_error (error, db, rc, "reading history");
+      return NULL;
+    }
+  return g_steal_pointer (&rows);
+}
+
+GPtrArray *
+charta_db_list_provenance (ChartaDb    *db,
+                           const char  *type,
+                           const char  *id,
+                           int64_t      version,
+                           GError     **error)
+{
+  g_autoptr(ChartaStmt) stmt = get_stmt (db, version > 0 ? STMT_PROVENANCE_VERSION
+                                                         : STMT_PROVENANCE_ALL, error);
+  g_autoptr(GPtrArray) bodies = NULL;
+  char version_text[32];
+  int rc;
+
+  if (stmt == NULL)
+    return NULL;
+  bind_text (stmt, 1, type);
+  bind_text (stmt, 2, id);
+  if (version > 0)
+    {
+      g_snprintf (version_text, sizeof version_text, "%" G_GINT64_FORMAT, version);
+      bind_text (stmt, 3, version_text);
+    }
+  bodies = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    {
+      GBytes *body = column_bytes (stmt, 0);
+
+      if (body != NULL)
+        g_ptr_array_add (bodies, body);
+    }
+  if (rc != SQLITE_DONE)
+    {
+      set_sqlite_error (error, db, rc, "listing Provenance");
+      return NULL;
+    }
+  return g_steal_pointer (&bodies);
+}
+
+GHashTable *
+charta_db_count_by_type (ChartaDb  *db,
+                         GError   **error)
+{
+  g_autoptr(ChartaStmt) stmt = get_stmt (db, STMT_COUNT_BY_TYPE, error);
+  g_autoptr(GHashTable) counts = NULL;
+  int rc;
+
+  if (stmt == NULL)
+    return NULL;
+  counts = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    {
+      int64_t *count = g_new (int64_t, 1);
+
+      *count = sqlite3_column_int64 (stmt, 1);
+      g_hash_table_insert (counts, g_strdup ((const char *) sqlite3_column_text (stmt, 0)),
+                           count);
+    }
+  if (rc != SQLITE_DONE)
+    {
+      set_sqlite_error (error, db, rc, "counting resources");
+      return NULL;
+    }
+  return g_steal_pointer (&counts);
+}
+
+/* --- check --------------------------------------------------------------------------------------- */
+
+static void
+render_col (GString    *out,
+            const Col  *c)
+{
+  g_string_append_c (out, '\x1f');
+  switch (c->kind)
+    {
+    case COL_TEXT:
+      g_string_append_c (out, 't');
+      g_string_append (out, c->text);
+      break;
+    case COL_INT:
+      g_string_append_printf (out, "i%" G_GINT64_FORMAT, c->i);
+      break;
+    case COL_REAL:
+      {
+        char buf[G_ASCII_DTOSTR_BUF_SIZE];
+
+        g_string_append_c (out, 'd');
+        g_string_append (out, g_ascii_formatd (buf, sizeof buf, "%.17g", c->d));
+      }
+      break;
+    case COL_NULL:
+    default:
+      g_string_append_c (out, 'n');
+      break;
+    }
+}
+
+/* One index row as text: "table pid col…", the same for stored and freshly extracted rows. */
+static char *
+render_row (IndexTable  table,
+            int64_t     pid,
+            const Col  *cols)
+{
+  GString *out = g_string_new (NULL);
+
+  g_string_append_printf (out, "%u\x1f%" G_GINT64_FORMAT, (unsigned) table, pid);
+  for (unsigned k = 0; k < index_tables[table].n_columns; k++)
+    render_col (out, &cols[k]);
+  return g_string_free (out, FALSE);
+}
+
+static int
+compare_strings (gconstpointer a,
+                 gconstpointer b)
+{
+  return strcmp (*(const char *const *) a, *(const char *const *) b);
+}
+
+/* The index rows stored for @rid, rendered. */
+static GPtrArray *
+stored_rows (ChartaDb    *db,
+             int64_t      rid,
+             GError     **error)
+{
+  g_autoptr(GPtrArray) rows = g_ptr_array_new_with_free_func (g_free);
+
+  for (unsigned t = 0; t < N_TABLES; t++)
+    {
+      g_autoptr(ChartaStmt) stmt = get_stmt (db, STMT_INDEX_SELECT + t, error);
+      int rc;
+
+      if (stmt == NULL)
+        return NULL;
+      sqlite3_bind_int64 (stmt, 1, ROWS_FIRST (rid));
+      sqlite3_bind_int64 (stmt, 2, ROWS_END (rid));
+      while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+        {
+          Col cols[MAX_COLUMNS];
+
+          /* A row in this resource's rowid range must name it. */
+          if (sqlite3_column_int64 (stmt, (int) index_tables[t].n_columns + 1) != rid)
+            {
+              g_ptr_array_add (rows, g_strdup ("\x7f(a row whose rid is not its resource's)"));
+              continue;
+            }
+
+          for (unsigned k = 0; k < index_tables[t].n_columns; k++)
+            {
+              int column = (int) k + 1;
+
+              switch (sqlite3_column_type (stmt, column))
+                {
+                case SQLITE_INTEGER:
+                  col_int (&cols[k], sqlite3_column_int64 (stmt, column));
+                  break;
+                case SQLITE_FLOAT:
+                  col_real (&cols[k], sqlite3_column_double (stmt, column));
+                  break;
+                case SQLITE_TEXT:
+                case SQLITE_BLOB:
+                  col_text (&cols[k], (const char *) sqlite3_column_text (stmt, column));
+                  break;
+                default:
+                  cols[k].kind = COL_NULL;
+                  break;
+                }
+            }
+          g_ptr_array_add (rows, render_row (t, sqlite3_column_int64 (stmt, 0), cols));
+        }
+      if (rc != SQLITE_DONE)
+        {
+          set_sqlite_error (error, db, rc, "reading search-index rows");
+          return NULL;
+        }
+    }
+  g_ptr_array_sort (rows, compare_strings);
+  return g_steal_pointer (&rows);
+}
+
+/* The rows a fresh extraction gives, rendered; a parameter missing from the dictionary gets
+ * pid 0 (so it can match no stored row). */
+static GPtrArray *
+fresh_rows (GHashTable  *pids,
+            const char  *type,
+            GPtrArray   *values)
+{
+  g_autoptr(GPtrArray) rows = g_ptr_array_new_with_free_func (g_free);
+
+  for (unsigned i = 0; i < values->len; i++)
+    {
+      const ChartaIndexValue *v = g_ptr_array_index (values, i);
+      g_autofree char *key = NULL;
+      IndexRow row;
+
+      if (!value_to_row (v, &row))
+        continue;
+      key = g_strconcat (type, "\n", v->param->code, NULL);
+      g_ptr_array_add (rows, render_row (row.table,
+                                         GPOINTER_TO_SIZE (g_hash_table_lookup (pids, key)),
+                                         row.cols));
+    }
+  g_ptr_array_sort (rows, compare_strings);
+  return g_steal_pointer (&rows);
+}
+
+/* "parameter code (table)" of a rendered row, for messages that must not show values. */
+static char *
+describe_row (GHashTable *codes,
+              const char *row)
+{
+  unsigned table;
+  const char *sep;
+  int64_t pid;
+  const char *code;
+
+  if (row[0] == '\x7f')
+    return g_strdup (row + 1);
+  table = (unsigned) g_ascii_strtoull (row, NULL, 10);
+  sep = strchr (row, '\x1f');
+  pid = sep != NULL ? g_ascii_strtoll (sep + 1, NULL, 10) : 0;
+  code = g_hash_table_lookup (codes, GSIZE_TO_POINTER ((gsize) pid));
+
+  return g_strdup_printf ("search parameter “%s” (%s)", code != NULL ? code : "?",
+                          table < N_TABLES ? index_tables[table].name : "?");
+}
+
+static void
+compare_rows (ChartaOutcome *outcome,
+              GHashTable    *codes,
+              const char    *what,
+              GPtrArray     *stored,
+              GPtrArray     *fresh)
+{
+  unsigned i = 0, j = 0, missing = 0, extra = 0;
+  g_autofree char *first = NULL;
+
+  while (i < stored->len || j < fresh->len)
+    {
+      int c = i >= stored->len ? 1 : j >= fresh->len ? -1
+              : strcmp (g_ptr_array_index (stored, i), g_ptr_array_index (fresh, j));
+
+      if (c == 0)
+        {
+          i++;
+          j++;
+        }
+      else if (c < 0)
+        {
+          if (first == NULL)
+            {
+              g_autofree char *row = describe_row (codes, g_ptr_array_index (stored, i));
+
+              first = g_strconcat ("an unexpected row of ", row, NULL);
+            }
+          extra++;
+          i++;
+        }
+      else
+        {
+          if (first == NULL)
+            {
+              g_autofree char *row = describe_row (codes, g_ptr_array_index (fresh, j));
+
+              first = g_strconcat ("a missing row of ", row, NULL);
+            }
+          missing++;
+          j++;
+        }
+    }
+  if (missing > 0 || extra > 0)
+    charta_outcome_add (outcome, CHARTA_ISSUE_ERROR, "invalid", what,
+                        "%s: its search-index rows differ from a fresh extraction: %u missing, "
+                        "%u unexpected (first: %s)", what, missing, extra, first);
+}
+
+static gboolean
+check_integrity (ChartaDb       *db,
+                 ChartaOutcome  *outcome,
+                 GError        **error)
+{
+  sqlite3_stmt *stmt = NULL;
+  int rc = sqlite3_prepare_v2 (db->handle, "PRAGMA integrity_check", -1, &stmt, NULL);
+
+  if (rc != SQLITE_OK)
+    return set_sqlite_error (error, db, rc, "checking integrity");
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    {
+      const char *line = (const char *) sqlite3_column_text (stmt, 0);
+
+      if (line != NULL && strcmp (line, "ok") != 0)
+        charta_outcome_add (outcome, CHARTA_ISSUE_ERROR, "exception", NULL,
+                            "SQLite integrity check: %s", line);
+    }
+  sqlite3_finalize (stmt);
+  if (rc != SQLITE_DONE)
+    return set_sqlite_error (error, db, rc, "checking integrity");
+  return TRUE;
+}
+
+/* Runs a query whose rows each describe one problem (type, id, a number, a number). */
+static gboolean
+check_query (ChartaDb       *db,
+             ChartaOutcome  *outcome,
+             const char     *sql,
+             const char     *format,
+             GError        **error)
+{
+  sqlite3_stmt *stmt = NULL;
+  int rc = sqlite3_prepare_v2 (db->handle, sql, -1, &stmt, NULL);
+
+  if (rc != SQLITE_OK)
+    return set_sqlite_error (error, db, rc, "checking the store");
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    {
+      g_autofree char *where = g_strdup_printf ("%s/%s",
+                                                (const char *) sqlite3_column_text (stmt, 0),
+                                                (const char *) sqlite3_column_text (stmt, 1));
+
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+      charta_outcome_add (outcome, CHARTA_ISSUE_ERROR, "invalid", where, format, where,
+                          (int64_t) sqlite3_column_int64 (stmt, 2),
+                          (int64_t) sqlite3_column_int64 (stmt, 3));
+#pragma GCC diagnostic pop
+    }
+  sqlite3_finalize (stmt);
+  if (rc != SQLITE_DONE)
+    return set_sqlite_error (error, db, rc, "checking the store");
+  return TRUE;
+}
+
+static gboolean
+check_versions (ChartaDb       *db,
+                ChartaOutcome  *outcome,
+                GError        **error)
+{
+  /* Version numbers run 1…n without gaps and the resource row names the last. */
+  if (!check_query (db, outcome,
+                    "SELECT t.name, r.id, r.version, count(v.seq) FROM resource r"
+                    " JOIN rtype t ON t.tid = r.tid JOIN version v ON v.rid = r.rid"
+                    " GROUP BY r.rid HAVING max(v.version) != r.version"
+                    " OR count(v.seq) != r.version OR min(v.version) != 1",
+                    "%s: its current version is %" G_GINT64_FORMAT " but it has %"
+                    G_GINT64_FORMAT " versions (or they do not run from 1)", error))
+    return FALSE;
+  /* A resource is deleted exactly when its current version is a tombstone. */
+  if (!check_query (db, outcome,
+                    "SELECT t.name, r.id, r.version, r.deleted FROM resource r"
+                    " JOIN rtype t ON t.tid = r.tid"
+                    " JOIN version v ON v.rid = r.rid AND v.version = r.version"
+                    " WHERE r.deleted != (v.body IS NULL)",
+                    "%s: version %" G_GINT64_FORMAT " disagrees with the resource's deleted "
+                    "flag (%" G_GINT64_FORMAT ")", error))
+    return FALSE;
+  /* Every version but those of Provenance and AuditEvent has its Provenance. */
+  if (!check_query (db, outcome,
+                    "SELECT t.name, r.id, v.version, v.seq FROM version v"
+                    " JOIN resource r ON r.rid = v.rid JOIN rtype t ON t.tid = v.tid"
+                    " LEFT JOIN version pv ON pv.rid = v.provenance AND pv.version = 1"
+                    " WHERE t.name NOT IN ('Provenance', 'AuditEvent')"
+                    " AND (pv.seq IS NULL OR pv.body IS NULL"
+                    "      OR instr (CAST (pv.body AS TEXT), '\"reference\":\"' || t.name || '/'"
+                    "                || r.id || '/_history/' || v.version || '\"') = 0)",
+                    "%s: version %" G_GINT64_FORMAT " has no Provenance targeting it (seq %"
+                    G_GINT64_FORMAT ")", error))
+    return FALSE;
+  return TRUE;
+}
+
+static gboolean
+check_orphan_rows (ChartaDb       *db,
+                   ChartaOutcome  *outcome,
+                   GError        **error)
+{
+  for (unsigned t = 0; t < N_TABLES; t++)
+    {
+      g_autofree char *sql = g_strdup_printf ("SELECT count(*) FROM %s x WHERE (x.rowid >> %d)"
+                                              " != x.rid OR NOT EXISTS (SELECT 1 FROM resource r"
+                                              " WHERE r.rid = x.rid AND r.deleted = 0)",
+                                              index_tables[t].name, ROWS_SHIFT);
+      int64_t n = 0;
+
+      if (!query_int (db, sql, &n, error))
+        return FALSE;
+      if (n > 0)
+        charta_outcome_add (outcome, CHARTA_ISSUE_ERROR, "invalid", NULL,
+                            "%s has %" G_GINT64_FORMAT " rows of deleted or unknown resources "
+                            "(or out of their resource's rowid range)", index_tables[t].name, n);
+    }
+  return TRUE;
+}
+
+static gboolean
+load_params (ChartaDb    *db,
+             GHashTable  *pids,
+             GHashTable  *codes,
+             GError     **error)
+{
+  sqlite3_stmt *stmt = NULL;
+  int rc = sqlite3_prepare_v2 (db->handle, "SELECT pid, type, code FROM param", -1, &stmt, NULL);
+
+  if (rc != SQLITE_OK)
+    return set_sqlite_error (error, db, rc, "reading search parameters");
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    {
+      gsize pid = (gsize) sqlite3_column_int64 (stmt, 0);
+      const char *type = (const char *) sqlite3_column_text (stmt, 1);
+      const char *code = (const char *) sqlite3_column_text (stmt, 2);
+
+      g_hash_table_insert (pids, g_strconcat (type, "\n", code, NULL), GSIZE_TO_POINTER (pid));
+      g_hash_table_insert (codes, GSIZE_TO_POINTER (pid), g_strdup (code));
+    }
+  sqlite3_finalize (stmt);
+  if (rc != SQLITE_DONE)
+    return set_sqlite_error (error, db, rc, "reading search parameters");
+  return TRUE;
+}
+
+/* Every current version: parses, names itself, validates, and has the index rows a fresh
+ * extraction gives (none when deleted). */
+static gboolean
+check_current_versions (ChartaDb       *db,
+                        ChartaOutcome  *outcome,
+                        GError        **error)
+{
+  g_autoptr(GHashTable) pids = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_autoptr(GHashTable) codes = g_hash_table_new_full (g_direct_hash, g_direct_equal, NULL,
+                                                       g_free);
+  sqlite3_stmt *stmt = NULL;
+  int rc;
+
+  if (!load_params (db, pids, codes, error))
+    return FALSE;
+  rc = sqlite3_prepare_v2 (db->handle,
+                           "SELECT r.rid, t.name, r.id, r.version, r.deleted, v.body"
+                           " FROM resource r JOIN rtype t ON t.tid = r.tid"
+                           " JOIN version v ON v.rid = r.rid AND v.version = r.version"
+                           " ORDER BY r.rid", -1, &stmt, NULL);
+  if (rc != SQLITE_OK)
+    return set_sqlite_error (error, db, rc, "checking current versions");
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    {
+      int64_t rid = sqlite3_column_int64 (stmt, 0);
+      const char *type = (const char *) sqlite3_column_text (stmt, 1);
+      const char *id = (const char *) sqlite3_column_text (stmt, 2);
+      int64_t version = sqlite3_column_int64 (stmt, 3);
+      gboolean deleted = sqlite3_column_int (stmt, 4) != 0;
+      g_autofree char *what = g_strdup_printf ("%s/%s/_history/%" G_GINT64_FORMAT, type, id,
+                                               version);
+      g_autoptr(GPtrArray) stored = stored_rows (db, rid, error);
+      g_autoptr(GPtrArray) fresh = NULL;
+      g_autoptr(ChartaResource) resource = NULL;
+      g_autoptr(GPtrArray) values = NULL;
+      g_autoptr(GError) local_error = NULL;
+      g_autoptr(ChartaOutcome) validation = NULL;
+      char version_text[24];
+
+      if (stored == NULL)
+        {
+          sqlite3_finalize (stmt);
+          return FALSE;
+        }
+      if (deleted)
+        {
+          if (stored->len > 0)
+            charta_outcome_add (outcome, CHARTA_ISSUE_ERROR, "invalid", what,
+                                "%s is deleted but has %u search-index rows", what,
+                                stored->len);
+          continue;
+        }
+
+      resource = charta_resource_new_from_data ((const char *) sqlite3_column_blob (stmt, 5),
+                                                sqlite3_column_bytes (stmt, 5), NULL,
+                                                &local_error);
+      if (resource == NULL)
+        {
+          charta_outcome_add (outcome, CHARTA_ISSUE_ERROR, "structure", what,
+                              "%s does not parse: %s", what, local_error->message);
+          continue;
+        }
+      g_snprintf (version_text, sizeof version_text, "%" G_GINT64_FORMAT, version);
+      if (g_strcmp0 (charta_resource_get_resource_type (resource), type) != 0
+          || g_strcmp0 (charta_resource_get_id (resource), id) != 0
+          || g_strcmp0 (charta_resource_get_version_id (resource), version_text) != 0)
+        charta_outcome_add (outcome, CHARTA_ISSUE_ERROR, "invalid", what,
+                            "%s: its body names another type, id or version", what);
+      validation = charta_outcome_new ();
+      if (!charta_validate_resource (resource, validation))
+        {
+          for (unsigned k = 0; k < charta_outcome_get_n_issues (validation); k++)
+            {
+              const ChartaIssue *issue = charta_outcome_get_issue (validation, k);
+
+              if (issue->severity <= CHARTA_ISSUE_ERROR)
+                charta_outcome_add (outcome, issue->severity, issue->code, what,
+                                    "%s does not validate: %s", what, issue->diagnostics);
+            }
+        }
+      values = charta_search_index_extract (resource, &local_error);
+      if (values == NULL)
+        {
+          charta_outcome_add (outcome, CHARTA_ISSUE_ERROR, "exception", what,
+                              "%s: extracting its index values failed: %s", what,
+                              local_error->message);
+          continue;
+        }
+      fresh = fresh_rows (pids, type, values);
+      compare_rows (outcome, codes, what, stored, fresh);
+    }
+  sqlite3_finalize (stmt);
+  if (rc != SQLITE_DONE)
+    return set_sqlite_error (error, db, rc, "checking current versions");
+  return TRUE;
+}
+
+gboolean
+charta_db_check (ChartaDb       *db,
+                 ChartaOutcome  *outcome,
+                 GError        **error)
+{
+  unsigned errors_before = charta_outcome_count_errors (outcome);
+
+  /* One read transaction, so that the checks see one state even while writes go on. */
+  if (!exec_sql (db, "BEGIN", "starting the check", error))
+    return FALSE;
+  if (!check_integrity (db, outcome, error)
+      || !check_versions (db, outcome, error)
+      || !check_orphan_rows (db, outcome, error)
+      || !check_current_versions (db, outcome, error))
+    {
+      sqlite3_exec (db->handle, "ROLLBACK", NULL, NULL, NULL);
+      return FALSE;
+    }
+  sqlite3_exec (db->handle, "COMMIT", NULL, NULL, NULL);
+  return charta_outcome_count_errors (outcome) == errors_before;
+}

@@ -1,2 +1,2213 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later
- * charta-store.c: placeholder until its owner writes it. */
+ *
+ * charta-store.c: ChartaStore, the embedded versioned FHIR store (engine-neutral part).
+ *
+ * A write is a Request holding one or more Ops (a transaction holds many).  Everything that
+ * needs no database is done on the caller's thread before the request is queued: validation,
+ * ids, urn:uuid resolution, the canonical body with id and meta stamped on it (through
+ * charta_resource_to_json_edited()), its content hash, the search-index values, and the
+ * Provenance resource with its index values.  The caller prepares against the current state
+ * it reads from a reader connection; the writer looks the state up again inside its
+ * transaction and, in the rare case it changed meanwhile, prepares the op again itself.
+ *
+ * Only meta.lastUpdated (and Provenance.recorded) cannot be known before the writer runs: the
+ * body carries a placeholder instant of the same width, which the writer overwrites in place,
+ * and the index values derived from it are patched the same way.  lastUpdated is strictly
+ * increasing over the whole store (µs; bumped by 1 µs when the clock stands still or goes
+ * back), so history has one total order.
+ *
+ * The writer thread owns the only write connection.  It takes a request from the queue,
+ * begins a transaction, takes whatever else is queued (up to MAX_BATCH), runs each request in
+ * its own savepoint (a failing request is rolled back alone and gets its error), commits once,
+ * and then wakes every caller.  Readers take a connection from a small pool.
+ *
+ * Nothing here logs a body or anything identifying a patient: ids and versions only.
+ */
+#define G_LOG_DOMAIN "charta-store"
+
+#include <string.h>
+#include <time.h>
+
+#include "charta-store.h"
+#include "charta-store-private.h"
+
+#define MAX_BATCH 256
+#define DEFAULT_PAGE 50
+#define MAX_PAGE 10000
+/* The width of every lastUpdated the store writes: "2024-05-01T10:20:30.123456Z". */
+#define INSTANT_LENGTH 27
+#define PLACEHOLDER_INSTANT "1970-01-01T00:00:00.000000Z"
+
+G_DEFINE_QUARK (charta-store-error-quark, charta_store_error)
+
+struct _ChartaStore
+{
+  GObject           parent_instance;
+
+  char             *path;
+  ChartaStoreFlags  flags;
+
+  GMutex            lock;            /* guards everything below but the writer's own state */
+  GCond             cond;
+  gboolean          closed;
+  char             *agent_reference; /* the default agent */
+  char             *agent_display;
+
+  GPtrArray        *idle_readers;    /* ChartaDb * */
+  unsigned          n_readers;       /* open reader connections (idle or lent) */
+  unsigned          readers_out;     /* lent */
+  unsigned          max_readers;
+
+  GThread          *writer;
+  GAsyncQueue      *requests;        /* Request * */
+  ChartaStoreStats  stats;
+
+  /* The writer thread's own. */
+  ChartaDb         *writer_db;
+  int64_t           last_updated;    /* the last lastUpdated given out (µs) */
+};
+
+G_DEFINE_FINAL_TYPE (ChartaStore, charta_store, G_TYPE_OBJECT)
+
+/* ---- requests ---------------------------------------------------------------------------- */
+
+typedef struct
+{
+  /* What was asked. */
+  ChartaMethod     method;
+  ChartaResource  *input;            /* CREATE, UPDATE */
+  char            *type;
+  char            *id;               /* CREATE: the new id, given at preparation */
+  char            *full_url;
+  int64_t          expected_version;
+  size_t           index;            /* position in the transaction */
+
+  /* Preparation, against the state in @assumed. */
+  gboolean         prepared;
+  ChartaDbCurrent  assumed;
+  gboolean         delete_noop;      /* a delete of a missing or deleted resource */
+  int64_t          version;          /* the version it writes */
+  ChartaMethod     stored_method;
+  gboolean         created;
+  char            *body;             /* NULL for a tombstone */
+  size_t           body_length;
+  size_t           body_lu_at;       /* offset of the lastUpdated value in @body */
+  guint8           hash[CHARTA_HASH_LENGTH];
+  ChartaResource  *stored;           /* @body parsed (its lastUpdated patched at commit) */
+  GPtrArray       *values;           /* index values of @body */
+  ChartaIndexValue *lu_value;        /* the _lastUpdated value among @values, if any */
+  gboolean         wants_provenance;
+  char            *prov_id;
+  char            *prov_body;
+  size_t           prov_length;
+  size_t           prov_lu_at[2];    /* meta.lastUpdated and recorded */
+  size_t           prov_vid_at[2];   /* start and end of meta.versionId's value */
+  GPtrArray       *prov_values;
+  ChartaIndexValue *prov_lu_values[2];
+
+  /* Outcome (set by the writer). */
+  int64_t          result_version;
+  gboolean         result_created;
+  char            *result_body;      /* NULL for deletes */
+  size_t           result_length;
+} Op;
+
+typedef struct
+{
+  Op              *ops;
+  size_t           n_ops;
+  gboolean         is_transaction;
+  gboolean         stop;             /* the writer's stop sentinel */
+  ChartaChange    *change;
+  char            *agent_reference;  /* the agent its Provenance names */
+  char            *agent_display;
+  GHashTable      *urns;             /* fullUrl → "Type/id", transactions only */
+
+  GMutex           lock;
+  GCond            cond;
+  gboolean         done;
+  GError          *error;
+} Request;
+
+static void
+op_clear_prepared (Op *op)
+{
+  if (op->result_body == op->body)
+    op->result_body = NULL;
+  op->prepared = FALSE;
+  g_clear_pointer (&op->body, g_free);
+  g_clear_pointer (&op->stored, charta_resource_unref);
+  g_clear_pointer (&op->values, g_ptr_array_unref);
+  op->lu_value = NULL;
+  g_clear_pointer (&op->prov_id, g_free);
+  g_clear_pointer (&op->prov_body, g_free);
+  g_clear_pointer (&op->prov_values, g_ptr_array_unref);
+  op->prov_lu_values[0] = op->prov_lu_values[1] = NULL;
+}
+
+static void
+op_clear (Op *op)
+{
+  if (op->result_body != op->body)
+    g_free (op->result_body);
+  op->result_body = NULL;
+  op_clear_prepared (op);
+  g_clear_pointer (&op->input, charta_resource_unref);
+  g_clear_pointer (&op->type, g_free);
+  g_clear_pointer (&op->id, g_free);
+  g_clear_pointer (&op->full_url, g_free);
+}
+
+static Request *
+request_new (ChartaStore  *self,
+             size_t        n_ops,
+             ChartaChange *change)
+{
+  Request *req = g_new0 (Request, 1);
+
+  req->ops = g_new0 (Op, MAX (n_ops, 1));
+  req->n_ops = n_ops;
+  g_mutex_init (&req->lock);
+  g_cond_init (&req->cond);
+  if (change != NULL)
+    req->change = charta_change_ref (change);
+  if (change != NULL && (charta_change_get_agent_reference (change) != NULL
+                         || charta_change_get_agent_display (change) != NULL))
+    {
+      req->agent_reference = g_strdup (charta_change_get_agent_reference (change));
+      req->agent_display = g_strdup (charta_change_get_agent_display (change));
+    }
+  else if (self != NULL)
+    {
+      g_mutex_lock (&self->lock);
+      req->agent_reference = g_strdup (self->agent_reference);
+      req->agent_display = g_strdup (self->agent_display);
+      g_mutex_unlock (&self->lock);
+    }
+  return req;
+}
+
+static void
+request_free (Request *req)
+{
+  if (req == NULL)
+    return;
+  for (size_t i = 0; i < req->n_ops; i++)
+    op_clear (&req->ops[i]);
+  g_free (req->ops);
+  g_clear_pointer (&req->change, charta_change_unref);
+  g_free (req->agent_reference);
+  g_free (req->agent_display);
+  g_clear_pointer (&req->urns, g_hash_table_unref);
+  g_clear_error (&req->error);
+  g_mutex_clear (&req->lock);
+  g_cond_clear (&req->cond);
+  g_free (req);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Request, request_free)
+
+/* ---- small helpers ------------------------------------------------------------------------- */
+
+static gboolean
+is_valid_id (const char *id)
+{
+  size_t n = 0;
+
+  if (id == NULL)
+    return FALSE;
+  for (const char *p = id; *p != '\0'; p++, n++)
+    if (!g_ascii_isalnum (*p) && *p != '-' && *p != '.')
+      return FALSE;
+  return n >= 1 && n <= 64;
+}
+
+static gboolean
+check_type_and_id (const char  *type,
+                   const char  *id,
+                   GError     **error)
+{
+  if (type == NULL || !charta_model_is_resource_type (type))
+    {
+      g_set_error (error, CHARTA_STORE_ERROR, CHARTA_STORE_ERROR_INVALID,
+                   "“%s” is not an R4 resource type", type != NULL ? type : "(none)");
+      return FALSE;
+    }
+  if (id != NULL && !is_valid_id (id))
+    {
+      g_set_error (error, CHARTA_STORE_ERROR, CHARTA_STORE_ERROR_INVALID,
+                   "%s: “%.80s” is not a valid id (1 to 64 of A-Z, a-z, 0-9, '-' and '.')",
+                   type, id);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+type_gets_provenance (const char *type)
+{
+  return strcmp (type, "Provenance") != 0 && strcmp (type, "AuditEvent") != 0;
+}
+
+/* A JSON string literal. */
+static void
+append_json_string (GString    *out,
+                    const char *str)
+{
+  g_string_append_c (out, '"');
+  for (const char *p = str; *p != '\0'; p++)
+    {
+      unsigned char c = (unsigned char) *p;
+
+      if (c == '"' || c == '\\')
+        {
+          g_string_append_c (out, '\\');
+          g_string_append_c (out, (char) c);
+        }
+      else if (c < 0x20)
+        {
+          switch (c)
+            {
+            case '\n': g_string_append (out, "\\n"); break;
+            case '\r': g_string_append (out, "\\r"); break;
+            case '\t': g_string_append (out, "\\t"); break;
+            case '\b': g_string_append (out, "\\b"); break;
+            case '\f': g_string_append (out, "\\f"); break;
+            default: g_string_append_printf (out, "\\u%04x", c); break;
+            }
+        }
+      else
+        g_string_append_c (out, (char) c);
+    }
+  g_string_append_c (out, '"');
+}
+
+/* "1st", "2nd", "500th". */
+static char *
+ordinal (size_t n)
+{
+  const char *suffix = "th";
+
+  if (n % 100 < 11 || n % 100 > 13)
+    {
+      if (n % 10 == 1)
+        suffix = "st";
+      else if (n % 10 == 2)
+        suffix = "nd";
+      else if (n % 10 == 3)
+        suffix = "rd";
+    }
+  return g_strdup_printf ("%" G_GSIZE_FORMAT "%s", n, suffix);
+}
+
+/* Prefixes @error's message with the transaction entry it is about. */
+static void
+prefix_entry (GError   **error,
+              const Op  *op)
+{
+  g_autofree char *nth = NULL;
+
+  if (error == NULL || *error == NULL)
+    return;
+  nth = ordinal (op->index + 1);
+  if (op->full_url != NULL)
+    g_prefix_error (error, "transaction entry %" G_GSIZE_FORMAT " (the %s; fullUrl %s): ",
+                    op->index, nth, op->full_url);
+  else
+    g_prefix_error (error, "transaction entry %" G_GSIZE_FORMAT " (the %s): ", op->index, nth);
+}
+
+/* µs since the epoch as an instant of exactly INSTANT_LENGTH characters. */
+static void
+format_instant (int64_t  usec,
+                char    *out)
+{
+  time_t secs = (time_t) (usec / G_USEC_PER_SEC);
+  int micro = (int) (usec % G_USEC_PER_SEC);
+  struct tm tm;
+
+  if (micro < 0)
+    {
+      micro += G_USEC_PER_SEC;
+      secs--;
+    }
+  gmtime_r (&secs, &tm);
+  g_snprintf (out, INSTANT_LENGTH + 1, "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ",
+              tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+              micro);
+}
+
+/* The value of "@key":"…" inside the resource's meta object in canonical @body: its start
+ * and end offsets.  Canonical bodies the store makes always have them. */
+static gboolean
+find_meta_value (const char *body,
+                 const char *key,
+                 size_t     *start,
+                 size_t     *end)
+{
+  g_autofree char *needle = g_strdup_printf ("\"%s\":\"", key);
+  const char *meta = strstr (body, "\"meta\":{");
+  const char *p, *q;
+
+  if (meta == NULL)
+    return FALSE;
+  p = strstr (meta, needle);
+  if (p == NULL)
+    return FALSE;
+  p += strlen (needle);
+  q = strchr (p, '"');
+  if (q == NULL)
+    return FALSE;
+  *start = p - body;
+  *end = q - body;
+  return TRUE;
+}
+
+/* SHA-256 of @body without the byte ranges [skip[0], skip[1]) and [skip[2], skip[3])
+ * (meta.versionId's and meta.lastUpdated's values; either order). */
+static void
+hash_body (const char   *body,
+           size_t        length,
+           const size_t  skip[4],
+           guint8       *hash)
+{
+  g_autoptr(GChecksum) checksum = g_checksum_new (G_CHECKSUM_SHA256);
+  size_t a0 = skip[0], a1 = skip[1], b0 = skip[2], b1 = skip[3];
+  gsize digest_length = CHARTA_HASH_LENGTH;
+
+  if (b0 < a0)
+    {
+      size_t t0 = a0, t1 = a1;
+
+      a0 = b0;
+      a1 = b1;
+      b0 = t0;
+      b1 = t1;
+    }
+  g_checksum_update (checksum, (const guchar *) body, a0);
+  g_checksum_update (checksum, (const guchar *) body + a1, b0 - a1);
+  g_checksum_update (checksum, (const guchar *) body + b1, length - b1);
+  g_checksum_get_digest (checksum, hash, &digest_length);
+}
+
+/* The index value of the parameter @code among @values (the first), or NULL. */
+static ChartaIndexValue *
+find_value (GPtrArray  *values,
+            const char *code)
+{
+  for (unsigned i = 0; i < values->len; i++)
+    {
+      ChartaIndexValue *v = g_ptr_array_index (values, i);
+
+      if (v->type == CHARTA_SEARCH_TYPE_DATE && strcmp (v->param->code, code) == 0)
+        return v;
+    }
+  return NULL;
+}
+
+/* The path of the first Reference.reference (any "reference" member) equal to @value in
+ * @node, for error messages; NULL when not found.  Only used on the error path. */
+static char *
+find_reference_path (JsonNode   *node,
+                     const char *value,
+                     const char *path)
+{
+  if (JSON_NODE_HOLDS_OBJECT (node))
+    {
+      JsonObject *object = json_node_get_object (node);
+      JsonObjectIter iter;
+      const char *name;
+      JsonNode *child;
+
+      json_object_iter_init (&iter, object);
+      while (json_object_iter_next (&iter, &name, &child))
+        {
+          g_autofree char *child_path = g_strconcat (path, ".", name, NULL);
+          char *found;
+
+          if (strcmp (name, "reference") == 0 && JSON_NODE_HOLDS_VALUE (child)
+              && json_node_get_value_type (child) == G_TYPE_STRING
+              && strcmp (json_node_get_string (child), value) == 0)
+            return g_steal_pointer (&child_path);
+          found = find_reference_path (child, value, child_path);
+          if (found != NULL)
+            return found;
+        }
+    }
+  else if (JSON_NODE_HOLDS_ARRAY (node))
+    {
+      JsonArray *array = json_node_get_array (node);
+
+      for (unsigned i = 0; i < json_array_get_length (array); i++)
+        {
+          g_autofree char *child_path = g_strdup_printf ("%s[%u]", path, i);
+          char *found = find_reference_path (json_array_get_element (array, i), value,
+                                             child_path);
+
+          if (found != NULL)
+            return found;
+        }
+    }
+  return NULL;
+}
+
+/* ---- preparation ------------------------------------------------------------------------- */
+
+typedef struct
+{
+  GHashTable *urns;
+  const char *unresolved;   /* the first urn:uuid reference no entry defines */
+} RewriteContext;
+
+static const char *
+rewrite_reference (const char *reference,
+                   gpointer    user_data)
+{
+  RewriteContext *ctx = user_data;
+  const char *target;
+
+  if (ctx->urns == NULL)
+    return NULL;
+  target = g_hash_table_lookup (ctx->urns, reference);
+  if (target != NULL)
+    return target;
+  if (ctx->unresolved == NULL && g_str_has_prefix (reference, "urn:uuid:"))
+    ctx->unresolved = reference;
+  return NULL;
+}
+
+/* Index values of @resource, with the ones that come from lastUpdated found. */
+static GPtrArray *
+extract_values (ChartaResource  *resource,
+                GError         **error)
+{
+  g_autoptr(GError) local_error = NULL;
+  GPtrArray *values = charta_search_index_extract (resource, &local_error);
+
+  if (values == NULL)
+    {
+      g_set_error (error, CHARTA_STORE_ERROR, CHARTA_STORE_ERROR_INVALID,
+                   "%s: extracting its search-index values failed: %s",
+                   charta_resource_get_resource_type (resource), local_error->message);
+      return NULL;
+    }
+  return values;
+}
+
+static gboolean
+prepare_provenance (Request  *req,
+                    Op       *op,
+                    GError  **error)
+{
+  g_autoptr(GString) out = g_string_sized_new (512);
+  g_autoptr(ChartaResource) resource = NULL;
+  g_autoptr(GError) local_error = NULL;
+  ChartaChange *change = req->change;
+  const char *activity_code = change != NULL ? charta_change_get_activity_code (change) : NULL;
+  const char *activity_system = change != NULL ? charta_change_get_activity_system (change)
+                                               : NULL;
+  const char *reason_code = change != NULL ? charta_change_get_reason_code (change) : NULL;
+  const char *reason_system = change != NULL ? charta_change_get_reason_system (change) : NULL;
+  const char *reason_text = change != NULL ? charta_change_get_reason_text (change) : NULL;
+  g_autofree char *target = g_strdup_printf ("%s/%s/_history/%" G_GINT64_FORMAT, op->type,
+                                             op->id, op->version);
+  gboolean first;
+
+  if (activity_code == NULL)
+    {
+      activity_system = CHARTA_SYSTEM_DATA_OPERATION;
+      activity_code = op->stored_method == CHARTA_METHOD_CREATE ? "CREATE"
+                      : op->stored_method == CHARTA_METHOD_DELETE ? "DELETE" : "UPDATE";
+    }
+
+  op->prov_id = g_uuid_string_random ();
+  /* Canonical order of Provenance: id, meta, target, recorded, reason, activity, agent. */
+  g_string_append (out, "{\"resourceType\":\"Provenance\",\"id\":");
+  append_json_string (out, op->prov_id);
+  g_string_append (out, ",\"meta\":{\"versionId\":\"");
+  op->prov_vid_at[0] = out->len;
+  g_string_append (out, "1");
+  op->prov_vid_at[1] = out->len;
+  g_string_append (out, "\",\"lastUpdated\":\"");
+  op->prov_lu_at[0] = out->len;
+  g_string_append (out, PLACEHOLDER_INSTANT "\"},\"target\":[{\"reference\":");
+  append_json_string (out, target);
+  g_string_append (out, "}],\"recorded\":\"");
+  op->prov_lu_at[1] = out->len;
+  g_string_append (out, PLACEHOLDER_INSTANT "\"");
+  if (reason_code != NULL || reason_text != NULL)
+    {
+      g_string_append (out, ",\"reason\":[{");
+      if (reason_code != NULL)
+        {
+          g_string_append (out, "\"coding\":[{");
+          if (reason_system != NULL)
+            {
+              g_string_append (out, "\"system\":");
+              append_json_string (out, reason_system);
+              g_string_append_c (out, ',');
+            }
+          g_string_append (out, "\"code\":");
+          append_json_string (out, reason_code);
+          g_string_append (out, "}]");
+        }
+      if (reason_text != NULL)
+        {
+          if (reason_code != NULL)
+            g_string_append_c (out, ',');
+          g_string_append (out, "\"text\":");
+          append_json_string (out, reason_text);
+        }
+      g_string_append (out, "}]");
+    }
+  g_string_append (out, ",\"activity\":{\"coding\":[{");
+  if (activity_system != NULL)
+    {
+      g_string_append (out, "\"system\":");
+      append_json_string (out, activity_system);
+      g_string_append_c (out, ',');
+    }
+  g_string_append (out, "\"code\":");
+  append_json_string (out, activity_code);
+  g_string_append (out, "}]},\"agent\":[{\"type\":{\"coding\":[{\"system\":\""
+                   CHARTA_SYSTEM_PARTICIPANT "\",\"code\":\"author\",\"display\":\"Author\"}]},"
+                   "\"who\":{");
+  first = TRUE;
+  if (req->agent_reference != NULL)
+    {
+      g_string_append (out, "\"reference\":");
+      append_json_string (out, req->agent_reference);
+      first = FALSE;
+    }
+  if (req->agent_display != NULL || req->agent_reference == NULL)
+    {
+      if (!first)
+        g_string_append_c (out, ',');
+      g_string_append (out, "\"display\":");
+      append_json_string (out, req->agent_display != NULL ? req->agent_display : "Charta");
+    }
+  g_string_append (out, "}}]}");
+
+  resource = charta_resource_new_from_data (out->str, out->len, NULL, &local_error);
+  if (resource == NULL)
+    {
+      g_set_error (error, CHARTA_STORE_ERROR, CHARTA_STORE_ERROR_INVALID,
+                   "the Provenance of %s/%s cannot be made: %s", op->type, op->id,
+                   local_error->message);
+      return FALSE;
+    }
+  op->prov_values = extract_values (resource, error);
+  if (op->prov_values == NULL)
+    return FALSE;
+  op->prov_lu_values[0] = find_value (op->prov_values, "_lastUpdated");
+  op->prov_lu_values[1] = find_value (op->prov_values, "recorded");
+  op->prov_length = out->len;
+  op->prov_body = g_string_free (g_steal_pointer (&out), FALSE);
+  return TRUE;
+}
+
+/* Prepares @op against the current state @current: everything but the writes themselves. */
+static gboolean
+prepare_op (Request                *req,
+            Op                     *op,
+            const ChartaDbCurrent  *current,
+            GError                **error)
+{
+  op_clear_prepared (op);
+  op->assumed = *current;
+  op->delete_noop = FALSE;
+  op->wants_provenance = type_gets_provenance (op->type);
+
+  if (op->method == CHARTA_METHOD_DELETE)
+    {
+      if (current->rid == 0 || current->deleted)
+        {
+          op->delete_noop = TRUE;
+          op->wants_provenance = FALSE;
+          op->prepared = TRUE;
+          return TRUE;
+        }
+      op->version = current->version + 1;
+      op->stored_method = CHARTA_METHOD_DELETE;
+      op->created = FALSE;
+    }
+  else
+    {
+      g_autoptr(GError) local_error = NULL;
+      char version_text[24];
+      RewriteContext ctx = { req->urns, NULL };
+      ChartaResourceEdits edits = { 0 };
+      size_t skip[4];
+
+      op->version = current->version + 1;
+      op->created = current->rid == 0 || current->deleted;
+      op->stored_method = op->created ? CHARTA_METHOD_CREATE : CHARTA_METHOD_UPDATE;
+
+      g_snprintf (version_text, sizeof version_text, "%" G_GINT64_FORMAT, op->version);
+      edits.id = op->id;
+      edits.version_id = version_text;
+      edits.last_updated = PLACEHOLDER_INSTANT;
+      edits.rewrite_reference = rewrite_reference;
+      edits.user_data = &ctx;
+      op->body = charta_resource_to_json_edited (op->input, &edits, &op->body_length);
+      if (ctx.unresolved != NULL)
+        {
+          g_autofree char *path = find_reference_path (charta_resource_get_root (op->input),
+                                                       ctx.unresolved, op->type);
+
+          g_set_error (error, CHARTA_STORE_ERROR, CHARTA_STORE_ERROR_UNRESOLVED,
+                       "%s refers to %s, which no entry of the transaction defines",
+                       path != NULL ? path : op->type, ctx.unresolved);
+          return FALSE;
+        }
+      if (!find_meta_value (op->body, "versionId", &skip[0], &skip[1])
+          || !find_meta_value (op->body, "lastUpdated", &skip[2], &skip[3])
+          || skip[3] - skip[2] != INSTANT_LENGTH)
+        g_error ("%s/%s: the canonical body has no meta.versionId or meta.lastUpdated",
+                 op->type, op->id);
+      op->body_lu_at = skip[2];
+      hash_body (op->body, op->body_length, skip, op->hash);
+
+      op->stored = charta_resource_new_from_data (op->body, op->body_length, NULL,
+                                                  &local_error);
+      if (op->stored == NULL)
+        {
+          g_set_error (error, CHARTA_STORE_ERROR, CHARTA_STORE_ERROR_INVALID,
+                       "%s/%s: its stored form does not read back: %s", op->type, op->id,
+                       local_error->message);
+          return FALSE;
+        }
+      op->values = extract_values (op->stored, error);
+      if (op->values == NULL)
+        return FALSE;
+      op->lu_value = find_value (op->values, "_lastUpdated");
+    }
+
+  if (op->wants_provenance && !prepare_provenance (req, op, error))
+    return FALSE;
+  op->prepared = TRUE;
+  return TRUE;
+}
+
+/* ---- the writer ------------------------------------------------------------------------- */
+
+static int64_t
+next_last_updated (ChartaStore *self)
+{
+  int64_t now = g_get_real_time ();
+
+  if (now <= self->last_updated)
+    now = self->last_updated + 1;
+  self->last_updated = now;
+  return now;
+}
+
+static gboolean
+same_state (const ChartaDbCurrent *a,
+            const ChartaDbCurrent *b)
+{
+  return a->rid == b->rid && a->version == b->version && a->deleted == b->deleted;
+}
+
+static void
+patch_date (ChartaIndexValue *value,
+            int64_t           usec)
+{
+  if (value != NULL)
+    value->date_low = value->date_high = usec;
+}
+
+/* Runs one op inside the writer's transaction. */
+static gboolean
+execute_op (ChartaStore  *self,
+            Request      *req,
+            Op           *op,
+            GError      **error)
+{
+  ChartaDb *db = self->writer_db;
+  ChartaDbCurrent current;
+  ChartaDbVersion version = { 0 };
+  int64_t prov_rid = 0, lu;
+  char instant[INSTANT_LENGTH + 1];
+
+  /* A create's id is a new random UUID: no resource can have it yet. */
+  if (op->method == CHARTA_METHOD_CREATE)
+    memset (&current, 0, sizeof current);
+  else if (!charta_db_lookup (db, op->type, op->id, &current, error))
+    return FALSE;
+  if (!op->prepared || !same_state (&current, &op->assumed))
+    {
+      g_debug ("%s/%s changed since it was prepared; preparing again", op->type, op->id);
+      if (!prepare_op (req, op, &current, error))
+        return FALSE;
+    }
+
+  if (op->expected_version > 0 && current.version != op->expected_version)
+    {
+      if (current.rid == 0)
+        g_set_error (error, CHARTA_STORE_ERROR, CHARTA_STORE_ERROR_CONFLICT,
+                     "%s/%s: expected version %" G_GINT64_FORMAT ", but it does not exist",
+                     op->type, op->id, op->expected_version);
+      else
+        g_set_error (error, CHARTA_STORE_ERROR, CHARTA_STORE_ERROR_CONFLICT,
+                     "%s/%s: expected version %" G_GINT64_FORMAT ", but the current version is %"
+                     G_GINT64_FORMAT "%s", op->type, op->id, op->expected_version,
+                     current.version, current.deleted ? " (a deletion)" : "");
+      return FALSE;
+    }
+
+  if (op->delete_noop)
+    {
+      op->result_version = 0;
+      return TRUE;
+    }
+  if (op->stored_method == CHARTA_METHOD_UPDATE
+      && memcmp (op->hash, current.hash, CHARTA_HASH_LENGTH) == 0)
+    {
+      g_autoptr(GBytes) body = NULL;
+      int64_t current_version = 0;
+      gsize length;
+
+      /* Nothing changed: no version, no Provenance; the current version is the answer. */
+      body = charta_db_read_current (db, op->type, op->id, &current_version, error);
+      if (body == NULL)
+        return FALSE;
+      op->result_version = current_version;
+      op->result_created = FALSE;
+      op->result_body = g_bytes_unref_to_data (g_steal_pointer (&body), &length);
+      op->result_length = length;
+      return TRUE;
+    }
+
+  if (op->wants_provenance)
+    {
+      ChartaDbVersion prov = { 0 };
+      guint8 prov_hash[CHARTA_HASH_LENGTH];
+      size_t skip[4] = { op->prov_vid_at[0], op->prov_vid_at[1], op->prov_lu_at[0],
+                         op->prov_lu_at[0] + INSTANT_LENGTH };
+      char prov_instant[INSTANT_LENGTH + 1];
+      int64_t prov_lu;
+
+      /* The Provenance is written first, one µs before the version it records (every write of
+       * the store has its own instant); its recorded is the version's lastUpdated. */
+      prov_lu = next_last_updated (self);
+      lu = next_last_updated (self);
+      format_instant (prov_lu, prov_instant);
+      format_instant (lu, instant);
+      memcpy (op->prov_body + op->prov_lu_at[0], prov_instant, INSTANT_LENGTH);
+      memcpy (op->prov_body + op->prov_lu_at[1], instant, INSTANT_LENGTH);
+      patch_date (op->prov_lu_values[0], prov_lu);
+      patch_date (op->prov_lu_values[1], lu);
+      hash_body (op->prov_body, op->prov_length, skip, prov_hash);
+      prov.type = "Provenance";
+      prov.id = op->prov_id;
+      prov.version = 1;
+      prov.method = CHARTA_METHOD_CREATE;
+      prov.last_updated = prov_lu;
+      prov.body = op->prov_body;
+      prov.body_length = op->prov_length;
+      prov.hash = prov_hash;
+      prov.values = op->prov_values;
+      if (!charta_db_put_version (db, &prov, error))
+        return FALSE;
+      prov_rid = prov.rid;
+    }
+  else
+    {
+      lu = next_last_updated (self);
+      format_instant (lu, instant);
+    }
+
+  if (op->body != NULL)
+    {
+      gboolean patched;
+
+      memcpy (op->body + op->body_lu_at, instant, INSTANT_LENGTH);
+      patch_date (op->lu_value, lu);
+      /* The parsed body becomes what parsing the final body gives: the caller gets it. */
+      patched = charta_resource_patch_last_updated (op->stored, instant);
+      g_assert (patched);
+    }
+  version.type = op->type;
+  version.id = op->id;
+  version.rid = current.rid;
+  version.version = op->version;
+  version.method = op->stored_method;
+  version.last_updated = lu;
+  version.body = op->body;
+  version.body_length = op->body_length;
+  version.hash = op->body != NULL ? op->hash : NULL;
+  version.provenance_rid = prov_rid;
+  version.had_index = current.rid != 0 && !current.deleted;
+  version.values = op->values;
+  if (!charta_db_put_version (db, &version, error))
+    return FALSE;
+
+  op->result_version = op->version;
+  op->result_created = op->created;
+  op->result_body = op->body;
+  op->result_length = op->body_length;
+  return TRUE;
+}
+
+static gboolean
+execute_request (ChartaStore  *self,
+                 Request      *req,
+                 GError      **error)
+{
+  for (size_t i = 0; i < req->n_ops; i++)
+    {
+      Op *op = &req->ops[i];
+
+      /* Results of a rolled-back attempt must not leak into a later one. */
+      if (op->result_body != op->body)
+        g_clear_pointer (&op->result_body, g_free);
+      op->result_body = NULL;
+      if (!execute_op (self, req, op, error))
+        {
+          if (req->is_transaction)
+            prefix_entry (error, op);
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
+static void
+request_complete (Request *req)
+{
+  g_mutex_lock (&req->lock);
+  req->done = TRUE;
+  g_cond_signal (&req->cond);
+  g_mutex_unlock (&req->lock);
+}
+
+static void
+run_batch (ChartaStore *self,
+           GPtrArray   *batch)
+{
+  g_autoptr(GError) error = NULL;
+  ChartaDb *db = self->writer_db;
+  int64_t start = g_get_monotonic_time ();
+
+  if (!charta_db_begin (db, &error))
+    {
+      for (unsigned i = 0; i < batch->len; i++)
+        {
+          Request *req = g_ptr_array_index (batch, i);
+
+          req->error = g_error_copy (error);
+        }
+      return;
+    }
+  for (unsigned i = 0; i < batch->len; i++)
+    {
+      Request *req = g_ptr_array_index (batch, i);
+
+      if (!charta_db_savepoint (db, &req->error))
+        continue;
+      if (execute_request (self, req, &req->error) && charta_db_release (db, &req->error))
+        continue;
+      charta_db_rollback_to (db);
+    }
+  if (!charta_db_commit (db, &error))
+    {
+      charta_db_rollback (db);
+      for (unsigned i = 0; i < batch->len; i++)
+        {
+          Request *req = g_ptr_array_index (batch, i);
+
+          if (req->error == NULL)
+            req->error = g_error_copy (error);
+        }
+    }
+
+  g_mutex_lock (&self->lock);
+  self->stats.n_commits++;
+  self->stats.n_requests += batch->len;
+  self->stats.max_batch = MAX (self->stats.max_batch, batch->len);
+  self->stats.busy_usec += g_get_monotonic_time () - start;
+  g_mutex_unlock (&self->lock);
+}
+
+static gpointer
+writer_main (gpointer data)
+{
+  ChartaStore *self = data;
+  g_autoptr(GPtrArray) batch = g_ptr_array_new ();
+
+  for (;;)
+    {
+      Request *req = g_async_queue_pop (self->requests);
+      Request *stop = NULL;
+
+      if (req->stop)
+        {
+          request_complete (req);
+          break;
+        }
+      g_ptr_array_set_size (batch, 0);
+      g_ptr_array_add (batch, req);
+      while (batch->len < MAX_BATCH)
+        {
+          Request *more = g_async_queue_try_pop (self->requests);
+
+          if (more == NULL)
+            break;
+          if (more->stop)
+            {
+              stop = more;
+              break;
+            }
+          g_ptr_array_add (batch, more);
+        }
+      run_batch (self, batch);
+      for (unsigned i = 0; i < batch->len; i++)
+        request_complete (g_ptr_array_index (batch, i));
+      if (stop != NULL)
+        {
+          request_complete (stop);
+          break;
+        }
+    }
+  return NULL;
+}
+
+static gboolean
+check_writable (ChartaStore  *self,
+                GError      **error)
+{
+  if (self->flags & CHARTA_STORE_FLAGS_READ_ONLY)
+    {
+      g_set_error (error, CHARTA_STORE_ERROR, CHARTA_STORE_ERROR_READ_ONLY,
+                   "%s was opened read-only", self->path);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+set_closed_error (ChartaStore  *self,
+                  GError      **error)
+{
+  g_set_error (error, CHARTA_STORE_ERROR, CHARTA_STORE_ERROR_CLOSED,
+               "%s: the store is closed", self->path);
+  return FALSE;
+}
+
+/* Queues @req for the writer and waits until it is committed or failed. */
+static gboolean
+submit_and_wait (ChartaStore  *self,
+                 Request      *req,
+                 GError      **error)
+{
+  if (!check_writable (self, error))
+    return FALSE;
+  g_mutex_lock (&self->lock);
+  if (self->closed)
+    {
+      g_mutex_unlock (&self->lock);
+      return set_closed_error (self, error);
+    }
+  g_async_queue_push (self->requests, req);
+  g_mutex_unlock (&self->lock);
+
+  g_mutex_lock (&req->lock);
+  while (!req->done)
+    g_cond_wait (&req->cond, &req->lock);
+  g_mutex_unlock (&req->lock);
+
+  if (req->error != NULL)
+    {
+      g_propagate_error (error, g_steal_pointer (&req->error));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* ---- readers ---------------------------------------------------------------------------- */
+
+static ChartaDb *
+take_reader (ChartaStore  *self,
+             GError      **error)
+{
+  ChartaDb *db = NULL;
+
+  g_mutex_lock (&self->lock);
+  for (;;)
+    {
+      if (self->closed)
+        {
+          g_mutex_unlock (&self->lock);
+          set_closed_error (self, error);
+          return NULL;
+        }
+      if (self->idle_readers->len > 0)
+        {
+          db = g_ptr_array_steal_index_fast (self->idle_readers, self->idle_readers->len - 1);
+          self->readers_out++;
+          g_mutex_unlock (&self->lock);
+          return db;
+        }
+      if (self->n_readers < self->max_readers)
+        break;
+      g_cond_wait (&self->cond, &self->lock);
+    }
+  self->n_readers++;
+  self->readers_out++;
+  g_mutex_unlock (&self->lock);
+
+  db = charta_db_open (self->path, CHARTA_DB_OPEN_READ_ONLY, error);
+  if (db == NULL)
+    {
+      g_mutex_lock (&self->lock);
+      self->n_readers--;
+      self->readers_out--;
+      g_cond_broadcast (&self->cond);
+      g_mutex_unlock (&self->lock);
+    }
+  return db;
+}
+
+static void
+give_reader (ChartaStore *self,
+             ChartaDb    *db)
+{
+  g_mutex_lock (&self->lock);
+  self->readers_out--;
+  if (self->closed)
+    {
+      self->n_readers--;
+      charta_db_close (db);
+    }
+  else
+    g_ptr_array_add (self->idle_readers, db);
+  g_cond_broadcast (&self->cond);
+  g_mutex_unlock (&self->lock);
+}
+
+/* ---- GObject ------------------------------------------------------------------------------ */
+
+static void
+charta_store_finalize (GObject *object)
+{
+  ChartaStore *self = CHARTA_STORE (object);
+
+  charta_store_close (self);
+  g_ptr_array_unref (self->idle_readers);
+  if (self->requests != NULL)
+    g_async_queue_unref (self->requests);
+  g_free (self->path);
+  g_free (self->agent_reference);
+  g_free (self->agent_display);
+  g_mutex_clear (&self->lock);
+  g_cond_clear (&self->cond);
+
+  G_OBJECT_CLASS (charta_store_parent_class)->finalize (object);
+}
+
+static void
+charta_store_class_init (ChartaStoreClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->finalize = charta_store_finalize;
+}
+
+static void
+charta_store_init (ChartaStore *self)
+{
+  g_mutex_init (&self->lock);
+  g_cond_init (&self->cond);
+  self->idle_readers = g_ptr_array_new ();
+  self->agent_display = g_strdup ("Charta");
+  self->max_readers = MAX (4, 2 * g_get_num_processors ());
+}
+
+/* ---- open and close ----------------------------------------------------------------------- */
+
+ChartaStore *
+charta_store_open (const char        *path,
+                   ChartaStoreFlags   flags,
+                   GError           **error)
+{
+  g_autoptr(ChartaStore) self = NULL;
+
+  g_return_val_if_fail (path != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  self = g_object_new (CHARTA_TYPE_STORE, NULL);
+  self->path = g_strdup (path);
+  self->flags = flags;
+
+  if (flags & CHARTA_STORE_FLAGS_READ_ONLY)
+    {
+      ChartaDb *db = charta_db_open (path, CHARTA_DB_OPEN_READ_ONLY, error);
+
+      if (db == NULL)
+        {
+          self->closed = TRUE;
+          return NULL;
+        }
+      g_ptr_array_add (self->idle_readers, db);
+      self->n_readers = 1;
+      return g_steal_pointer (&self);
+    }
+
+  self->writer_db = charta_db_open (path,
+                                    CHARTA_DB_OPEN_MIGRATE
+                                    | ((flags & CHARTA_STORE_FLAGS_CREATE) ? CHARTA_DB_OPEN_CREATE : 0)
+                                    | ((flags & CHARTA_STORE_FLAGS_FAST) ? CHARTA_DB_OPEN_FAST : 0),
+                                    error);
+  if (self->writer_db == NULL)
+    {
+      self->closed = TRUE;
+      return NULL;
+    }
+  self->last_updated = charta_db_get_max_last_updated (self->writer_db, error);
+  if (self->last_updated < 0)
+    {
+      self->closed = TRUE;
+      g_clear_pointer (&self->writer_db, charta_db_close);
+      return NULL;
+    }
+  self->requests = g_async_queue_new ();
+  self->writer = g_thread_new ("charta-writer", writer_main, self);
+  g_debug ("opened a store (%s)", (flags & CHARTA_STORE_FLAGS_FAST) ? "fast" : "durable");
+  return g_steal_pointer (&self);
+}
+
+void
+charta_store_close (ChartaStore *self)
+{
+  g_return_if_fail (CHARTA_IS_STORE (self));
+
+  g_mutex_lock (&self->lock);
+  if (self->closed)
+    {
+      g_mutex_unlock (&self->lock);
+      return;
+    }
+  self->closed = TRUE;
+  if (self->writer != NULL)
+    {
+      Request *stop = request_new (NULL, 0, NULL);
+
+      stop->stop = TRUE;
+      g_async_queue_push (self->requests, stop);
+      g_mutex_unlock (&self->lock);
+
+      g_mutex_lock (&stop->lock);
+      while (!stop->done)
+        g_cond_wait (&stop->cond, &stop->lock);
+      g_mutex_unlock (&stop->lock);
+      request_free (stop);
+      g_thread_join (g_steal_pointer (&self->writer));
+      g_clear_pointer (&self->writer_db, charta_db_close);
+      g_mutex_lock (&self->lock);
+    }
+  while (self->readers_out > 0)
+    g_cond_wait (&self->cond, &self->lock);
+  for (unsigned i = 0; i < self->idle_readers->len; i++)
+    charta_db_close (g_ptr_array_index (self->idle_readers, i));
+  g_ptr_array_set_size (self->idle_readers, 0);
+  self->n_readers = 0;
+  g_mutex_unlock (&self->lock);
+}
+
+const char *
+charta_store_get_path (ChartaStore *self)
+{
+  g_return_val_if_fail (CHARTA_IS_STORE (self), NULL);
+  return self->path;
+}
+
+void
+charta_store_set_default_agent (ChartaStore *self,
+                                const char  *reference,
+                                const char  *display)
+{
+  g_return_if_fail (CHARTA_IS_STORE (self));
+
+  g_mutex_lock (&self->lock);
+  g_free (self->agent_reference);
+  g_free (self->agent_display);
+  self->agent_reference = reference != NULL && *reference != '\0' ? g_strdup (reference) : NULL;
+  self->agent_display = display != NULL && *display != '\0' ? g_strdup (display) : NULL;
+  if (self->agent_reference == NULL && self->agent_display == NULL)
+    self->agent_display = g_strdup ("Charta");
+  g_mutex_unlock (&self->lock);
+}
+
+void
+charta_store_get_stats (ChartaStore      *self,
+                        ChartaStoreStats *stats)
+{
+  g_return_if_fail (CHARTA_IS_STORE (self));
+
+  g_mutex_lock (&self->lock);
+  *stats = self->stats;
+  g_mutex_unlock (&self->lock);
+}
+
+/* ---- writes -------------------------------------------------------------------------------- */
+
+static gboolean
+validate_input (ChartaResource  *resource,
+                GError         **error)
+{
+  g_autoptr(GError) local_error = NULL;
+
+  if (charta_validate (resource, &local_error))
+    return TRUE;
+  g_set_error (error, CHARTA_STORE_ERROR, CHARTA_STORE_ERROR_INVALID, "%s does not validate: %s",
+               charta_resource_get_resource_type (resource), local_error->message);
+  return FALSE;
+}
+
+static gboolean
+lookup_with_reader (ChartaStore      *self,
+                    ChartaDb        **reader,
+                    const char       *type,
+                    const char       *id,
+                    ChartaDbCurrent  *current,
+                    GError          **error)
+{
+  if (*reader == NULL)
+    {
+      *reader = take_reader (self, error);
+      if (*reader == NULL)
+        return FALSE;
+    }
+  return charta_db_lookup (*reader, type, id, current, error);
+}
+
+static ChartaResource *parse_stored (const char  *body,
+                                     size_t       length,
+                                     GError     **error);
+
+/* The stored resource an op wrote (or the current one it kept), as a read returns it. */
+static ChartaResource *
+op_result_resource (Op      *op,
+                    GError **error)
+{
+  if (op->result_body == NULL)
+    return NULL;
+  if (op->result_body == op->body && op->stored != NULL)
+    return charta_resource_ref (op->stored);
+  return parse_stored (op->result_body, op->result_length, error);
+}
+
+static ChartaResource *
+parse_stored (const char  *body,
+              size_t       length,
+              GError     **error)
+{
+  g_autoptr(GError) local_error = NULL;
+  ChartaResource *resource = charta_resource_new_from_data (body, length, NULL, &local_error);
+
+  if (resource == NULL)
+    g_set_error (error, CHARTA_STORE_ERROR, CHARTA_STORE_ERROR_CORRUPT,
+                 "a stored version does not read back: %s", local_error->message);
+  return resource;
+}
+
+/* Fills op @op (from @resource, or @type/@id for deletes) without preparing it. */
+static gboolean
+op_init (Op              *op,
+         ChartaMethod     method,
+         ChartaResource  *resource,
+         const char      *type,
+         const char      *id,
+         const char      *full_url,
+         int64_t          expected_version,
+         size_t           index,
+         gboolean         validate,
+         GError         **error)
+{
+  op->method = method;
+  op->index = index;
+  op->expected_version = expected_version;
+  op->full_url = g_strdup (full_url);
+  if (method == CHARTA_METHOD_DELETE)
+    {
+      if (!check_type_and_id (type, id, error))
+        return FALSE;
+      if (id == NULL)
+        {
+          g_set_error (error, CHARTA_STORE_ERROR, CHARTA_STORE_ERROR_INVALID,
+                       "a delete of %s names no id", type);
+          return FALSE;
+        }
+      op->type = g_strdup (type);
+      op->id = g_strdup (id);
+      return TRUE;
+    }
+
+  if (resource == NULL)
+    {
+      g_set_error (error, CHARTA_STORE_ERROR, CHARTA_STORE_ERROR_INVALID,
+                   "a %s has no resource", method == CHARTA_METHOD_CREATE ? "create" : "update");
+      return FALSE;
+    }
+  op->input = charta_resource_ref (resource);
+  op->type = g_strdup (charta_resource_get_resource_type (resource));
+  if (method == CHARTA_METHOD_CREATE)
+    op->id = g_uuid_string_random ();
+  else
+    {
+      const char *rid = charta_resource_get_id (resource);
+
+      if (rid == NULL)
+        {
+          g_set_error (error, CHARTA_STORE_ERROR, CHARTA_STORE_ERROR_INVALID,
+                       "an update of %s needs the resource's id", op->type);
+          return FALSE;
+        }
+      if (!check_type_and_id (op->type, rid, error))
+        return FALSE;
+      if ((type != NULL && strcmp (type, op->type) != 0) || (id != NULL && strcmp (id, rid) != 0))
+        {
+          g_set_error (error, CHARTA_STORE_ERROR, CHARTA_STORE_ERROR_INVALID,
+                       "the update names %s/%s but the resource is %s/%s",
+                       type != NULL ? type : op->type, id != NULL ? id : rid, op->type, rid);
+          return FALSE;
+        }
+      op->id = g_strdup (rid);
+    }
+  return !validate || validate_input (resource, error);
+}
+
+ChartaResource *
+charta_store_create (ChartaStore     *self,
+                     ChartaResource  *resource,
+                     ChartaChange    *change,
+                     GError         **error)
+{
+  g_autoptr(Request) req = NULL;
+  ChartaDbCurrent none = { 0 };
+  Op *op;
+
+  g_return_val_if_fail (CHARTA_IS_STORE (self), NULL);
+  g_return_val_if_fail (resource != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  if (!check_writable (self, error))
+    return NULL;
+  req = request_new (self, 1, change);
+  op = &req->ops[0];
+  if (!op_init (op, CHARTA_METHOD_CREATE, resource, NULL, NULL, NULL, 0, 0, TRUE, error)
+      || !prepare_op (req, op, &none, error)
+      || !submit_and_wait (self, req, error))
+    return NULL;
+  return op_result_resource (op, error);
+}
+
+ChartaResource *
+charta_store_update (ChartaStore     *self,
+                     ChartaResource  *resource,
+                     int64_t          expected_version,
+                     ChartaChange    *change,
+                     gboolean        *created,
+                     GError         **error)
+{
+  g_autoptr(Request) req = NULL;
+  ChartaDb *reader = NULL;
+  ChartaDbCurrent current;
+  gboolean ok;
+  Op *op;
+
+  g_return_val_if_fail (CHARTA_IS_STORE (self), NULL);
+  g_return_val_if_fail (resource != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  if (!check_writable (self, error))
+    return NULL;
+  req = request_new (self, 1, change);
+  op = &req->ops[0];
+  if (!op_init (op, CHARTA_METHOD_UPDATE, resource, NULL, NULL, NULL, expected_version, 0, TRUE,
+                error))
+    return NULL;
+  ok = lookup_with_reader (self, &reader, op->type, op->id, &current, error);
+  if (reader != NULL)
+    give_reader (self, reader);
+  if (!ok || !prepare_op (req, op, &current, error) || !submit_and_wait (self, req, error))
+    return NULL;
+  if (created != NULL)
+    *created = op->result_created;
+  return op_result_resource (op, error);
+}
+
+int64_t
+charta_store_delete (ChartaStore   *self,
+                     const char    *type,
+                     const char    *id,
+                     int64_t        expected_version,
+                     ChartaChange  *change,
+                     GError       **error)
+{
+  g_autoptr(Request) req = NULL;
+  ChartaDb *reader = NULL;
+  ChartaDbCurrent current;
+  gboolean ok;
+  Op *op;
+
+  g_return_val_if_fail (CHARTA_IS_STORE (self), -1);
+  g_return_val_if_fail (error == NULL || *error == NULL, -1);
+
+  if (!check_writable (self, error))
+    return -1;
+  req = request_new (self, 1, change);
+  op = &req->ops[0];
+  if (!op_init (op, CHARTA_METHOD_DELETE, NULL, type, id, NULL, expected_version, 0, FALSE,
+                error))
+    return -1;
+  ok = lookup_with_reader (self, &reader, op->type, op->id, &current, error);
+  if (reader != NULL)
+    give_reader (self, reader);
+  if (!ok || !prepare_op (req, op, &current, error) || !submit_and_wait (self, req, error))
+    return -1;
+  return op->result_version;
+}
+
+/* ---- transactions ------------------------------------------------------------------------ */
+
+void
+charta_operation_result_free (ChartaOperationResult *result)
+{
+  if (result == NULL)
+    return;
+  g_clear_pointer (&result->resource, charta_resource_unref);
+  g_free (result->type);
+  g_free (result->id);
+  g_free (result);
+}
+
+/* The work on a transaction's entries that needs no database writes (validation, current
+ * state, bodies, index values; afterwards, parsing the results) is shared by the caller and a
+ * few helper threads, so that a large transaction uses every core.  Entries are handed out in
+ * small chunks; an error is kept for the lowest entry that failed, which is the one reported. */
+#define PARALLEL_CHUNK 8
+#define PARALLEL_MIN_OPS 32
+
+typedef enum
+{
+  STAGE_PREPARE,
+  STAGE_RESULTS,
+} Stage;
+
+typedef struct
+{
+  ChartaStore *self;
+  Request     *req;
+  Stage        stage;
+  GPtrArray   *results;       /* STAGE_RESULTS: ChartaOperationResult * by entry */
+  gint         next;          /* the next entry to hand out */
+  gint         failed;        /* the lowest entry that failed, G_MAXINT when none */
+  GMutex       lock;          /* guards error */
+  GError      *error;
+} ParallelJob;
+
+static gboolean
+prepare_entry (ParallelJob  *job,
+               Op           *op,
+               ChartaDb    **reader,
+               GError      **error)
+{
+  ChartaDbCurrent current = { 0 };
+
+  if (op->input != NULL && !validate_input (op->input, error))
+    return FALSE;
+  if (op->method != CHARTA_METHOD_CREATE
+      && !lookup_with_reader (job->self, reader, op->type, op->id, &current, error))
+    return FALSE;
+  return prepare_op (job->req, op, &current, error);
+}
+
+static gboolean
+result_entry (ParallelJob  *job,
+              size_t        index,
+              GError      **error)
+{
+  Op *op = &job->req->ops[index];
+  ChartaOperationResult *result = g_ptr_array_index (job->results, index);
+
+  result->type = g_strdup (op->type);
+  result->id = g_strdup (op->id);
+  result->version = op->result_version;
+  result->created = op->result_created;
+  result->resource = op_result_resource (op, error);
+  return op->result_body == NULL || result->resource != NULL;
+}
+
+static gpointer
+parallel_worker (gpointer data)
+{
+  ParallelJob *job = data;
+  ChartaDb *reader = NULL;
+  gint n = (gint) job->req->n_ops;
+
+  for (;;)
+    {
+      gint first = g_atomic_int_add (&job->next, PARALLEL_CHUNK);
+
+      if (first >= n)
+        break;
+      for (gint i = first; i < MIN (first + PARALLEL_CHUNK, n); i++)
+        {
+          g_autoptr(GError) error = NULL;
+          Op *op = &job->req->ops[i];
+          gboolean ok;
+
+          /* Past an entry that failed, nothing matters any more. */
+          if (g_atomic_int_get (&job->failed) < i)
+            break;
+          ok = job->stage == STAGE_PREPARE ? prepare_entry (job, op, &reader, &error)
+                                           : result_entry (job, i, &error);
+          if (ok)
+            continue;
+          if (job->stage == STAGE_PREPARE)
+            prefix_entry (&error, op);
+          g_mutex_lock (&job->lock);
+          if (i < job->failed)
+            {
+              job->failed = i;
+              g_clear_error (&job->error);
+              job->error = g_steal_pointer (&error);
+            }
+          g_mutex_unlock (&job->lock);
+        }
+    }
+  if (reader != NULL)
+    give_reader (job->self, reader);
+  return NULL;
+}
+
+static gboolean
+run_parallel (ChartaStore  *self,
+              Request      *req,
+              Stage         stage,
+              GPtrArray    *results,
+              GError      **error)
+{
+  ParallelJob job = { self, req, stage, results, 0, G_MAXINT, { 0 }, NULL };
+  GThread *helpers[8];
+  unsigned n_helpers = 0;
+
+  g_mutex_init (&job.lock);
+  if (req->n_ops >= PARALLEL_MIN_OPS)
+    {
+      unsigned wanted = MIN (g_get_num_processors (), G_N_ELEMENTS (helpers) + 1) - 1;
+
+      wanted = MIN (wanted, req->n_ops / PARALLEL_MIN_OPS);
+      for (; n_helpers < wanted; n_helpers++)
+        {
+          helpers[n_helpers] = g_thread_try_new ("charta-prepare", parallel_worker, &job, NULL);
+          if (helpers[n_helpers] == NULL)
+            break;
+        }
+    }
+  parallel_worker (&job);
+  for (unsigned i = 0; i < n_helpers; i++)
+    g_thread_join (helpers[i]);
+  g_mutex_clear (&job.lock);
+  if (job.error != NULL)
+    {
+      g_propagate_error (error, job.error);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+GPtrArray *
+charta_store_transaction (ChartaStore      *self,
+                          ChartaOperation  *operations,
+                          size_t            n_operations,
+                          ChartaChange     *change,
+                          GError          **error)
+{
+  g_autoptr(Request) req = NULL;
+  g_autoptr(GPtrArray) results = NULL;
+  gboolean ok = TRUE;
+
+  g_return_val_if_fail (CHARTA_IS_STORE (self), NULL);
+  g_return_val_if_fail (operations != NULL || n_operations == 0, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  if (!check_writable (self, error))
+    return NULL;
+  req = request_new (self, n_operations, change);
+  req->is_transaction = TRUE;
+  req->urns = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free);
+
+  /* First every entry's type and id, so that references between entries can be resolved. */
+  for (size_t i = 0; i < n_operations && ok; i++)
+    {
+      ChartaOperation *o = &operations[i];
+      Op *op = &req->ops[i];
+
+      ok = op_init (op, o->method, o->resource, o->type, o->id, o->full_url,
+                    o->expected_version, i, FALSE, error);
+      if (ok && op->full_url != NULL)
+        {
+          if (g_hash_table_contains (req->urns, op->full_url))
+            {
+              g_set_error (error, CHARTA_STORE_ERROR, CHARTA_STORE_ERROR_INVALID,
+                           "another entry has the same fullUrl");
+              ok = FALSE;
+            }
+          else
+            g_hash_table_insert (req->urns, op->full_url,
+                                 g_strconcat (op->type, "/", op->id, NULL));
+        }
+      if (!ok)
+        prefix_entry (error, op);
+    }
+  if (!ok)
+    return NULL;
+
+  /* Then validation and preparation, on every core; then the writer. */
+  if (!run_parallel (self, req, STAGE_PREPARE, NULL, error)
+      || !submit_and_wait (self, req, error))
+    return NULL;
+
+  results = g_ptr_array_new_full (n_operations, (GDestroyNotify) charta_operation_result_free);
+  for (size_t i = 0; i < n_operations; i++)
+    g_ptr_array_add (results, g_new0 (ChartaOperationResult, 1));
+  if (!run_parallel (self, req, STAGE_RESULTS, results, error))
+    return NULL;
+  return g_steal_pointer (&results);
+}
+
+/* ---- reads ---------------------------------------------------------------------------------- */
+
+GBytes *
+charta_store_read_bytes (ChartaStore  *self,
+                         const char   *type,
+                         const char   *id,
+                         int64_t      *version,
+                         GError      **error)
+{
+  ChartaDb *db;
+  GBytes *bytes;
+
+  g_return_val_if_fail (CHARTA_IS_STORE (self), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  if (!check_type_and_id (type, id, error))
+    return NULL;
+  db = take_reader (self, error);
+  if (db == NULL)
+    return NULL;
+  bytes = charta_db_read_current (db, type, id, version, error);
+  give_reader (self, db);
+  return bytes;
+}
+
+ChartaResource *
+charta_store_read (ChartaStore  *self,
+                   const char   *type,
+                   const char   *id,
+                   GError      **error)
+{
+  g_autoptr(GBytes) bytes = NULL;
+  const char *data;
+  size_t length;
+
+  g_return_val_if_fail (CHARTA_IS_STORE (self), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  bytes = charta_store_read_bytes (self, type, id, NULL, error);
+  if (bytes == NULL)
+    return NULL;
+  data = g_bytes_get_data (bytes, &length);
+  return parse_stored (data, length, error);
+}
+
+ChartaResource *
+charta_store_vread (ChartaStore  *self,
+                    const char   *type,
+                    const char   *id,
+                    int64_t       version,
+                    GError      **error)
+{
+  g_autoptr(GBytes) bytes = NULL;
+  ChartaDb *db;
+  const char *data;
+  size_t length;
+
+  g_return_val_if_fail (CHARTA_IS_STORE (self), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  if (!check_type_and_id (type, id, error))
+    return NULL;
+  db = take_reader (self, error);
+  if (db == NULL)
+    return NULL;
+  bytes = charta_db_read_version (db, type, id, version, error);
+  give_reader (self, db);
+  if (bytes == NULL)
+    return NULL;
+  data = g_bytes_get_data (bytes, &length);
+  return parse_stored (data, length, error);
+}
+
+/* ---- history --------------------------------------------------------------------------------- */
+
+void
+charta_history_entry_free (ChartaHistoryEntry *entry)
+{
+  if (entry == NULL)
+    return;
+  g_free (entry->type);
+  g_free (entry->id);
+  g_clear_pointer (&entry->resource, charta_resource_unref);
+  g_free (entry);
+}
+
+#define CURSOR_PREFIX "h"
+
+GPtrArray *
+charta_store_history (ChartaStore                *self,
+                      const char                 *type,
+                      const char                 *id,
+                      const ChartaHistoryOptions *options,
+                      char                      **next_cursor,
+                      GError                    **error)
+{
+  g_autoptr(GPtrArray) rows = NULL;
+  g_autoptr(GPtrArray) entries = NULL;
+  ChartaHistoryOptions defaults = { 0 };
+  int64_t before = 0;
+  unsigned count;
+  ChartaDb *db;
+
+  g_return_val_if_fail (CHARTA_IS_STORE (self), NULL);
+  g_return_val_if_fail (id == NULL || type != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  if (next_cursor != NULL)
+    *next_cursor = NULL;
+  if (options == NULL)
+    options = &defaults;
+  if (type != NULL && !check_type_and_id (type, id, error))
+    return NULL;
+  count = options->count == 0 ? DEFAULT_PAGE : MIN (options->count, MAX_PAGE);
+  if (options->cursor != NULL)
+    {
+      char *end = NULL;
+
+      if (g_str_has_prefix (options->cursor, CURSOR_PREFIX))
+        before = g_ascii_strtoll (options->cursor + strlen (CURSOR_PREFIX), &end, 10);
+      if (end == NULL || *end != '\0' || before <= 0)
+        {
+          g_set_error (error, CHARTA_STORE_ERROR, CHARTA_STORE_ERROR_INVALID,
+                       "“%.40s” is not a history cursor of this store", options->cursor);
+          return NULL;
+        }
+    }
+
+  db = take_reader (self, error);
+  if (db == NULL)
+    return NULL;
+  if (id != NULL && options->cursor == NULL)
+    {
+      ChartaDbCurrent current;
+
+      if (!charta_db_lookup (db, type, id, &current, error))
+        {
+          give_reader (self, db);
+          return NULL;
+        }
+      if (current.rid == 0)
+        {
+          give_reader (self, db);
+          g_set_error (error, CHARTA_STORE_ERROR, CHARTA_STORE_ERROR_NOT_FOUND,
+                       "%s/%s does not exist", type, id);
+          return NULL;
+        }
+    }
+  rows = charta_db_history (db, type, id, options->since, options->at, before, count + 1, error);
+  give_reader (self, db);
+  if (rows == NULL)
+    return NULL;
+
+  entries = g_ptr_array_new_with_free_func ((GDestroyNotify) charta_history_entry_free);
+  for (unsigned i = 0; i < rows->len && i < count; i++)
+    {
+      ChartaDbHistoryRow *row = g_ptr_array_index (rows, i);
+      ChartaHistoryEntry *entry = g_new0 (ChartaHistoryEntry, 1);
+
+      g_ptr_array_add (entries, entry);
+      entry->type = g_steal_pointer (&row->type);
+      entry->id = g_steal_pointer (&row->id);
+      entry->version = row->version;
+      entry->method = row->method;
+      entry->last_updated = row->last_updated;
+      if (row->body != NULL)
+        {
+          entry->resource = charta_resource_new_from_bytes (row->body, NULL, NULL);
+          if (entry->resource == NULL)
+            {
+              g_set_error (error, CHARTA_STORE_ERROR, CHARTA_STORE_ERROR_CORRUPT,
+                           "version %" G_GINT64_FORMAT " of %s/%s does not read back",
+                           entry->version, entry->type, entry->id);
+              return NULL;
+            }
+        }
+    }
+  if (rows->len > count && next_cursor != NULL)
+    {
+      ChartaDbHistoryRow *last = g_ptr_array_index (rows, count - 1);
+
+      *next_cursor = g_strdup_printf (CURSOR_PREFIX "%" G_GINT64_FORMAT, last->seq);
+    }
+  return g_steal_pointer (&entries);
+}
+
+GPtrArray *
+charta_store_list_provenance (ChartaStore  *self,
+                              const char   *type,
+                              const char   *id,
+                              int64_t       version,
+                              GError      **error)
+{
+  g_autoptr(GPtrArray) bodies = NULL;
+  g_autoptr(GPtrArray) resources = NULL;
+  ChartaDb *db;
+
+  g_return_val_if_fail (CHARTA_IS_STORE (self), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  if (!check_type_and_id (type, id, error))
+    return NULL;
+  db = take_reader (self, error);
+  if (db == NULL)
+    return NULL;
+  bodies = charta_db_list_provenance (db, type, id, version, error);
+  give_reader (self, db);
+  if (bodies == NULL)
+    return NULL;
+  resources = g_ptr_array_new_with_free_func ((GDestroyNotify) charta_resource_unref);
+  for (unsigned i = 0; i < bodies->len; i++)
+    {
+      ChartaResource *resource = charta_resource_new_from_bytes (g_ptr_array_index (bodies, i),
+                                                                 NULL, NULL);
+
+      if (resource == NULL)
+        {
+          g_set_error (error, CHARTA_STORE_ERROR, CHARTA_STORE_ERROR_CORRUPT,
+                       "a Provenance of %s/%s does not read back", type, id);
+          return NULL;
+        }
+      g_ptr_array_add (resources, resource);
+    }
+  return g_steal_pointer (&resources);
+}
+
+/* ---- figures and check ---------------------------------------------------------------------- */
+
+GHashTable *
+charta_store_count_by_type (ChartaStore  *self,
+                            GError      **error)
+{
+  GHashTable *counts;
+  ChartaDb *db;
+
+  g_return_val_if_fail (CHARTA_IS_STORE (self), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  db = take_reader (self, error);
+  if (db == NULL)
+    return NULL;
+  counts = charta_db_count_by_type (db, error);
+  give_reader (self, db);
+  return counts;
+}
+
+gboolean
+charta_store_check (ChartaStore    *self,
+                    ChartaOutcome  *outcome,
+                    GError        **error)
+{
+  ChartaDb *db;
+  gboolean ok;
+
+  g_return_val_if_fail (CHARTA_IS_STORE (self), FALSE);
+  g_return_val_if_fail (outcome != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  db = take_reader (self, error);
+  if (db == NULL)
+    return FALSE;
+  ok = charta_db_check (db, outcome, error);
+  give_reader (self, db);
+  return ok;
+}
+
+/* ---- async twins ------------------------------------------------------------------------------ */
+
+typedef struct
+{
+  char            *type;
+  char            *id;
+  ChartaResource  *resource;
+  int64_t          expected_version;
+  ChartaChange    *change;
+  ChartaOperation *operations;
+  size_t           n_operations;
+  gboolean         created;
+} AsyncData;
+
+static void
+async_data_free (AsyncData *data)
+{
+  g_free (data->type);
+  g_free (data->id);
+  g_clear_pointer (&data->resource, charta_resource_unref);
+  g_clear_pointer (&data->change, charta_change_unref);
+  for (size_t i = 0; i < data->n_operations; i++)
+    {
+      ChartaOperation *o = &data->operations[i];
+
+      g_clear_pointer (&o->resource, charta_resource_unref);
+      g_free ((char *) o->type);
+      g_free ((char *) o->id);
+      g_free ((char *) o->full_url);
+    }
+  g_free (data->operations);
+  g_free (data);
+}
+
+static AsyncData *
+async_data_new (ChartaChange *change)
+{
+  AsyncData *data = g_new0 (AsyncData, 1);
+
+  if (change != NULL)
+    data->change = charta_change_ref (change);
+  return data;
+}
+
+static void
+read_thread (GTask        *task,
+             gpointer      source,
+             gpointer      task_data,
+             GCancellable *cancellable)
+{
+  AsyncData *data = task_data;
+  GError *error = NULL;
+  ChartaResource *resource = charta_store_read (source, data->type, data->id, &error);
+
+  if (resource == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_pointer (task, resource, (GDestroyNotify) charta_resource_unref);
+}
+
+void
+charta_store_read_async (ChartaStore         *self,
+                         const char          *type,
+                         const char          *id,
+                         GCancellable        *cancellable,
+                         GAsyncReadyCallback  callback,
+                         gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  AsyncData *data;
+
+  g_return_if_fail (CHARTA_IS_STORE (self));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, charta_store_read_async);
+  data = async_data_new (NULL);
+  data->type = g_strdup (type);
+  data->id = g_strdup (id);
+  g_task_set_task_data (task, data, (GDestroyNotify) async_data_free);
+  g_task_run_in_thread (task, read_thread);
+}
+
+ChartaResource *
+charta_store_read_finish (ChartaStore   *self,
+                          GAsyncResult  *result,
+                          GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == charta_store_read_async, NULL);
+
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+static void
+update_thread (GTask        *task,
+               gpointer      source,
+               gpointer      task_data,
+               GCancellable *cancellable)
+{
+  AsyncData *data = task_data;
+  GError *error = NULL;
+  ChartaResource *resource = charta_store_update (source, data->resource,
+                                                  data->expected_version, data->change,
+                                                  &data->created, &error);
+
+  if (resource == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_pointer (task, resource, (GDestroyNotify) charta_resource_unref);
+}
+
+void
+charta_store_update_async (ChartaStore         *self,
+                           ChartaResource      *resource,
+                           int64_t              expected_version,
+                           ChartaChange        *change,
+                           GCancellable        *cancellable,
+                           GAsyncReadyCallback  callback,
+                           gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  AsyncData *data;
+
+  g_return_if_fail (CHARTA_IS_STORE (self));
+  g_return_if_fail (resource != NULL);
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, charta_store_update_async);
+  data = async_data_new (change);
+  data->resource = charta_resource_ref (resource);
+  data->expected_version = expected_version;
+  g_task_set_task_data (task, data, (GDestroyNotify) async_data_free);
+  g_task_run_in_thread (task, update_thread);
+}
+
+ChartaResource *
+charta_store_update_finish (ChartaStore   *self,
+                            GAsyncResult  *result,
+                            gboolean      *created,
+                            GError       **error)
+{
+  ChartaResource *resource;
+
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == charta_store_update_async,
+                        NULL);
+
+  resource = g_task_propagate_pointer (G_TASK (result), error);
+  if (created != NULL)
+    *created = resource != NULL && ((AsyncData *) g_task_get_task_data (G_TASK (result)))->created;
+  return resource;
+}
+
+static void
+create_thread (GTask        *task,
+               gpointer      source,
+               gpointer      task_data,
+               GCancellable *cancellable)
+{
+  AsyncData *data = task_data;
+  GError *error = NULL;
+  ChartaResource *resource = charta_store_create (source, data->resource, data->change, &error);
+
+  if (resource == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_pointer (task, resource, (GDestroyNotify) charta_resource_unref);
+}
+
+void
+charta_store_create_async (ChartaStore         *self,
+                           ChartaResource      *resource,
+                           ChartaChange        *change,
+                           GCancellable        *cancellable,
+                           GAsyncReadyCallback  callback,
+                           gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  AsyncData *data;
+
+  g_return_if_fail (CHARTA_IS_STORE (self));
+  g_return_if_fail (resource != NULL);
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, charta_store_create_async);
+  data = async_data_new (change);
+  data->resource = charta_resource_ref (resource);
+  g_task_set_task_data (task, data, (GDestroyNotify) async_data_free);
+  g_task_run_in_thread (task, create_thread);
+}
+
+ChartaResource *
+charta_store_create_finish (ChartaStore   *self,
+                            GAsyncResult  *result,
+                            GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == charta_store_create_async,
+                        NULL);
+
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+static void
+transaction_thread (GTask        *task,
+                    gpointer      source,
+                    gpointer      task_data,
+                    GCancellable *cancellable)
+{
+  AsyncData *data = task_data;
+  GError *error = NULL;
+  GPtrArray *results = charta_store_transaction (source, data->operations, data->n_operations,
+                                                 data->change, &error);
+
+  if (results == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_pointer (task, results, (GDestroyNotify) g_ptr_array_unref);
+}
+
+void
+charta_store_transaction_async (ChartaStore         *self,
+                                ChartaOperation     *operations,
+                                size_t               n_operations,
+                                ChartaChange        *change,
+                                GCancellable        *cancellable,
+                                GAsyncReadyCallback  callback,
+                                gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  AsyncData *data;
+
+  g_return_if_fail (CHARTA_IS_STORE (self));
+  g_return_if_fail (operations != NULL || n_operations == 0);
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, charta_store_transaction_async);
+  data = async_data_new (change);
+  data->operations = g_new0 (ChartaOperation, MAX (n_operations, 1));
+  data->n_operations = n_operations;
+  for (size_t i = 0; i < n_operations; i++)
+    {
+      ChartaOperation *to = &data->operations[i];
+      const ChartaOperation *from = &operations[i];
+
+      *to = *from;
+      to->resource = from->resource != NULL ? charta_resource_ref (from->resource) : NULL;
+      to->type = g_strdup (from->type);
+      to->id = g_strdup (from->id);
+      to->full_url = g_strdup (from->full_url);
+    }
+  g_task_set_task_data (task, data, (GDestroyNotify) async_data_free);
+  g_task_run_in_thread (task, transaction_thread);
+}
+
+GPtrArray *
+charta_store_transaction_finish (ChartaStore   *self,
+                                 GAsyncResult  *result,
+                                 GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result))
+                        == charta_store_transaction_async, NULL);
+
+  return g_task_propagate_pointer (G_TASK (result), error);
+}

@@ -58,7 +58,8 @@ typedef enum
 
 /* The activity of a change.  CREATE, UPDATE, DELETE and NULLIFY (entered in error) are
  * v3 DataOperation codes (http://terminology.hl7.org/CodeSystem/v3-DataOperation); the others
- * are ISO 21089 lifecycle events (http://hl7.org/fhir/iso-21089-lifecycle). */
+ * are ISO 21089 lifecycle events (http://terminology.hl7.org/CodeSystem/iso-21089-lifecycle, the
+ * CodeSystem's URL in the R4 definitions). */
 typedef struct _ChartaChange ChartaChange;
 
 #define CHARTA_TYPE_CHANGE (charta_change_get_type ())

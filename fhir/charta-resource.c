@@ -375,11 +375,22 @@ charta_resource_get_number_text (ChartaResource *self,
 
 typedef struct
 {
-  GString        *out;
-  ChartaResource *resource;
-  gboolean        pretty;
-  int             element_type;  /* "Element", the type of "_name" objects */
+  GString                   *out;
+  ChartaResource            *resource;
+  gboolean                   pretty;
+  int                        element_type;    /* "Element", the type of "_name" objects */
+  int                        reference_type;  /* "Reference" */
+  const ChartaResourceEdits *edits;           /* NULL for plain canonical output */
+  JsonObject                *edit_root;       /* the object whose id and meta @edits set */
+  JsonObject                *edit_meta;       /* its meta object, NULL when it has none */
 } Writer;
+
+typedef enum
+{
+  MEMBER_NODE,        /* write the member's node */
+  MEMBER_STRING,      /* write @string instead (an edited id, versionId, reference…) */
+  MEMBER_NEW_META,    /* write a new meta object holding the edited versionId/lastUpdated */
+} MemberKind;
 
 typedef struct
 {
@@ -388,6 +399,8 @@ typedef struct
   int         type;   /* model type of the value (of each element for an array), or -1 */
   unsigned    order;  /* sort key: definition order, G_MAXUINT for unknown members */
   unsigned    seq;    /* position in the original object */
+  MemberKind  kind;
+  const char *string; /* MEMBER_STRING: the value to write */
 } Member;
 
 static void write_node (Writer   *w,
@@ -483,6 +496,65 @@ sort_members (Member   *members,
     }
 }
 
+/* Edits of the object being written: @name is set to the string @value, replacing the member
+ * of that name or added when there is none. */
+static void
+edit_member (Writer     *w,
+             int         type,
+             Member     *members,
+             unsigned   *n,
+             const char *name,
+             const char *value)
+{
+  for (unsigned i = 0; i < *n; i++)
+    if (strcmp (members[i].name, name) == 0)
+      {
+        members[i].kind = MEMBER_STRING;
+        members[i].string = value;
+        return;
+      }
+  members[*n].name = name;
+  members[*n].node = NULL;
+  members[*n].seq = *n;
+  members[*n].kind = MEMBER_STRING;
+  members[*n].string = value;
+  classify_member (w, type, &members[*n]);
+  (*n)++;
+}
+
+static void write_object (Writer     *w,
+                          JsonObject *object,
+                          int         type,
+                          unsigned    indent);
+
+/* The meta object that edits create when the resource has none. */
+static void
+write_new_meta (Writer   *w,
+                unsigned  indent)
+{
+  const char *names[2] = { "versionId", "lastUpdated" };
+  const char *values[2] = { w->edits->version_id, w->edits->last_updated };
+  gboolean first = TRUE;
+
+  g_string_append_c (w->out, '{');
+  for (unsigned i = 0; i < 2; i++)
+    {
+      if (values[i] == NULL)
+        continue;
+      if (!first)
+        g_string_append_c (w->out, ',');
+      first = FALSE;
+      if (w->pretty)
+        write_newline (w, indent + 1);
+      charta_json_append_string (w->out, names[i]);
+      g_string_append (w->out, w->pretty ? ": " : ":");
+      charta_json_append_string (w->out, values[i]);
+    }
+  if (w->pretty)
+    write_newline (w, indent);
+  g_string_append_c (w->out, '}');
+}
+
 static void
 write_object (Writer     *w,
               JsonObject *object,
@@ -498,8 +570,12 @@ write_object (Writer     *w,
   const char *name;
   JsonNode *node;
   unsigned i = 0;
+  gboolean is_root = w->edits != NULL && object == w->edit_root;
+  gboolean is_meta = w->edits != NULL && object == w->edit_meta;
+  gboolean is_reference = w->edits != NULL && w->edits->rewrite_reference != NULL
+                          && type == w->reference_type && type >= 0;
 
-  if (n == 0)
+  if (n == 0 && !is_meta)
     {
       g_string_append (w->out, "{}");
       return;
@@ -517,18 +593,60 @@ write_object (Writer     *w,
         type = -1;
     }
 
-  if (n > G_N_ELEMENTS (stack_members))
-    members = heap_members = g_new (Member, n);
+  /* Edits may add two members. */
+  if (n + 2 > G_N_ELEMENTS (stack_members))
+    members = heap_members = g_new (Member, n + 2);
   json_object_iter_init_ordered (&iter, object);
   while (json_object_iter_next_ordered (&iter, &name, &node))
     {
       members[i].name = name;
       members[i].node = node;
       members[i].seq = i;
+      members[i].kind = MEMBER_NODE;
+      members[i].string = NULL;
       classify_member (w, type, &members[i]);
+      if (is_reference && strcmp (name, "reference") == 0 && JSON_NODE_HOLDS_VALUE (node)
+          && json_node_get_value_type (node) == G_TYPE_STRING)
+        {
+          const char *replacement = w->edits->rewrite_reference (json_node_get_string (node),
+                                                                 w->edits->user_data);
+
+          if (replacement != NULL)
+            {
+              members[i].kind = MEMBER_STRING;
+              members[i].string = replacement;
+            }
+        }
       i++;
     }
   g_assert (i == n);
+  if (is_root)
+    {
+      if (w->edits->id != NULL)
+        edit_member (w, type, members, &n, "id", w->edits->id);
+      if (w->edit_meta == NULL && (w->edits->version_id != NULL || w->edits->last_updated != NULL))
+        {
+          members[n].name = "meta";
+          members[n].node = NULL;
+          members[n].seq = n;
+          members[n].kind = MEMBER_NEW_META;
+          members[n].string = NULL;
+          classify_member (w, type, &members[n]);
+          n++;
+        }
+    }
+  else if (is_meta)
+    {
+      if (w->edits->version_id != NULL)
+        edit_member (w, type, members, &n, "versionId", w->edits->version_id);
+      if (w->edits->last_updated != NULL)
+        edit_member (w, type, members, &n, "lastUpdated", w->edits->last_updated);
+      if (n == 0)
+        {
+          g_string_append (w->out, "{}");
+          return;
+        }
+    }
   sort_members (members, n);
 
   g_string_append_c (w->out, '{');
@@ -540,7 +658,19 @@ write_object (Writer     *w,
         write_newline (w, indent + 1);
       charta_json_append_string (w->out, members[i].name);
       g_string_append (w->out, w->pretty ? ": " : ":");
-      write_node (w, members[i].node, members[i].type, indent + 1);
+      switch (members[i].kind)
+        {
+        case MEMBER_STRING:
+          charta_json_append_string (w->out, members[i].string);
+          break;
+        case MEMBER_NEW_META:
+          write_new_meta (w, indent + 1);
+          break;
+        case MEMBER_NODE:
+        default:
+          write_node (w, members[i].node, members[i].type, indent + 1);
+          break;
+        }
     }
   if (w->pretty)
     write_newline (w, indent);
@@ -620,16 +750,44 @@ element_type_index (void)
   return value;
 }
 
+static int
+reference_type_index (void)
+{
+  static int index = -2;
+  int value = g_atomic_int_get (&index);
+
+  if (value == -2)
+    {
+      value = charta_model_find_type ("Reference");
+      g_atomic_int_set (&index, value);
+    }
+  return value;
+}
+
 static GString *
-write_canonical (ChartaResource *self,
-                 gboolean        pretty)
+write_canonical (ChartaResource            *self,
+                 gboolean                   pretty,
+                 const ChartaResourceEdits *edits)
 {
   Writer w;
 
-  w.out = g_string_sized_new (self->parent == NULL ? self->length + self->length / 8 + 64 : 1024);
+  w.out = g_string_sized_new (self->parent == NULL ? self->length + self->length / 8 + 256
+                                                   : 1024);
   w.resource = self;
   w.pretty = pretty;
   w.element_type = element_type_index ();
+  w.reference_type = reference_type_index ();
+  w.edits = edits;
+  w.edit_root = NULL;
+  w.edit_meta = NULL;
+  if (edits != NULL)
+    {
+      JsonNode *meta = json_object_get_member (self->object, "meta");
+
+      w.edit_root = self->object;
+      if (meta != NULL && JSON_NODE_HOLDS_OBJECT (meta))
+        w.edit_meta = json_node_get_object (meta);
+    }
   write_node (&w, self->node, self->type, 0);
   return w.out;
 }
@@ -643,7 +801,23 @@ charta_resource_to_json (ChartaResource *self,
 
   g_return_val_if_fail (self != NULL, NULL);
 
-  out = write_canonical (self, pretty);
+  out = write_canonical (self, pretty, NULL);
+  if (length != NULL)
+    *length = out->len;
+  return g_string_free (out, FALSE);
+}
+
+char *
+charta_resource_to_json_edited (ChartaResource            *self,
+                                const ChartaResourceEdits *edits,
+                                size_t                    *length)
+{
+  GString *out;
+
+  g_return_val_if_fail (self != NULL, NULL);
+  g_return_val_if_fail (edits != NULL, NULL);
+
+  out = write_canonical (self, FALSE, edits);
   if (length != NULL)
     *length = out->len;
   return g_string_free (out, FALSE);
@@ -655,7 +829,25 @@ charta_resource_to_bytes (ChartaResource *self,
 {
   g_return_val_if_fail (self != NULL, NULL);
 
-  return g_string_free_to_bytes (write_canonical (self, pretty));
+  return g_string_free_to_bytes (write_canonical (self, pretty, NULL));
+}
+
+gboolean
+charta_resource_patch_last_updated (ChartaResource *self,
+                                    const char     *instant)
+{
+  size_t length;
+
+  g_return_val_if_fail (self != NULL, FALSE);
+  g_return_val_if_fail (instant != NULL, FALSE);
+
+  length = strlen (instant);
+  if (self->last_updated == NULL || strlen (self->last_updated) != length)
+    return FALSE;
+  /* The string is the JSON node's own copy (json_node_init_string duplicates it), and
+   * self->last_updated points at it: one write updates both. */
+  memcpy ((char *) self->last_updated, instant, length);
+  return TRUE;
 }
 
 /* --- files and NDJSON ------------------------------------------------------------------------ */

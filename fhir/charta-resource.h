@@ -79,6 +79,43 @@ char           *charta_resource_to_json           (ChartaResource          *self
 GBytes         *charta_resource_to_bytes          (ChartaResource          *self,
                                                    gboolean                 pretty);
 
+/* Canonical JSON with a few edits made as it is written, without building a new tree (the
+ * store uses it to stamp id and meta on what it keeps, and to rewrite a transaction's
+ * urn:uuid references):
+ *   @id            sets or replaces the resource's id (NULL keeps it);
+ *   @version_id    sets or replaces meta.versionId (NULL keeps it);
+ *   @last_updated  sets or replaces meta.lastUpdated (NULL keeps it); meta is created when
+ *                  either is set and the resource has none;
+ *   @rewrite_reference, when not NULL, is called with every Reference.reference string of the
+ *                  resource (contained resources and nested ones included) and returns its
+ *                  replacement (borrowed: it must live until the call returns) or NULL to
+ *                  keep it.
+ * Only the resource's own id and meta are edited, never those of contained resources.  Number
+ * texts are kept as written. */
+typedef const char *(*ChartaReferenceRewriteFunc) (const char *reference,
+                                                   gpointer    user_data);
+
+typedef struct
+{
+  const char                 *id;
+  const char                 *version_id;
+  const char                 *last_updated;
+  ChartaReferenceRewriteFunc  rewrite_reference;
+  gpointer                    user_data;
+} ChartaResourceEdits;
+
+char           *charta_resource_to_json_edited    (ChartaResource            *self,
+                                                   const ChartaResourceEdits *edits,
+                                                   size_t                    *length);
+
+/* For the store, which parses a body whose meta.lastUpdated is a placeholder and learns the
+ * real instant only when it commits: overwrites meta.lastUpdated in place with @instant, which
+ * must have exactly the length of the current value, so the tree stays what parsing the final
+ * body would give.  Only before the resource is shared with another thread.  Returns FALSE
+ * and changes nothing when there is no meta.lastUpdated of that length. */
+gboolean        charta_resource_patch_last_updated (ChartaResource          *self,
+                                                    const char              *instant);
+
 /* Files.  charta_resource_read_file() reads @path whole, but first refuses a file larger than
  * @limits->max_bytes (CHARTA_FHIR_ERROR_TOO_LARGE, naming the file and its size) without
  * reading any of it, so memory stays bounded whatever the file; I/O errors are G_FILE_ERROR.
