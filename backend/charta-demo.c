@@ -912,31 +912,10 @@ jw_close (Jw  *w,
   g_string_append_c (w->s, bracket);
 }
 
-static void
-jw_begin_object (Jw         *w,
-                 const char *key)
-{
-  jw_open (w, key, '{');
-}
-
-static void
-jw_end_object (Jw *w)
-{
-  jw_close (w, '}');
-}
-
-static void
-jw_begin_array (Jw         *w,
-                const char *key)
-{
-  jw_open (w, key, '[');
-}
-
-static void
-jw_end_array (Jw *w)
-{
-  jw_close (w, ']');
-}
+#define jw_begin_object(w, key) jw_open ((w), (key), '{')
+#define jw_end_object(w)        jw_close ((w), '}')
+#define jw_begin_array(w, key)  jw_open ((w), (key), '[')
+#define jw_end_array(w)         jw_close ((w), ']')
 
 static void
 jw_string (Jw         *w,
@@ -1018,19 +997,43 @@ jw_narrative (Jw         *w,
   jw_end_object (w);
 }
 
-/* A Coding, as an array element. */
+/* An object of string members: the arguments after @key are pairs of a member's name and its
+ * value, up to a NULL name; a NULL value leaves its member out.  @key NULL for an array
+ * element. */
+static void jw_strings_object (Jw         *w,
+                               const char *key,
+                               ...) G_GNUC_NULL_TERMINATED;
+
+static void
+jw_strings_object (Jw         *w,
+                   const char *key,
+                   ...)
+{
+  va_list ap;
+  const char *name;
+
+  jw_begin_object (w, key);
+  va_start (ap, key);
+  while ((name = va_arg (ap, const char *)) != NULL)
+    {
+      const char *value = va_arg (ap, const char *);
+
+      if (value != NULL)
+        jw_string (w, name, value);
+    }
+  va_end (ap);
+  jw_end_object (w);
+}
+
+/* A Coding (@display may be NULL); @key NULL for an array element. */
 static void
 jw_coding (Jw         *w,
+           const char *key,
            const char *system,
            const char *code,
            const char *display)
 {
-  jw_begin_object (w, NULL);
-  jw_string (w, "system", system);
-  jw_string (w, "code", code);
-  if (display != NULL)
-    jw_string (w, "display", display);
-  jw_end_object (w);
+  jw_strings_object (w, key, "system", system, "code", code, "display", display, NULL);
 }
 
 /* A CodeableConcept with one Coding; @key NULL for an array element. */
@@ -1044,7 +1047,7 @@ jw_concept (Jw         *w,
 {
   jw_begin_object (w, key);
   jw_begin_array (w, "coding");
-  jw_coding (w, system, code, display);
+  jw_coding (w, NULL, system, code, display);
   jw_end_array (w);
   if (text != NULL)
     jw_string (w, "text", text);
@@ -1065,17 +1068,70 @@ jw_concept_array (Jw         *w,
   jw_end_array (w);
 }
 
+/* A Reference (@display may be NULL). */
 static void
 jw_reference (Jw         *w,
               const char *key,
               const char *reference,
               const char *display)
 {
-  jw_begin_object (w, key);
-  jw_string (w, "reference", reference);
-  if (display != NULL)
-    jw_string (w, "display", display);
+  jw_strings_object (w, key, "reference", reference, "display", display, NULL);
+}
+
+/* An array of @first and, unless it is NULL, @second. */
+static void
+jw_string_array (Jw         *w,
+                 const char *key,
+                 const char *first,
+                 const char *second)
+{
+  jw_begin_array (w, key);
+  jw_string (w, NULL, first);
+  if (second != NULL)
+    jw_string (w, NULL, second);
+  jw_end_array (w);
+}
+
+/* The start of a resource's text: the writer reset, the object opened, the type and the id. */
+static void
+jw_begin_resource (Jw         *w,
+                   const char *type,
+                   const char *id)
+{
+  jw_reset (w);
+  jw_begin_object (w, NULL);
+  jw_string (w, "resourceType", type);
+  jw_string (w, "id", id);
+}
+
+/* An identifier array of one Identifier: @value in @system. */
+static void
+jw_identifier (Jw         *w,
+               const char *system,
+               const char *value)
+{
+  jw_begin_array (w, "identifier");
+  jw_strings_object (w, NULL, "system", system, "value", value, NULL);
+  jw_end_array (w);
+}
+
+/* A name array of one official HumanName: @middle and @prefix may be NULL. */
+static void
+jw_official_name (Jw         *w,
+                  const char *family,
+                  const char *given,
+                  const char *middle,
+                  const char *prefix)
+{
+  jw_begin_array (w, "name");
+  jw_begin_object (w, NULL);
+  jw_string (w, "use", "official");
+  jw_string (w, "family", family);
+  jw_string_array (w, "given", given, middle);
+  if (prefix != NULL)
+    jw_string_array (w, "prefix", prefix, NULL);
   jw_end_object (w);
+  jw_end_array (w);
 }
 
 /* A reference to a resource of the patient's record: its urn:uuid inside a transaction, its
@@ -1093,6 +1149,16 @@ jw_ident_reference (Demo        *d,
     }
   else
     jw_reference (&d->w, key, ident->uuid, NULL);
+}
+
+/* The subject and encounter references of a record made at an encounter. */
+static void
+jw_subject_encounter (Demo        *d,
+                      const Ident *subject,
+                      const Ident *encounter)
+{
+  jw_ident_reference (d, "subject", subject);
+  jw_ident_reference (d, "encounter", encounter);
 }
 
 static void
@@ -1145,27 +1211,30 @@ static void
 count_resource (ChartaDemoStats *stats,
                 const char      *type)
 {
-  if (strcmp (type, "Organization") == 0)
-    stats->n_organizations++;
-  else if (strcmp (type, "Practitioner") == 0)
-    stats->n_practitioners++;
-  else if (strcmp (type, "Patient") == 0)
-    stats->n_patients++;
-  else if (strcmp (type, "Encounter") == 0)
-    stats->n_encounters++;
-  else if (strcmp (type, "Condition") == 0)
-    stats->n_conditions++;
-  else if (strcmp (type, "Observation") == 0)
-    stats->n_observations++;
-  else if (strcmp (type, "MedicationRequest") == 0)
-    stats->n_medication_requests++;
-  else if (strcmp (type, "AllergyIntolerance") == 0)
-    stats->n_allergy_intolerances++;
-  else if (strcmp (type, "Immunization") == 0)
-    stats->n_immunizations++;
-  else
-    g_assert_not_reached ();
-  stats->n_resources++;
+  const struct
+  {
+    const char *type;
+    unsigned *count;
+  } counters[] = {
+    { "Organization", &stats->n_organizations },
+    { "Practitioner", &stats->n_practitioners },
+    { "Patient", &stats->n_patients },
+    { "Encounter", &stats->n_encounters },
+    { "Condition", &stats->n_conditions },
+    { "Observation", &stats->n_observations },
+    { "MedicationRequest", &stats->n_medication_requests },
+    { "AllergyIntolerance", &stats->n_allergy_intolerances },
+    { "Immunization", &stats->n_immunizations },
+  };
+
+  for (size_t i = 0; i < G_N_ELEMENTS (counters); i++)
+    if (strcmp (type, counters[i].type) == 0)
+      {
+        (*counters[i].count)++;
+        stats->n_resources++;
+        return;
+      }
+  g_assert_not_reached ();
 }
 
 /* Parses the JSON text just written into a resource. */
@@ -1266,27 +1335,24 @@ write_address (Jw         *w,
 
   jw_begin_object (w, NULL);
   jw_string (w, "use", use);
-  jw_begin_array (w, "line");
-  jw_string (w, NULL, line);
-  jw_end_array (w);
+  jw_string_array (w, "line", line, NULL);
   jw_string (w, "city", town->city);
   jw_string (w, "state", STATE);
   jw_string (w, "postalCode", town->postal_code);
   jw_string (w, "country", "US");
 }
 
+/* A telecom array of one phone number. */
 static void
-write_phone (Jw         *w,
-             const char *use,
-             unsigned    number)
+write_telecom (Jw         *w,
+               const char *use,
+               unsigned    number)
 {
   g_autofree char *value = g_strdup_printf ("(" AREA_CODE ") 555-%04u", number);
 
-  jw_begin_object (w, NULL);
-  jw_string (w, "system", "phone");
-  jw_string (w, "value", value);
-  jw_string (w, "use", use);
-  jw_end_object (w);
+  jw_begin_array (w, "telecom");
+  jw_strings_object (w, NULL, "system", "phone", "value", value, "use", use, NULL);
+  jw_end_array (w);
 }
 
 static gboolean
@@ -1306,23 +1372,13 @@ add_organization (Demo       *d,
   g_autofree char *identifier = g_strdup_printf ("%u", 9100 + phone);
 
   ident_init (d, &ident, "Organization", id);
-  jw_reset (w);
-  jw_begin_object (w, NULL);
-  jw_string (w, "resourceType", "Organization");
-  jw_string (w, "id", id);
+  jw_begin_resource (w, "Organization", id);
   jw_narrative (w, "%s", name);
-  jw_begin_array (w, "identifier");
-  jw_begin_object (w, NULL);
-  jw_string (w, "system", ORG_SYSTEM);
-  jw_string (w, "value", identifier);
-  jw_end_object (w);
-  jw_end_array (w);
+  jw_identifier (w, ORG_SYSTEM, identifier);
   jw_bool (w, "active", TRUE);
   jw_concept_array (w, "type", ORG_TYPE, type_code, type_display, NULL);
   jw_string (w, "name", name);
-  jw_begin_array (w, "telecom");
-  write_phone (w, "work", phone);
-  jw_end_array (w);
+  write_telecom (w, "work", phone);
   jw_begin_array (w, "address");
   write_address (w, "work", house, street, &towns[0]);
   jw_end_object (w);
@@ -1374,36 +1430,12 @@ add_practitioners (Demo    *d,
       else
         g_snprintf (p->display, sizeof p->display, "%s %s, %s", given, family, roles[i].suffix);
 
-      jw_reset (w);
-      jw_begin_object (w, NULL);
-      jw_string (w, "resourceType", "Practitioner");
-      jw_string (w, "id", id);
+      jw_begin_resource (w, "Practitioner", id);
       jw_narrative (w, "%s %s, %s", given, family, roles[i].qualification_display);
-      jw_begin_array (w, "identifier");
-      jw_begin_object (w, NULL);
-      jw_string (w, "system", STAFF_SYSTEM);
-      jw_string (w, "value", staff);
-      jw_end_object (w);
-      jw_end_array (w);
+      jw_identifier (w, STAFF_SYSTEM, staff);
       jw_bool (w, "active", TRUE);
-      jw_begin_array (w, "name");
-      jw_begin_object (w, NULL);
-      jw_string (w, "use", "official");
-      jw_string (w, "family", family);
-      jw_begin_array (w, "given");
-      jw_string (w, NULL, given);
-      jw_end_array (w);
-      if (roles[i].title != NULL)
-        {
-          jw_begin_array (w, "prefix");
-          jw_string (w, NULL, roles[i].title);
-          jw_end_array (w);
-        }
-      jw_end_object (w);
-      jw_end_array (w);
-      jw_begin_array (w, "telecom");
-      write_phone (w, "work", 100 + i);
-      jw_end_array (w);
+      jw_official_name (w, family, given, NULL, roles[i].title);
+      write_telecom (w, "work", 100 + i);
       jw_string (w, "gender", female ? "female" : "male");
       jw_begin_array (w, "qualification");
       jw_begin_object (w, NULL);
@@ -1411,11 +1443,7 @@ add_practitioners (Demo    *d,
         jw_concept (w, "code", V2_0360, roles[i].qualification,
                     roles[i].qualification_display, NULL);
       else
-        {
-          jw_begin_object (w, "code");
-          jw_string (w, "text", roles[i].qualification_display);
-          jw_end_object (w);
-        }
+        jw_strings_object (w, "code", "text", roles[i].qualification_display, NULL);
       jw_end_object (w);
       jw_end_array (w);
       jw_end_object (w);
@@ -1835,10 +1863,7 @@ write_patient (Demo          *d,
   const Culture *c = p->culture;
 
   g_snprintf (mrn, sizeof mrn, "%08u", p->mrn);
-  jw_reset (w);
-  jw_begin_object (w, NULL);
-  jw_string (w, "resourceType", "Patient");
-  jw_string (w, "id", p->ident.id);
+  jw_begin_resource (w, "Patient", p->ident.id);
   format_date (birth, sizeof birth, p->birth_written);
   jw_narrative (w, "%s%s%s %s, %s, born %s, MRN %s", p->given, p->middle != NULL ? " " : "",
                 p->middle != NULL ? p->middle : "", p->family, p->female ? "female" : "male",
@@ -1853,20 +1878,8 @@ write_patient (Demo          *d,
   jw_end_object (w);
   jw_end_array (w);
   jw_bool (w, "active", TRUE);
-  jw_begin_array (w, "name");
-  jw_begin_object (w, NULL);
-  jw_string (w, "use", "official");
-  jw_string (w, "family", p->family);
-  jw_begin_array (w, "given");
-  jw_string (w, NULL, p->given);
-  if (p->middle != NULL)
-    jw_string (w, NULL, p->middle);
-  jw_end_array (w);
-  jw_end_object (w);
-  jw_end_array (w);
-  jw_begin_array (w, "telecom");
-  write_phone (w, "home", p->phone);
-  jw_end_array (w);
+  jw_official_name (w, p->family, p->given, p->middle, NULL);
+  write_telecom (w, "home", p->phone);
   jw_string (w, "gender", p->female ? "female" : "male");
   jw_date (w, "birthDate", p->birth_written);
   jw_begin_array (w, "address");
@@ -1930,19 +1943,12 @@ add_encounter (Demo            *d,
   Jw *w = &d->w;
   char date[16];
 
-  jw_reset (w);
-  jw_begin_object (w, NULL);
-  jw_string (w, "resourceType", "Encounter");
-  jw_string (w, "id", e->ident.id);
+  jw_begin_resource (w, "Encounter", e->ident.id);
   format_date (date, sizeof date, e->day);
   jw_narrative (w, "%s on %s with %s", kinds[e->kind].text, date,
                 d->practitioners[e->practitioner].display);
   jw_string (w, "status", "finished");
-  jw_begin_object (w, "class");
-  jw_string (w, "system", V3_ACTCODE);
-  jw_string (w, "code", kinds[e->kind].class_code);
-  jw_string (w, "display", kinds[e->kind].class_display);
-  jw_end_object (w);
+  jw_coding (w, "class", V3_ACTCODE, kinds[e->kind].class_code, kinds[e->kind].class_display);
   jw_concept_array (w, "type", SNOMED, kinds[e->kind].type_code, kinds[e->kind].type_display,
                     kinds[e->kind].text);
   jw_ident_reference (d, "subject", &p->ident);
@@ -2004,10 +2010,7 @@ write_observation (Demo                    *d,
   char date[16];
   char value[32];
 
-  jw_reset (w);
-  jw_begin_object (w, NULL);
-  jw_string (w, "resourceType", "Observation");
-  jw_string (w, "id", r->ident.id);
+  jw_begin_resource (w, "Observation", r->ident.id);
   format_date (date, sizeof date, r->day);
   if (bp)
     jw_narrative (w, "%sBlood pressure %" G_GINT64_FORMAT "/%" G_GINT64_FORMAT " mm[Hg] on %s",
@@ -2026,8 +2029,7 @@ write_observation (Demo                    *d,
                 "Blood pressure");
   else
     jw_concept (w, "code", LOINC, m->loinc, m->display, m->text);
-  jw_ident_reference (d, "subject", &r->subject);
-  jw_ident_reference (d, "encounter", &r->encounter);
+  jw_subject_encounter (d, &r->subject, &r->encounter);
   jw_datetime (w, "effectiveDateTime", r->day, r->minute);
   jw_datetime (w, "issued", r->issued_day, r->issued_minute);
   jw_begin_array (w, "performer");
@@ -2100,19 +2102,46 @@ chart_ident (Chart      *chart,
   ident_init (chart->d, ident, type, id);
 }
 
+/* The identity of a new record of the encounter at hand, and its subject and encounter. */
+static void
+chart_record (Chart      *chart,
+              Ident      *ident,
+              Ident      *subject,
+              Ident      *encounter,
+              const char *type,
+              const char *prefix,
+              unsigned   *counter)
+{
+  chart_ident (chart, ident, type, prefix, counter);
+  *subject = chart->p->ident;
+  *encounter = chart->e->ident;
+}
+
 static gboolean
 add_observation (Chart             *chart,
                  ObservationRecord *r,
                  GError           **error)
 {
-  chart_ident (chart, &r->ident, "Observation", "obs", &chart->n_observations);
-  r->subject = chart->p->ident;
-  r->encounter = chart->e->ident;
+  chart_record (chart, &r->ident, &r->subject, &r->encounter, "Observation", "obs",
+                &chart->n_observations);
   r->female = chart->p->female;
   r->status = "final";
   r->version = 1;
   write_observation (chart->d, r);
   return demo_add (chart->d, &r->ident, error);
+}
+
+/* add_observation() of @r measuring @kind as @value. */
+static gboolean
+add_measure (Chart             *chart,
+             ObservationRecord *r,
+             MeasureKind        kind,
+             int64_t            value,
+             GError           **error)
+{
+  r->kind = kind;
+  r->value = value;
+  return add_observation (chart, r, error);
 }
 
 static gboolean
@@ -2133,15 +2162,11 @@ add_vital_signs (Chart   *chart,
   r.issued_minute = minute + 2;
   r.performer = e->kind == ENC_EMERGENCY ? e->practitioner : PR_NURSE;
 
-  r.kind = M_HEART_RATE;
-  r.value = clamp_int (p->heart_rate + noise (d, 7) + (e->fever ? 14 : 0)
-                       + (e->kind == ENC_EMERGENCY ? 8 : 0), 45, 140);
-  if (!add_observation (chart, &r, error))
-    return FALSE;
-
-  r.kind = M_TEMPERATURE;
-  r.value = e->fever ? rnd (d, 380, 392) : rnd (d, 363, 371);
-  if (!add_observation (chart, &r, error))
+  if (!add_measure (chart, &r, M_HEART_RATE,
+                    clamp_int (p->heart_rate + noise (d, 7) + (e->fever ? 14 : 0)
+                               + (e->kind == ENC_EMERGENCY ? 8 : 0), 45, 140), error)
+      || !add_measure (chart, &r, M_TEMPERATURE,
+                       e->fever ? rnd (d, 380, 392) : rnd (d, 363, 371), error))
     return FALSE;
 
   /* blood pressure: the hypertensive's falls once lisinopril starts */
@@ -2149,10 +2174,8 @@ add_vital_signs (Chart   *chart,
     ? treated (p->diagnosed[CH_HYPERTENSION], e->day, 120) : 0;
   sbp = clamp_int (p->sbp - 20 * treatment / 1000 + noise (d, 8), 88, 210);
   dbp = clamp_int (sbp * 60 / 100 + p->dbp_offset + noise (d, 4), 50, 125);
-  r.kind = N_MEASURES;
-  r.value = sbp;
   r.value2 = dbp;
-  if (!add_observation (chart, &r, error))
+  if (!add_measure (chart, &r, N_MEASURES, sbp, error))
     return FALSE;
 
   weight = (int) model_value (d, p, M_WEIGHT, e->day) + noise (d, 6);
@@ -2160,9 +2183,8 @@ add_vital_signs (Chart   *chart,
   /* the weight that was typed in pounds: kept to be marked entered-in-error */
   typo_here = p->index == d->nullified && !d->have_nullified && e->kind == ENC_CHECKUP
     && day_year (e->day) >= REF_YEAR - 3;
-  r.kind = M_WEIGHT;
-  r.value = typo_here ? (int64_t) weight * 22046 / 10000 : weight;
-  if (!add_observation (chart, &r, error))
+  if (!add_measure (chart, &r, M_WEIGHT, typo_here ? (int64_t) weight * 22046 / 10000 : weight,
+                    error))
     return FALSE;
   if (typo_here)
     {
@@ -2175,16 +2197,11 @@ add_vital_signs (Chart   *chart,
         return FALSE;
     }
 
-  r.kind = M_HEIGHT;
-  r.value = height;
-  if (!add_observation (chart, &r, error))
-    return FALSE;
-
   /* BMI in tenths: (weight/10) / (height/1000)² × 10 */
-  r.kind = M_BMI;
-  r.value = ((int64_t) weight * 1000000 * 2 + (int64_t) height * height)
-    / (2 * (int64_t) height * height);
-  return add_observation (chart, &r, error);
+  return add_measure (chart, &r, M_HEIGHT, height, error)
+         && add_measure (chart, &r, M_BMI,
+                         ((int64_t) weight * 1000000 * 2 + (int64_t) height * height)
+                         / (2 * (int64_t) height * height), error);
 }
 
 static gboolean
@@ -2208,37 +2225,43 @@ add_lab (Chart      *chart,
   return add_observation (chart, &r, error);
 }
 
+/* The laboratory tests an encounter orders, in order: those of its panels (the full panel at
+ * check-ups, a diabetes or an anaemia follow-up's own). */
+enum
+{
+  PANEL_FULL = 1 << 0,
+  PANEL_DIABETES = 1 << 1,
+  PANEL_HEMOGLOBIN = 1 << 2,
+};
+
 static gboolean
 add_labs (Chart   *chart,
           GError **error)
 {
+  static const struct
+  {
+    MeasureKind kind;
+    int spread;        /* noise around the model */
+    unsigned panels;   /* the panels that include it */
+  } tests[] = {
+    { M_GLUCOSE, 9, PANEL_FULL | PANEL_DIABETES },
+    { M_HBA1C, 3, PANEL_FULL | PANEL_DIABETES },
+    { M_CREATININE, 7, PANEL_FULL },
+    { M_POTASSIUM, 2, PANEL_FULL },
+    { M_CHOLESTEROL, 12, PANEL_FULL },
+    { M_HEMOGLOBIN, 4, PANEL_FULL | PANEL_HEMOGLOBIN },
+  };
   Demo *d = chart->d;
-  Patient *p = chart->p;
   const Encounter *e = chart->e;
-  Day day = e->day;
+  unsigned ordered = (e->labs ? PANEL_FULL : 0) | (e->diabetes_labs ? PANEL_DIABETES : 0)
+                     | (e->hemoglobin_lab ? PANEL_HEMOGLOBIN : 0);
 
-  if (e->labs || e->diabetes_labs)
-    {
-      if (!add_lab (chart, M_GLUCOSE, model_value (d, p, M_GLUCOSE, day) + noise (d, 9), error)
-          || !add_lab (chart, M_HBA1C, model_value (d, p, M_HBA1C, day) + noise (d, 3), error))
-        return FALSE;
-    }
-  if (e->labs)
-    {
-      if (!add_lab (chart, M_CREATININE, model_value (d, p, M_CREATININE, day) + noise (d, 7),
-                    error)
-          || !add_lab (chart, M_POTASSIUM, model_value (d, p, M_POTASSIUM, day) + noise (d, 2),
-                       error)
-          || !add_lab (chart, M_CHOLESTEROL,
-                       model_value (d, p, M_CHOLESTEROL, day) + noise (d, 12), error))
-        return FALSE;
-    }
-  if (e->labs || e->hemoglobin_lab)
-    {
-      if (!add_lab (chart, M_HEMOGLOBIN, model_value (d, p, M_HEMOGLOBIN, day) + noise (d, 4),
-                    error))
-        return FALSE;
-    }
+  for (size_t i = 0; i < G_N_ELEMENTS (tests); i++)
+    if ((tests[i].panels & ordered) != 0
+        && !add_lab (chart, tests[i].kind,
+                     model_value (d, chart->p, tests[i].kind, e->day) + noise (d, tests[i].spread),
+                     error))
+      return FALSE;
   return TRUE;
 }
 
@@ -2250,10 +2273,7 @@ write_condition (Demo                  *d,
   char onset[16];
   char abated[16];
 
-  jw_reset (w);
-  jw_begin_object (w, NULL);
-  jw_string (w, "resourceType", "Condition");
-  jw_string (w, "id", r->ident.id);
+  jw_begin_resource (w, "Condition", r->ident.id);
   format_date (onset, sizeof onset, r->onset);
   if (r->abated != 0)
     {
@@ -2272,8 +2292,7 @@ write_condition (Demo                  *d,
     jw_concept_array (w, "category", COND_CATEGORY, "encounter-diagnosis",
                       "Encounter Diagnosis", NULL);
   jw_concept (w, "code", SNOMED, r->def->code, r->def->display, r->def->text);
-  jw_ident_reference (d, "subject", &r->subject);
-  jw_ident_reference (d, "encounter", &r->encounter);
+  jw_subject_encounter (d, &r->subject, &r->encounter);
   jw_date (w, "onsetDateTime", r->onset);
   if (r->abated != 0)
     jw_date (w, "abatementDateTime", r->abated);
@@ -2289,16 +2308,12 @@ write_medication (Demo                   *d,
   Jw *w = &d->w;
   const MedDef *m = &meds[r->med];
 
-  jw_reset (w);
-  jw_begin_object (w, NULL);
-  jw_string (w, "resourceType", "MedicationRequest");
-  jw_string (w, "id", r->ident.id);
+  jw_begin_resource (w, "MedicationRequest", r->ident.id);
   jw_narrative (w, "%s: %s (%s)", m->display, m->instruction, r->status);
   jw_string (w, "status", r->status);
   jw_string (w, "intent", "order");
   jw_concept (w, "medicationCodeableConcept", RXNORM, m->rxnorm, m->display, m->display);
-  jw_ident_reference (d, "subject", &r->subject);
-  jw_ident_reference (d, "encounter", &r->encounter);
+  jw_subject_encounter (d, &r->subject, &r->encounter);
   jw_datetime (w, "authoredOn", r->authored, r->minute);
   jw_practitioner_reference (d, "requester", r->requester);
   jw_begin_array (w, "reasonReference");
@@ -2349,9 +2364,8 @@ add_medication (Chart                 *chart,
 {
   MedicationRecord r = { 0 };
 
-  chart_ident (chart, &r.ident, "MedicationRequest", "med", &chart->n_medications);
-  r.subject = chart->p->ident;
-  r.encounter = chart->e->ident;
+  chart_record (chart, &r.ident, &r.subject, &r.encounter, "MedicationRequest", "med",
+                &chart->n_medications);
   r.reason = condition->ident;
   r.med = med;
   r.status = status;
@@ -2370,9 +2384,8 @@ add_condition (Chart           *chart,
                ConditionRecord *r,
                GError         **error)
 {
-  chart_ident (chart, &r->ident, "Condition", "cond", &chart->n_conditions);
-  r->subject = chart->p->ident;
-  r->encounter = chart->e->ident;
+  chart_record (chart, &r->ident, &r->subject, &r->encounter, "Condition", "cond",
+                &chart->n_conditions);
   r->version = 1;
   write_condition (chart->d, r);
   return demo_add (chart->d, &r->ident, error);
@@ -2460,19 +2473,14 @@ write_allergy (Demo                *d,
   Jw *w = &d->w;
   const AllergyDef *a = &allergy_defs[r->kind];
 
-  jw_reset (w);
-  jw_begin_object (w, NULL);
-  jw_string (w, "resourceType", "AllergyIntolerance");
-  jw_string (w, "id", r->ident.id);
+  jw_begin_resource (w, "AllergyIntolerance", r->ident.id);
   jw_narrative (w, "%s (%s): %s, %s", a->text, r->verification, a->manifestation_display,
                 a->severity);
   jw_concept (w, "clinicalStatus", AI_CLINICAL, "active", "Active", NULL);
   jw_concept (w, "verificationStatus", AI_VERIFY, r->verification,
               strcmp (r->verification, "confirmed") == 0 ? "Confirmed" : "Unconfirmed", NULL);
   jw_string (w, "type", "allergy");
-  jw_begin_array (w, "category");
-  jw_string (w, NULL, a->category);
-  jw_end_array (w);
+  jw_string_array (w, "category", a->category, NULL);
   jw_string (w, "criticality", a->criticality);
   jw_concept (w, "code", SNOMED, a->code, a->display, a->text);
   jw_ident_reference (d, "patient", &r->patient);
@@ -2540,10 +2548,7 @@ add_immunization (Chart            *chart,
 
     g_snprintf (lot, sizeof lot, "%c%c%04d", letter1, letter2, number);
   }
-  jw_reset (w);
-  jw_begin_object (w, NULL);
-  jw_string (w, "resourceType", "Immunization");
-  jw_string (w, "id", ident.id);
+  jw_begin_resource (w, "Immunization", ident.id);
   format_date (date, sizeof date, day);
   jw_narrative (w, "%s, given %s", vaccine->display, date);
   jw_string (w, "status", "completed");
@@ -2708,65 +2713,70 @@ add_patient_record (Demo         *d,
 
 /* ---- corrections --------------------------------------------------------------------------- */
 
-static ChartaChange *
-new_change (Demo       *d,
-            unsigned    agent,
-            const char *reason,
-            const char *activity)
-{
-  ChartaChange *change = charta_change_new ();
-  g_autofree char *reference = g_strconcat ("Practitioner/", d->practitioners[agent].ident.id,
-                                            NULL);
+/* Who makes a correction: a practitioner (a PractitionerRole), or the clinic's front desk. */
+#define FRONT_DESK N_PRACTITIONERS
 
-  charta_change_set_agent (change, reference, d->practitioners[agent].display);
+/* demo_correct() of the resource just written, made by @agent for @reason (and, unless NULL,
+ * as @activity). */
+static gboolean
+correct_by (Demo        *d,
+            const Ident *ident,
+            int64_t     *version,
+            unsigned     agent,
+            const char  *reason,
+            const char  *activity,
+            GError     **error)
+{
+  g_autoptr(ChartaChange) change = charta_change_new ();
+
+  if (agent == FRONT_DESK)
+    charta_change_set_agent (change, "Organization/org-clinic", CLINIC_NAME " front desk");
+  else
+    {
+      g_autofree char *reference = g_strconcat ("Practitioner/",
+                                                d->practitioners[agent].ident.id, NULL);
+
+      charta_change_set_agent (change, reference, d->practitioners[agent].display);
+    }
   charta_change_set_reason (change, NULL, NULL, reason);
   if (activity != NULL)
     charta_change_set_activity (change, NULL, activity);
-  return change;
+  return demo_correct (d, ident, version, change, error);
 }
 
 static gboolean
 add_corrections (Demo    *d,
                  GError **error)
 {
+  Patient *amended = &d->patients[d->amended];
+  Patient *moved = &d->patients[d->moved];
+  unsigned gp = d->patients[d->anemic].gp;
+
   d->literal_refs = TRUE;
 
   /* the birth date typed wrong at registration, amended by HIM */
-  {
-    Patient *p = &d->patients[d->amended];
-    g_autoptr(ChartaChange) change = new_change (d, PR_HIM_CLERK, "transcription error",
-                                                 "amend");
-
-    p->birth_written = p->birth;
-    write_patient (d, p);
-    if (!demo_correct (d, &p->ident, &p->version, change, error))
-      return FALSE;
-  }
+  amended->birth_written = amended->birth;
+  write_patient (d, amended);
+  if (!correct_by (d, &amended->ident, &amended->version, PR_HIM_CLERK, "transcription error",
+                   "amend", error))
+    return FALSE;
 
   /* a new address, reported at the front desk */
-  {
-    Patient *p = &d->patients[d->moved];
-    g_autoptr(ChartaChange) change = charta_change_new ();
-
-    charta_change_set_agent (change, "Organization/org-clinic", CLINIC_NAME " front desk");
-    charta_change_set_reason (change, NULL, NULL, "patient reported a new address");
-    p->moved = TRUE;
-    write_patient (d, p);
-    if (!demo_correct (d, &p->ident, &p->version, change, error))
-      return FALSE;
-  }
+  moved->moved = TRUE;
+  write_patient (d, moved);
+  if (!correct_by (d, &moved->ident, &moved->version, FRONT_DESK,
+                   "patient reported a new address", NULL, error))
+    return FALSE;
 
   /* the weight typed in pounds, marked entered-in-error by the nurse who took it */
   if (d->have_nullified)
     {
       ObservationRecord *r = &d->nullified_observation;
-      g_autoptr(ChartaChange) change = new_change (d, r->performer,
-                                                   "weight entered in pounds instead of "
-                                                   "kilograms", "NULLIFY");
 
       r->status = "entered-in-error";
       write_observation (d, r);
-      if (!demo_correct (d, &r->ident, &r->version, change, error))
+      if (!correct_by (d, &r->ident, &r->version, r->performer,
+                       "weight entered in pounds instead of kilograms", "NULLIFY", error))
         return FALSE;
     }
 
@@ -2774,14 +2784,13 @@ add_corrections (Demo    *d,
   if (d->have_allergy)
     {
       AllergyRecord *r = &d->confirmed_allergy;
-      g_autoptr(ChartaChange) change = new_change (d, PR_ALLERGIST,
-                                                   "confirmed by penicillin skin test", NULL);
-      Day confirmed = r->recorded + 60 + (Day) rnd (d, 0, 60);
+      Day confirmed = r->recorded + 60 + (Day) rnd (d, 0, 60);   /* MIN() reads it twice */
 
       r->verification = "confirmed";
       r->confirmed = MIN (confirmed, d->reference - 1);
       write_allergy (d, r);
-      if (!demo_correct (d, &r->ident, &r->version, change, error))
+      if (!correct_by (d, &r->ident, &r->version, PR_ALLERGIST,
+                       "confirmed by penicillin skin test", NULL, error))
         return FALSE;
     }
 
@@ -2789,26 +2798,21 @@ add_corrections (Demo    *d,
   if (d->have_condition)
     {
       ConditionRecord *r = &d->resolved_condition;
-      Patient *p = &d->patients[d->anemic];
-      g_autoptr(ChartaChange) change = new_change (d, p->gp,
-                                                   "hemoglobin back within the reference "
-                                                   "range", NULL);
-      Day abated = r->onset + 600 + (Day) rnd (d, 0, 60);
+      Day abated = r->onset + 600 + (Day) rnd (d, 0, 60);   /* MIN() reads it twice */
 
       r->abated = MIN (abated, d->reference - 1);
       write_condition (d, r);
-      if (!demo_correct (d, &r->ident, &r->version, change, error))
+      if (!correct_by (d, &r->ident, &r->version, gp,
+                       "hemoglobin back within the reference range", NULL, error))
         return FALSE;
     }
   if (d->have_medication)
     {
       MedicationRecord *r = &d->completed_medication;
-      Patient *p = &d->patients[d->anemic];
-      g_autoptr(ChartaChange) change = new_change (d, p->gp, "course of iron completed", NULL);
 
       r->status = "completed";
       write_medication (d, r);
-      if (!demo_correct (d, &r->ident, &r->version, change, error))
+      if (!correct_by (d, &r->ident, &r->version, gp, "course of iron completed", NULL, error))
         return FALSE;
     }
   return TRUE;

@@ -54,8 +54,8 @@
 
 #include <glib/gstdio.h>
 
-#include "charta-store.h"
 #include "charta-store-private.h"  /* charta_store_get_stats() */
+#include "charta-test-store-util.h"
 
 #define CRASH_TAG_SYSTEM "urn:charta:crash"
 #define N_SINGLE_THREADS 3
@@ -109,26 +109,40 @@ version_of (ChartaResource *resource)
   return g_ascii_strtoll (version, NULL, 10);
 }
 
+/* The opening of a resource of @type tagged with @code, up to the comma after its meta; @id
+ * NULL lets the store choose. */
+static GString *
+begin_tagged (const char *type,
+              const char *id,
+              const char *code)
+{
+  GString *s = g_string_new (NULL);
+
+  g_string_append_printf (s, "{\"resourceType\":\"%s\",", type);
+  if (id != NULL)
+    g_string_append_printf (s, "\"id\":\"%s\",", id);
+  g_string_append_printf (s, "\"meta\":{\"tag\":[{\"system\":\"" CRASH_TAG_SYSTEM "\","
+                          "\"code\":\"%s\"}]},", code);
+  return s;
+}
+
 /* A Patient (or an Observation) tagged with @code; @id NULL lets the store choose. */
 static char *
 make_patient (GRand      *rand,
               const char *id,
               const char *code)
 {
-  g_autofree char *id_member = id != NULL ? g_strdup_printf ("\"id\":\"%s\",", id) : g_strdup ("");
+  GString *s = begin_tagged ("Patient", id, code);
 
-  return g_strdup_printf ("{\"resourceType\":\"Patient\",%s"
-                          "\"meta\":{\"tag\":[{\"system\":\"" CRASH_TAG_SYSTEM "\","
-                          "\"code\":\"%s\"}]},"
-                          "\"active\":%s,"
+  g_string_append_printf (s, "\"active\":%s,"
                           "\"name\":[{\"family\":\"Crash\",\"given\":[\"Writer%u\"]}],"
                           "\"gender\":\"%s\",\"birthDate\":\"19%02u-%02u-%02u\"}",
-                          id_member, code,
                           g_rand_boolean (rand) ? "true" : "false",
                           g_rand_int_range (rand, 0, 1000),
                           g_rand_boolean (rand) ? "female" : "male",
                           g_rand_int_range (rand, 20, 100), g_rand_int_range (rand, 1, 13),
                           g_rand_int_range (rand, 1, 29));
+  return g_string_free (s, FALSE);
 }
 
 static char *
@@ -137,25 +151,20 @@ make_observation (GRand      *rand,
                   const char *subject,
                   const char *code)
 {
-  g_autofree char *id_member = id != NULL ? g_strdup_printf ("\"id\":\"%s\",", id) : g_strdup ("");
-  g_autofree char *subject_member = subject != NULL
-    ? g_strdup_printf ("\"subject\":{\"reference\":\"%s\"},", subject)
-    : g_strdup ("");
+  GString *s = begin_tagged ("Observation", id, code);
 
-  return g_strdup_printf ("{\"resourceType\":\"Observation\",%s"
-                          "\"meta\":{\"tag\":[{\"system\":\"" CRASH_TAG_SYSTEM "\","
-                          "\"code\":\"%s\"}]},"
-                          "\"status\":\"final\","
-                          "\"code\":{\"coding\":[{\"system\":\"http://loinc.org\","
-                          "\"code\":\"8867-4\",\"display\":\"Heart rate\"}]},"
-                          "%s"
-                          "\"effectiveDateTime\":\"2020-%02u-%02uT%02u:%02u:00Z\","
+  g_string_append (s, "\"status\":\"final\","
+                   "\"code\":{\"coding\":[{\"system\":\"http://loinc.org\","
+                   "\"code\":\"8867-4\",\"display\":\"Heart rate\"}]},");
+  if (subject != NULL)
+    g_string_append_printf (s, "\"subject\":{\"reference\":\"%s\"},", subject);
+  g_string_append_printf (s, "\"effectiveDateTime\":\"2020-%02u-%02uT%02u:%02u:00Z\","
                           "\"valueQuantity\":{\"value\":%u,\"unit\":\"/min\","
                           "\"system\":\"http://unitsofmeasure.org\",\"code\":\"/min\"}}",
-                          id_member, code, subject_member,
                           g_rand_int_range (rand, 1, 13), g_rand_int_range (rand, 1, 29),
                           g_rand_int_range (rand, 0, 24), g_rand_int_range (rand, 0, 60),
                           g_rand_int_range (rand, 40, 180));
+  return g_string_free (s, FALSE);
 }
 
 static char *
@@ -424,8 +433,7 @@ load_bundle (GRand *rand)
       GStatBuf st;
 
       /* Patient bundles only (the hospital and practitioner ones are not about a patient). */
-      if (!g_str_has_suffix (name, ".json") || g_str_has_prefix (name, "hospital")
-          || g_str_has_prefix (name, "practitioner"))
+      if (!charta_test_is_synthea_patient (name))
         continue;
       if (g_stat (candidate, &st) == 0 && st.st_size <= BUNDLE_MAX_FILE_SIZE)
         g_ptr_array_add (names, g_steal_pointer (&candidate));

@@ -14,167 +14,13 @@
  */
 #define G_LOG_DOMAIN "charta-test-cli-store"
 
-#include <fcntl.h>
 #include <string.h>
-#include <sys/resource.h>
-#include <unistd.h>
 
-#include <gio/gio.h>
 #include <glib/gstdio.h>
 
-#include "charta-store.h"
-#include "charta-test-util.h"
+#include "charta-test-store-util.h"
 
-typedef struct
-{
-  int status;      /* exit status, or -1 when the child did not exit normally */
-  char *out;
-  char *err;
-} Result;
-
-static void
-result_clear (Result *r)
-{
-  g_clear_pointer (&r->out, g_free);
-  g_clear_pointer (&r->err, g_free);
-}
-
-G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Result, result_clear)
-
-static const char *
-charta_bin (void)
-{
-  const char *bin = g_getenv ("CHARTA_BIN");
-
-  if (bin == NULL)
-    g_error ("CHARTA_BIN is not set (meson test sets it)");
-  return bin;
-}
-
-static void
-run_charta_argv (Result     *r,
-                 GPtrArray  *args)
-{
-  g_autoptr(GSubprocess) proc = NULL;
-  g_autoptr(GError) error = NULL;
-
-  g_ptr_array_insert (args, 0, (gpointer) charta_bin ());
-  g_ptr_array_add (args, NULL);
-  proc = g_subprocess_newv ((const char *const *) args->pdata,
-                            G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE,
-                            &error);
-  g_assert_no_error (error);
-  g_subprocess_communicate_utf8 (proc, NULL, NULL, &r->out, &r->err, &error);
-  g_assert_no_error (error);
-  r->status = g_subprocess_get_if_exited (proc) ? g_subprocess_get_exit_status (proc) : -1;
-  /* `get` prints whole resources: their length only, so no body ends up in a log */
-  if (g_strcmp0 (args->pdata[1], "get") == 0)
-    g_test_message ("exit %d\nstdout: %zu bytes\nstderr:\n%.2000s", r->status, strlen (r->out),
-                    r->err);
-  else
-    g_test_message ("exit %d\nstdout:\n%.2000s\nstderr:\n%.2000s", r->status, r->out, r->err);
-}
-
-/* Runs charta with the NULL-terminated arguments; fails the test if it cannot start. */
-static void
-run_charta (Result     *r,
-            const char *first,
-            ...)
-{
-  g_autoptr(GPtrArray) args = g_ptr_array_new ();
-  va_list ap;
-
-  va_start (ap, first);
-  for (const char *a = first; a != NULL; a = va_arg (ap, const char *))
-    g_ptr_array_add (args, (gpointer) a);
-  va_end (ap);
-  run_charta_argv (r, args);
-}
-
-static void
-assert_contains (const char *haystack,
-                 const char *needle)
-{
-  if (strstr (haystack, needle) == NULL)
-    g_test_message ("expected to find \"%s\"", needle);
-  g_assert_nonnull (strstr (haystack, needle));
-}
-
-static unsigned
-count_lines (const char *text)
-{
-  unsigned n = 0;
-
-  for (const char *p = text; *p != '\0'; p++)
-    n += *p == '\n';
-  return n;
-}
-
-/* A temporary directory with a store path in it, removed by the fixture. */
-typedef struct
-{
-  char *dir;
-  char *store;
-} Fixture;
-
-static void
-remove_tree (const char *path)
-{
-  GDir *dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  if (dir != NULL)
-    {
-      while ((name = g_dir_read_name (dir)) != NULL)
-        {
-          g_autofree char *child = g_build_filename (path, name, NULL);
-
-          if (g_file_test (child, G_FILE_TEST_IS_DIR)
-              && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
-            remove_tree (child);
-          else
-            g_unlink (child);
-        }
-      g_dir_close (dir);
-    }
-  g_rmdir (path);
-}
-
-static void
-fixture_set_up (Fixture       *f,
-                gconstpointer  data)
-{
-  g_autoptr(GError) error = NULL;
-
-  f->dir = g_dir_make_tmp ("charta-cli-store-XXXXXX", &error);
-  g_assert_no_error (error);
-  f->store = g_build_filename (f->dir, "store.charta", NULL);
-}
-
-static void
-fixture_tear_down (Fixture       *f,
-                   gconstpointer  data)
-{
-  remove_tree (f->dir);
-  g_free (f->dir);
-  g_free (f->store);
-}
-
-static char *
-write_file (Fixture    *f,
-            const char *name,
-            const char *contents,
-            gssize      length)
-{
-  char *path = g_build_filename (f->dir, name, NULL);
-  g_autofree char *parent = g_path_get_dirname (path);
-  g_autoptr(GError) error = NULL;
-
-  g_assert_cmpint (g_mkdir_with_parents (parent, 0700), ==, 0);
-  g_file_set_contents (path, contents, length, &error);
-  g_assert_no_error (error);
-  return path;
-}
+typedef ChartaTestDir Fixture;   /* a temporary folder, and a path for a store in it */
 
 /* write_file() for a file whose path the test does not need. */
 static void
@@ -183,34 +29,21 @@ put_file (Fixture    *f,
           const char *contents,
           gssize      length)
 {
-  g_free (write_file (f, name, contents, length));
+  g_free (charta_test_write_file (f->dir, name, contents, length));
 }
 
 static ChartaStore *
 open_store (const char *path)
 {
-  g_autoptr(GError) error = NULL;
-  ChartaStore *store = charta_store_open (path, CHARTA_STORE_FLAGS_READ_ONLY, &error);
-
-  g_assert_no_error (error);
-  g_assert_nonnull (store);
-  return store;
+  return charta_test_store_open (path, CHARTA_STORE_FLAGS_READ_ONLY);
 }
 
-static int64_t
-count_of (GHashTable *counts,
-          const char *type)
+static void
+append_version (ChartaHistoryEntry *e,
+                gpointer            user_data)
 {
-  int64_t *n = g_hash_table_lookup (counts, type);
-
-  return n != NULL ? *n : 0;
-}
-
-static int
-compare_strings (gconstpointer a,
-                 gconstpointer b)
-{
-  return strcmp (*(const char *const *) a, *(const char *const *) b);
+  g_string_append_printf (user_data, "%s/%s/%" G_GINT64_FORMAT "/%d\n", e->type, e->id,
+                          e->version, (int) e->method);
 }
 
 /* Everything observable of a store, as text: the counts per type and the whole history
@@ -223,8 +56,6 @@ store_snapshot (const char *path)
   g_autoptr(GHashTable) counts = NULL;
   g_autoptr(GPtrArray) types = g_ptr_array_new ();
   g_autoptr(GString) s = g_string_new (NULL);
-  g_autofree char *cursor = NULL;
-  ChartaHistoryOptions options = { .count = 500 };
   GHashTableIter iter;
   gpointer key;
 
@@ -233,30 +64,11 @@ store_snapshot (const char *path)
   g_hash_table_iter_init (&iter, counts);
   while (g_hash_table_iter_next (&iter, &key, NULL))
     g_ptr_array_add (types, key);
-  g_ptr_array_sort (types, compare_strings);
+  g_ptr_array_sort (types, charta_test_compare_strings);
   for (unsigned i = 0; i < types->len; i++)
     g_string_append_printf (s, "%s=%" G_GINT64_FORMAT "\n", (char *) types->pdata[i],
-                            count_of (counts, types->pdata[i]));
-
-  do
-    {
-      g_autoptr(GPtrArray) page = NULL;
-      char *next = NULL;
-
-      options.cursor = cursor;
-      page = charta_store_history (store, NULL, NULL, &options, &next, &error);
-      g_assert_no_error (error);
-      g_free (cursor);
-      cursor = next;
-      for (unsigned i = 0; i < page->len; i++)
-        {
-          ChartaHistoryEntry *e = page->pdata[i];
-
-          g_string_append_printf (s, "%s/%s/%" G_GINT64_FORMAT "/%d\n", e->type, e->id,
-                                  e->version, (int) e->method);
-        }
-    }
-  while (cursor != NULL);
+                            charta_test_count_of (counts, types->pdata[i]));
+  charta_test_store_foreach_version (store, 500, append_version, s);
   charta_store_close (store);
   return g_string_free (g_steal_pointer (&s), FALSE);
 }
@@ -274,29 +86,56 @@ store_snapshot (const char *path)
 
 /* Imports @json (written to @name) into the fixture's store; returns the exit status. */
 static int
-import_text (Fixture    *f,
-             const char *name,
-             const char *json,
-             Result     *r)
+import_text (Fixture       *f,
+             const char    *name,
+             const char    *json,
+             ChartaTestRun *r)
 {
-  g_autofree char *path = write_file (f, name, json, -1);
+  g_autofree char *path = charta_test_write_file (f->dir, name, json, -1);
 
-  run_charta (r, "import", f->store, path, NULL);
+  charta_test_run_charta (r, "import", f->store_path, path, NULL);
   return r->status;
+}
+
+/* Imports @json (@length bytes, -1: up to the nul; written to @name) into the fixture's store,
+ * which must refuse it: exit status 1, the file's path followed by @detail on stderr (unless
+ * @detail is NULL), and the store exactly as before. */
+static void
+import_refused (Fixture       *f,
+                const char    *name,
+                const char    *json,
+                gssize         length,
+                const char    *detail,
+                ChartaTestRun *r)
+{
+  g_autofree char *before = store_snapshot (f->store_path);
+  g_autofree char *path = charta_test_write_file (f->dir, name, json, length);
+  g_autofree char *after = NULL;
+
+  charta_test_run_charta (r, "import", f->store_path, path, NULL);
+  g_assert_cmpint (r->status, ==, 1);
+  if (detail != NULL)
+    {
+      g_autofree char *want = g_strconcat (path, detail, NULL);
+
+      charta_test_assert_contains (r->err, want);
+    }
+  after = store_snapshot (f->store_path);
+  g_assert_cmpstr (before, ==, after);
 }
 
 /* A small store to start from: pat-1 and an Observation of it. */
 static void
 seed_store (Fixture *f)
 {
-  g_auto(Result) r = { 0 };
-  g_autofree char *p = write_file (f, "seed/patient.json", PATIENT_WITH_ID, -1);
-  g_autofree char *o = write_file (f, "seed/obs.json", OBSERVATION ("Patient/pat-1", "72.5"),
-                                   -1);
+  g_auto(ChartaTestRun) r = { 0 };
+  g_autofree char *p = charta_test_write_file (f->dir, "seed/patient.json", PATIENT_WITH_ID, -1);
+  g_autofree char *o = charta_test_write_file (f->dir, "seed/obs.json",
+                                               OBSERVATION ("Patient/pat-1", "72.5"), -1);
 
-  run_charta (&r, "import", f->store, p, o, NULL);
+  charta_test_run_charta (&r, "import", f->store_path, p, o, NULL);
   g_assert_cmpint (r.status, ==, 0);
-  assert_contains (r.out, "imported 2 resources (2 created, 0 updated) from 2 files");
+  charta_test_assert_contains (r.out, "imported 2 resources (2 created, 0 updated) from 2 files");
 }
 
 /* ---- init -------------------------------------------------------------------------------- */
@@ -306,74 +145,74 @@ test_init (Fixture       *f,
            gconstpointer  data)
 {
   {
-    g_auto(Result) r = { 0 };
+    g_auto(ChartaTestRun) r = { 0 };
 
-    run_charta (&r, "init", f->store, NULL);
+    charta_test_run_charta (&r, "init", f->store_path, NULL);
     g_assert_cmpint (r.status, ==, 0);
-    assert_contains (r.out, "created");
-    g_assert_true (g_file_test (f->store, G_FILE_TEST_IS_REGULAR));
+    charta_test_assert_contains (r.out, "created");
+    g_assert_true (g_file_test (f->store_path, G_FILE_TEST_IS_REGULAR));
   }
   {
-    g_autofree char *snapshot = store_snapshot (f->store);
+    g_autofree char *snapshot = store_snapshot (f->store_path);
 
     g_assert_cmpstr (snapshot, ==, ""); /* empty: no types, no versions */
   }
   {
-    g_auto(Result) r = { 0 };
+    g_auto(ChartaTestRun) r = { 0 };
 
     /* again: a no-op */
-    run_charta (&r, "init", f->store, NULL);
+    charta_test_run_charta (&r, "init", f->store_path, NULL);
     g_assert_cmpint (r.status, ==, 0);
-    assert_contains (r.out, "already a Charta store");
+    charta_test_assert_contains (r.out, "already a Charta store");
   }
   {
     const char *text = "not a database, just some text\n";
-    g_autofree char *path = write_file (f, "notes.txt", text, -1);
+    g_autofree char *path = charta_test_write_file (f->dir, "notes.txt", text, -1);
     g_autofree char *after = NULL;
-    g_auto(Result) r = { 0 };
+    g_auto(ChartaTestRun) r = { 0 };
 
-    run_charta (&r, "init", path, NULL);
+    charta_test_run_charta (&r, "init", path, NULL);
     g_assert_cmpint (r.status, ==, 1);
-    assert_contains (r.err, path);
-    assert_contains (r.err, "not a Charta store");
+    charta_test_assert_contains (r.err, path);
+    charta_test_assert_contains (r.err, "not a Charta store");
     g_assert_true (g_file_get_contents (path, &after, NULL, NULL));
     g_assert_cmpstr (after, ==, text); /* untouched */
   }
   {
-    g_autofree char *path = write_file (f, "empty.db", "", 0);
-    g_auto(Result) r = { 0 };
+    g_autofree char *path = charta_test_write_file (f->dir, "empty.db", "", 0);
+    g_auto(ChartaTestRun) r = { 0 };
     GStatBuf st;
 
-    run_charta (&r, "init", path, NULL);
+    charta_test_run_charta (&r, "init", path, NULL);
     g_assert_cmpint (r.status, ==, 1);
-    assert_contains (r.err, "not a Charta store");
+    charta_test_assert_contains (r.err, "not a Charta store");
     g_assert_cmpint (g_stat (path, &st), ==, 0);
     g_assert_cmpint (st.st_size, ==, 0);
   }
   {
-    g_auto(Result) r = { 0 };
+    g_auto(ChartaTestRun) r = { 0 };
 
-    run_charta (&r, "init", f->dir, NULL);
+    charta_test_run_charta (&r, "init", f->dir, NULL);
     g_assert_cmpint (r.status, ==, 1);
-    assert_contains (r.err, "directory");
+    charta_test_assert_contains (r.err, "directory");
   }
   {
     g_autofree char *path = g_build_filename (f->dir, "no", "such", "dir", "s.charta", NULL);
-    g_auto(Result) r = { 0 };
+    g_auto(ChartaTestRun) r = { 0 };
 
-    run_charta (&r, "init", path, NULL);
+    charta_test_run_charta (&r, "init", path, NULL);
     g_assert_cmpint (r.status, ==, 1);
   }
   {
-    g_auto(Result) r = { 0 };
+    g_auto(ChartaTestRun) r = { 0 };
 
-    run_charta (&r, "init", NULL);
+    charta_test_run_charta (&r, "init", NULL);
     g_assert_cmpint (r.status, ==, 2);
   }
   {
-    g_auto(Result) r = { 0 };
+    g_auto(ChartaTestRun) r = { 0 };
 
-    run_charta (&r, "init", f->store, "extra", NULL);
+    charta_test_run_charta (&r, "init", f->store_path, "extra", NULL);
     g_assert_cmpint (r.status, ==, 2);
   }
 }
@@ -411,26 +250,27 @@ test_import_resources (Fixture       *f,
     g_autofree char *in = g_build_filename (f->dir, "in", NULL);
     g_autofree char *want_line3 = g_strconcat (ndjson_path, ": line 3: Patient.birthDate", NULL);
     g_autofree char *want_line4 = g_strconcat (ndjson_path, ": line 4", NULL);
-    g_auto(Result) r = { 0 };
+    g_auto(ChartaTestRun) r = { 0 };
 
-    run_charta (&r, "import", "--agent", "Test Importer", "--reason", "initial load",
-                f->store, in, NULL);
+    charta_test_run_charta (&r, "import", "--agent", "Test Importer", "--reason", "initial load",
+                            f->store_path, in, NULL);
     g_assert_cmpint (r.status, ==, 1); /* two bad NDJSON lines */
-    assert_contains (r.err, want_line3);
-    assert_contains (r.err, "yesterday");
-    assert_contains (r.err, want_line4);
+    charta_test_assert_contains (r.err, want_line3);
+    charta_test_assert_contains (r.err, "yesterday");
+    charta_test_assert_contains (r.err, want_line4);
     /* 2 patients + obs + 2 good NDJSON lines + 2 collection entries */
-    assert_contains (r.out, "imported 7 resources (7 created, 0 updated) from 5 files");
-    assert_contains (r.out, "; 2 errors");
-    g_assert_cmpuint (count_lines (r.out), ==, 1); /* not a terminal: one summary line */
+    charta_test_assert_contains (r.out, "imported 7 resources (7 created, 0 updated) from 5 files");
+    charta_test_assert_contains (r.out, "; 2 errors");
+    /* not a terminal: one summary line */
+    g_assert_cmpuint (charta_test_count_lines (r.out), ==, 1);
   }
 
-  store = open_store (f->store);
+  store = open_store (f->store_path);
   counts = charta_store_count_by_type (store, &error);
   g_assert_no_error (error);
-  g_assert_cmpint (count_of (counts, "Patient"), ==, 4);
-  g_assert_cmpint (count_of (counts, "Observation"), ==, 2);
-  g_assert_cmpint (count_of (counts, "Practitioner"), ==, 1);
+  g_assert_cmpint (charta_test_count_of (counts, "Patient"), ==, 4);
+  g_assert_cmpint (charta_test_count_of (counts, "Observation"), ==, 2);
+  g_assert_cmpint (charta_test_count_of (counts, "Practitioner"), ==, 1);
   /* ids are kept */
   patient = charta_store_read (store, "Patient", "pat-1", &error);
   g_assert_no_error (error);
@@ -444,44 +284,44 @@ test_import_resources (Fixture       *f,
   charta_store_close (store);
 
   {
-    g_auto(Result) r = { 0 };
+    g_auto(ChartaTestRun) r = { 0 };
 
-    run_charta (&r, "history", f->store, "Patient/pat-1", NULL);
+    charta_test_run_charta (&r, "history", f->store_path, "Patient/pat-1", NULL);
     g_assert_cmpint (r.status, ==, 0);
-    g_assert_cmpuint (count_lines (r.out), ==, 1);
-    assert_contains (r.out, "v1");
-    assert_contains (r.out, "create");
-    assert_contains (r.out, "\"Test Importer\"");
-    assert_contains (r.out, "initial load");
+    g_assert_cmpuint (charta_test_count_lines (r.out), ==, 1);
+    charta_test_assert_contains (r.out, "v1");
+    charta_test_assert_contains (r.out, "create");
+    charta_test_assert_contains (r.out, "\"Test Importer\"");
+    charta_test_assert_contains (r.out, "initial load");
   }
 
   /* the same again: update-as-create of identical content makes no version */
   {
     g_autofree char *path = g_build_filename (f->dir, "in", "a-patient.json", NULL);
-    g_auto(Result) r = { 0 };
+    g_auto(ChartaTestRun) r = { 0 };
 
-    run_charta (&r, "import", f->store, path, NULL);
+    charta_test_run_charta (&r, "import", f->store_path, path, NULL);
     g_assert_cmpint (r.status, ==, 0);
-    assert_contains (r.out, "0 created");
+    charta_test_assert_contains (r.out, "0 created");
   }
   /* a changed pat-1: version 2 */
   {
-    g_auto(Result) r = { 0 };
+    g_auto(ChartaTestRun) r = { 0 };
 
     import_text (f, "pat-1-v2.json",
                  "{\"resourceType\":\"Patient\",\"id\":\"pat-1\",\"active\":false}", &r);
     g_assert_cmpint (r.status, ==, 0);
-    assert_contains (r.out, "imported 1 resources (0 created, 1 updated)");
+    charta_test_assert_contains (r.out, "imported 1 resources (0 created, 1 updated)");
   }
   {
-    g_auto(Result) r = { 0 };
+    g_auto(ChartaTestRun) r = { 0 };
 
-    run_charta (&r, "history", f->store, "Patient/pat-1", NULL);
+    charta_test_run_charta (&r, "history", f->store_path, "Patient/pat-1", NULL);
     g_assert_cmpint (r.status, ==, 0);
-    g_assert_cmpuint (count_lines (r.out), ==, 2);
+    g_assert_cmpuint (charta_test_count_lines (r.out), ==, 2);
     g_assert_true (g_str_has_prefix (r.out, "v2")); /* newest first */
-    assert_contains (r.out, "update");
-    assert_contains (r.out, "\"charta import\""); /* the default agent */
+    charta_test_assert_contains (r.out, "update");
+    charta_test_assert_contains (r.out, "\"charta import\""); /* the default agent */
   }
 }
 
@@ -494,18 +334,18 @@ test_import_order (Fixture       *f,
   g_autoptr(GString) lines = g_string_new (NULL);
   g_autoptr(ChartaStore) store = NULL;
   g_autoptr(GError) error = NULL;
-  g_auto(Result) r = { 0 };
+  g_auto(ChartaTestRun) r = { 0 };
   g_autofree char *path = NULL;
 
   for (unsigned i = 0; i < 600; i++)
     g_string_append_printf (lines, "{\"resourceType\":\"Patient\",\"id\":\"order-%u\","
                             "\"name\":[{\"family\":\"v%u\"}]}\n", i % 3, i);
-  path = write_file (f, "order.ndjson", lines->str, lines->len);
-  run_charta (&r, "import", "--jobs", "16", f->store, path, NULL);
+  path = charta_test_write_file (f->dir, "order.ndjson", lines->str, lines->len);
+  charta_test_run_charta (&r, "import", "--jobs", "16", f->store_path, path, NULL);
   g_assert_cmpint (r.status, ==, 0);
-  assert_contains (r.out, "imported 600 resources (3 created, 597 updated)");
+  charta_test_assert_contains (r.out, "imported 600 resources (3 created, 597 updated)");
 
-  store = open_store (f->store);
+  store = open_store (f->store_path);
   for (unsigned k = 0; k < 3; k++)
     {
       g_autofree char *id = g_strdup_printf ("order-%u", k);
@@ -522,7 +362,7 @@ test_import_order (Fixture       *f,
           g_autofree char *want = g_strdup_printf ("\"family\":\"v%" G_GINT64_FORMAT "\"",
                                                    3 * (e->version - 1) + k);
 
-          assert_contains (json, want);
+          charta_test_assert_contains (json, want);
         }
     }
 }
@@ -531,7 +371,7 @@ static void
 test_import_usage (Fixture       *f,
                    gconstpointer  data)
 {
-  g_autofree char *p = write_file (f, "p.json", PATIENT_WITH_ID, -1);
+  g_autofree char *p = charta_test_write_file (f->dir, "p.json", PATIENT_WITH_ID, -1);
   const char *cases[][4] = {
     { "import", NULL },
     { "import", "only-a-store", NULL },
@@ -543,27 +383,27 @@ test_import_usage (Fixture       *f,
   for (unsigned i = 0; i < G_N_ELEMENTS (cases); i++)
     {
       g_autoptr(GPtrArray) args = g_ptr_array_new ();
-      g_auto(Result) r = { 0 };
+      g_auto(ChartaTestRun) r = { 0 };
 
       for (unsigned j = 0; j < 4 && cases[i][j] != NULL; j++)
         g_ptr_array_add (args, (gpointer) cases[i][j]);
       if (i >= 2)
         {
-          g_ptr_array_add (args, f->store);
+          g_ptr_array_add (args, f->store_path);
           g_ptr_array_add (args, p);
         }
-      run_charta_argv (&r, args);
+      charta_test_run_charta_argv (&r, args);
       g_assert_cmpint (r.status, ==, 2);
     }
   /* a missing input is an error of the run, not of usage */
   {
     g_autofree char *missing = g_build_filename (f->dir, "missing.json", NULL);
-    g_auto(Result) r = { 0 };
+    g_auto(ChartaTestRun) r = { 0 };
 
-    run_charta (&r, "import", f->store, missing, p, NULL);
+    charta_test_run_charta (&r, "import", f->store_path, missing, p, NULL);
     g_assert_cmpint (r.status, ==, 1);
-    assert_contains (r.err, missing);
-    assert_contains (r.out, "imported 1 resources");
+    charta_test_assert_contains (r.err, missing);
+    charta_test_assert_contains (r.out, "imported 1 resources");
   }
 }
 
@@ -573,6 +413,37 @@ static void
 test_import_transaction (Fixture       *f,
                          gconstpointer  data)
 {
+  /* Transactions refused whole, the store left as it was, with what stderr must say. */
+  static const struct
+  {
+    const char *name;
+    const char *json;
+    const char *messages[5];   /* NULL-terminated */
+  } refused[] = {
+    /* ifMatch: a stale version is a conflict, and the transaction changes nothing */
+    { "tx-stale.json",
+      "{\"resourceType\":\"Bundle\",\"type\":\"transaction\",\"entry\":["
+      "{\"resource\":{\"resourceType\":\"Patient\",\"id\":\"new-one\"},"
+      "\"request\":{\"method\":\"PUT\",\"url\":\"Patient/new-one\"}},"
+      "{\"resource\":{\"resourceType\":\"Patient\",\"id\":\"tx-pat\",\"active\":true},"
+      "\"request\":{\"method\":\"PUT\",\"url\":\"Patient/tx-pat\","
+      "\"ifMatch\":\"W/\\\"7\\\"\"}}]}",
+      { "tx-stale.json", "nothing of it was imported" } },
+    /* entries that cannot be read: named, and nothing reaches the store */
+    { "tx-bad-requests.json",
+      "{\"resourceType\":\"Bundle\",\"type\":\"transaction\",\"entry\":["
+      "{\"resource\":{\"resourceType\":\"Patient\",\"id\":\"a\"},"
+      "\"request\":{\"method\":\"PUT\",\"url\":\"Patient/b\"}},"
+      "{\"request\":{\"method\":\"GET\",\"url\":\"Patient/a\"}},"
+      "{\"resource\":{\"resourceType\":\"Patient\"},"
+      "\"request\":{\"method\":\"POST\",\"url\":\"Patient\","
+      "\"ifNoneExist\":\"identifier=x\"}},"
+      "{\"resource\":{\"resourceType\":\"Patient\"}}]}",
+      { "tx-bad-requests.json: entry 0: Patient.id: \"a\"",
+        "tx-bad-requests.json: entry 1: request.method: GET",
+        "tx-bad-requests.json: entry 2: request.ifNoneExist",
+        "tx-bad-requests.json: entry 3: request: missing" } },
+  };
   g_autoptr(ChartaStore) store = NULL;
   g_autoptr(GHashTable) counts = NULL;
   g_autoptr(GError) error = NULL;
@@ -581,7 +452,7 @@ test_import_transaction (Fixture       *f,
 
   seed_store (f);
   {
-    g_auto(Result) r = { 0 };
+    g_auto(ChartaTestRun) r = { 0 };
 
     /* POST with urn:uuid, PUT with a client id referenced through its urn:uuid, DELETE */
     import_text (f, "tx.json",
@@ -595,14 +466,15 @@ test_import_transaction (Fixture       *f,
                  "\"request\":{\"method\":\"PUT\",\"url\":\"Patient/tx-pat\"}},"
                  "{\"request\":{\"method\":\"DELETE\",\"url\":\"Patient/pat-1\"}}]}", &r);
     g_assert_cmpint (r.status, ==, 0);
-    assert_contains (r.out, "imported 2 resources (2 created, 0 updated, 1 deleted)");
+    charta_test_assert_contains (r.out, "imported 2 resources (2 created, 0 updated, 1 deleted)");
   }
 
-  store = open_store (f->store);
+  store = open_store (f->store_path);
   counts = charta_store_count_by_type (store, &error);
   g_assert_no_error (error);
-  g_assert_cmpint (count_of (counts, "Patient"), ==, 1); /* pat-1 deleted, tx-pat created */
-  g_assert_cmpint (count_of (counts, "Observation"), ==, 2);
+  /* pat-1 deleted, tx-pat created */
+  g_assert_cmpint (charta_test_count_of (counts, "Patient"), ==, 1);
+  g_assert_cmpint (charta_test_count_of (counts, "Observation"), ==, 2);
   {
     g_autoptr(GPtrArray) page = NULL;
     ChartaHistoryOptions options = { .count = 10 };
@@ -614,61 +486,26 @@ test_import_transaction (Fixture       *f,
     obs = charta_resource_ref (((ChartaHistoryEntry *) page->pdata[0])->resource);
   }
   json = charta_resource_to_json (obs, FALSE, NULL);
-  assert_contains (json, "\"reference\":\"Patient/tx-pat\"");
-  assert_contains (json, "90.25"); /* decimals as written */
+  charta_test_assert_contains (json, "\"reference\":\"Patient/tx-pat\"");
+  charta_test_assert_contains (json, "90.25"); /* decimals as written */
   g_assert_null (strstr (json, "urn:uuid:"));
   charta_store_close (store);
 
   {
-    g_auto(Result) r = { 0 };
+    g_auto(ChartaTestRun) r = { 0 };
 
-    run_charta (&r, "get", f->store, "Patient/pat-1", NULL);
+    charta_test_run_charta (&r, "get", f->store_path, "Patient/pat-1", NULL);
     g_assert_cmpint (r.status, ==, 1);
-    assert_contains (r.err, "Patient/pat-1 was deleted (version 2)");
+    charta_test_assert_contains (r.err, "Patient/pat-1 was deleted (version 2)");
   }
-  {
-    g_auto(Result) r = { 0 };
+  for (unsigned i = 0; i < G_N_ELEMENTS (refused); i++)
+    {
+      g_auto(ChartaTestRun) r = { 0 };
 
-    /* ifMatch: a stale version is a conflict, and the transaction changes nothing */
-    g_autofree char *before = store_snapshot (f->store);
-    g_autofree char *after = NULL;
-
-    import_text (f, "tx-stale.json",
-                 "{\"resourceType\":\"Bundle\",\"type\":\"transaction\",\"entry\":["
-                 "{\"resource\":{\"resourceType\":\"Patient\",\"id\":\"new-one\"},"
-                 "\"request\":{\"method\":\"PUT\",\"url\":\"Patient/new-one\"}},"
-                 "{\"resource\":{\"resourceType\":\"Patient\",\"id\":\"tx-pat\",\"active\":true},"
-                 "\"request\":{\"method\":\"PUT\",\"url\":\"Patient/tx-pat\","
-                 "\"ifMatch\":\"W/\\\"7\\\"\"}}]}", &r);
-    g_assert_cmpint (r.status, ==, 1);
-    assert_contains (r.err, "tx-stale.json");
-    assert_contains (r.err, "nothing of it was imported");
-    after = store_snapshot (f->store);
-    g_assert_cmpstr (before, ==, after);
-  }
-  {
-    g_auto(Result) r = { 0 };
-    g_autofree char *before = store_snapshot (f->store);
-    g_autofree char *after = NULL;
-
-    /* entries that cannot be read: named, and nothing reaches the store */
-    import_text (f, "tx-bad-requests.json",
-                 "{\"resourceType\":\"Bundle\",\"type\":\"transaction\",\"entry\":["
-                 "{\"resource\":{\"resourceType\":\"Patient\",\"id\":\"a\"},"
-                 "\"request\":{\"method\":\"PUT\",\"url\":\"Patient/b\"}},"
-                 "{\"request\":{\"method\":\"GET\",\"url\":\"Patient/a\"}},"
-                 "{\"resource\":{\"resourceType\":\"Patient\"},"
-                 "\"request\":{\"method\":\"POST\",\"url\":\"Patient\","
-                 "\"ifNoneExist\":\"identifier=x\"}},"
-                 "{\"resource\":{\"resourceType\":\"Patient\"}}]}", &r);
-    g_assert_cmpint (r.status, ==, 1);
-    assert_contains (r.err, "tx-bad-requests.json: entry 0: Patient.id: \"a\"");
-    assert_contains (r.err, "tx-bad-requests.json: entry 1: request.method: GET");
-    assert_contains (r.err, "tx-bad-requests.json: entry 2: request.ifNoneExist");
-    assert_contains (r.err, "tx-bad-requests.json: entry 3: request: missing");
-    after = store_snapshot (f->store);
-    g_assert_cmpstr (before, ==, after);
-  }
+      import_refused (f, refused[i].name, refused[i].json, -1, NULL, &r);
+      for (const char *const *m = refused[i].messages; *m != NULL; m++)
+        charta_test_assert_contains (r.err, *m);
+    }
 }
 
 static void
@@ -678,7 +515,7 @@ test_import_batch (Fixture       *f,
   g_autoptr(ChartaStore) store = NULL;
   g_autoptr(GHashTable) counts = NULL;
   g_autoptr(GError) error = NULL;
-  g_auto(Result) r = { 0 };
+  g_auto(ChartaTestRun) r = { 0 };
   g_autofree char *path = NULL;
   g_autofree char *want = NULL;
 
@@ -693,16 +530,16 @@ test_import_batch (Fixture       *f,
   path = g_build_filename (f->dir, "batch.json", NULL);
   want = g_strconcat (path, ": entry 1: Observation.valueQuantity.value", NULL);
   g_assert_cmpint (r.status, ==, 1);
-  assert_contains (r.err, want);
-  assert_contains (r.err, "heavy");
-  assert_contains (r.out, "imported 2 resources (2 created, 0 updated)");
-  assert_contains (r.out, "; 1 errors");
+  charta_test_assert_contains (r.err, want);
+  charta_test_assert_contains (r.err, "heavy");
+  charta_test_assert_contains (r.out, "imported 2 resources (2 created, 0 updated)");
+  charta_test_assert_contains (r.out, "; 1 errors");
 
-  store = open_store (f->store);
+  store = open_store (f->store_path);
   counts = charta_store_count_by_type (store, &error);
   g_assert_no_error (error);
-  g_assert_cmpint (count_of (counts, "Patient"), ==, 1);
-  g_assert_cmpint (count_of (counts, "Observation"), ==, 1);
+  g_assert_cmpint (charta_test_count_of (counts, "Patient"), ==, 1);
+  g_assert_cmpint (charta_test_count_of (counts, "Observation"), ==, 1);
 }
 
 /* ---- import: bad input --------------------------------------------------------------------- */
@@ -711,25 +548,14 @@ static void
 test_bad_malformed (Fixture       *f,
                     gconstpointer  data)
 {
-  g_autofree char *before = NULL;
-  g_autofree char *after = NULL;
-  g_autofree char *path = NULL;
-  g_autofree char *want = NULL;
-  g_auto(Result) r = { 0 };
+  g_auto(ChartaTestRun) r = { 0 };
 
   seed_store (f);
-  before = store_snapshot (f->store);
-  path = write_file (f, "bad.json",
-                     "{\"resourceType\": \"Bundle\",\n \"type\": \"transaction\",\n"
-                     " \"entry\": [ {\"resource\": tru } ]\n}\n", -1);
-  want = g_strconcat (path, ": line 3", NULL);
-  run_charta (&r, "import", f->store, path, NULL);
-  g_assert_cmpint (r.status, ==, 1);
-  assert_contains (r.err, want);
-  assert_contains (r.out, "imported 0 resources");
-  assert_contains (r.out, "; 1 errors");
-  after = store_snapshot (f->store);
-  g_assert_cmpstr (before, ==, after);
+  import_refused (f, "bad.json",
+                  "{\"resourceType\": \"Bundle\",\n \"type\": \"transaction\",\n"
+                  " \"entry\": [ {\"resource\": tru } ]\n}\n", -1, ": line 3", &r);
+  charta_test_assert_contains (r.out, "imported 0 resources");
+  charta_test_assert_contains (r.out, "; 1 errors");
 }
 
 /* A transaction of 600 entries (a Patient and its Observations), the 500th invalid. */
@@ -739,11 +565,7 @@ test_bad_500th_entry (Fixture       *f,
 {
   g_autoptr(GString) bundle = g_string_new ("{\"resourceType\":\"Bundle\","
                                             "\"type\":\"transaction\",\"entry\":[");
-  g_autofree char *before = NULL;
-  g_autofree char *after = NULL;
-  g_autofree char *path = NULL;
-  g_autofree char *want = NULL;
-  g_auto(Result) r = { 0 };
+  g_auto(ChartaTestRun) r = { 0 };
 
   g_string_append (bundle,
                    "{\"fullUrl\":\"urn:uuid:9d1c3c1e-0000-4000-8000-000000000000\","
@@ -763,19 +585,13 @@ test_bad_500th_entry (Fixture       *f,
   g_string_append (bundle, "]}");
 
   seed_store (f);
-  before = store_snapshot (f->store);
-  path = write_file (f, "bundle.json", bundle->str, bundle->len);
-  want = g_strconcat (path, ": entry 499: Observation.valueQuantity.value: \"x\"", NULL);
-  run_charta (&r, "import", f->store, path, NULL);
-  g_assert_cmpint (r.status, ==, 1);
-  assert_contains (r.err, want);
-  assert_contains (r.err, "nothing of it was imported (600 entries)");
+  import_refused (f, "bundle.json", bundle->str, bundle->len,
+                  ": entry 499: Observation.valueQuantity.value: \"x\"", &r);
+  charta_test_assert_contains (r.err, "nothing of it was imported (600 entries)");
   /* only the bad entry is named */
   g_assert_null (strstr (r.err, "entry 498"));
   g_assert_null (strstr (r.err, "entry 500"));
-  assert_contains (r.out, "imported 0 resources");
-  after = store_snapshot (f->store);
-  g_assert_cmpstr (before, ==, after);
+  charta_test_assert_contains (r.out, "imported 0 resources");
 }
 
 /* In a subprocess of the test, so that RUSAGE_CHILDREN sees charta alone. */
@@ -787,40 +603,35 @@ test_bad_huge_file (Fixture       *f,
     {
       const char *path = g_getenv ("CHARTA_TEST_HUGE");
       const char *store = g_getenv ("CHARTA_TEST_STORE");
-      g_auto(Result) r = { 0 };
-      struct rusage usage;
-      gint64 start = g_get_monotonic_time (), elapsed;
+      g_auto(ChartaTestRun) r = { 0 };
+      long peak_rss;
 
-      run_charta (&r, "import", store, path, NULL);
-      elapsed = g_get_monotonic_time () - start;
-      g_assert_cmpint (getrusage (RUSAGE_CHILDREN, &usage), ==, 0);
+      charta_test_run_charta (&r, "import", store, path, NULL);
+      peak_rss = charta_test_children_peak_rss ();
       g_printerr ("# 1 GB file: peak RSS of charta import %ld KiB, %" G_GINT64_FORMAT " ms\n",
-                  usage.ru_maxrss, elapsed / 1000);
+                  peak_rss, r.elapsed / 1000);
       g_assert_cmpint (r.status, ==, 1);
-      assert_contains (r.err, path);
-      assert_contains (r.err, "more than the limit");
+      charta_test_assert_contains (r.err, path);
+      charta_test_assert_contains (r.err, "more than the limit");
       /* refused from its size: no gigabyte read, no gigabyte held */
-      g_assert_cmpint (usage.ru_maxrss, <, 96 * 1024);
-      g_assert_cmpint (elapsed, <, 20 * G_USEC_PER_SEC);
+      g_assert_cmpint (peak_rss, <, 96 * 1024);
+      g_assert_cmpint (r.elapsed, <, 20 * G_USEC_PER_SEC);
       return;
     }
   {
-    g_autofree char *path = g_build_filename (f->dir, "huge.json", NULL);
+    g_autofree char *path = NULL;
     g_autofree char *before = NULL;
     g_autofree char *after = NULL;
-    int fd;
 
     seed_store (f);
-    before = store_snapshot (f->store);
-    fd = g_open (path, O_CREAT | O_WRONLY | O_TRUNC, 0600);
-    g_assert_cmpint (fd, >=, 0);
-    g_assert_cmpint (ftruncate (fd, (off_t) 1 << 30), ==, 0); /* sparse: no disk used */
-    close (fd);
+    before = store_snapshot (f->store_path);
+    /* sparse: no disk used */
+    path = charta_test_write_sparse_file (f->dir, "huge.json", NULL, (gint64) 1 << 30);
     g_setenv ("CHARTA_TEST_HUGE", path, TRUE);
-    g_setenv ("CHARTA_TEST_STORE", f->store, TRUE);
+    g_setenv ("CHARTA_TEST_STORE", f->store_path, TRUE);
     g_test_trap_subprocess (NULL, 60 * G_USEC_PER_SEC, G_TEST_SUBPROCESS_INHERIT_STDERR);
     g_test_trap_assert_passed ();
-    after = store_snapshot (f->store);
+    after = store_snapshot (f->store_path);
     g_assert_cmpstr (before, ==, after);
   }
 }
@@ -829,31 +640,21 @@ static void
 test_bad_missing_urn (Fixture       *f,
                       gconstpointer  data)
 {
-  g_autofree char *before = NULL;
-  g_autofree char *after = NULL;
-  g_autofree char *path = NULL;
-  g_autofree char *want = NULL;
-  g_auto(Result) r = { 0 };
+  g_auto(ChartaTestRun) r = { 0 };
 
   seed_store (f);
-  before = store_snapshot (f->store);
-  path = write_file (f, "dangling.json",
-                     "{\"resourceType\":\"Bundle\",\"type\":\"transaction\",\"entry\":["
-                     "{\"fullUrl\":\"urn:uuid:5f0e7a3c-0000-4000-8000-000000000001\","
-                     "\"resource\":" PATIENT_NO_ID ","
-                     "\"request\":{\"method\":\"POST\",\"url\":\"Patient\"}},"
-                     "{\"fullUrl\":\"urn:uuid:5f0e7a3c-0000-4000-8000-000000000002\","
-                     "\"resource\":" OBSERVATION ("urn:uuid:5f0e7a3c-0000-4000-8000-00000000dead",
-                                                  "70") ","
-                     "\"request\":{\"method\":\"POST\",\"url\":\"Observation\"}}]}", -1);
-  want = g_strconcat (path, ": entry 1: Observation.subject.reference: "
-                      "urn:uuid:5f0e7a3c-0000-4000-8000-00000000dead", NULL);
-  run_charta (&r, "import", f->store, path, NULL);
-  g_assert_cmpint (r.status, ==, 1);
-  assert_contains (r.err, want);
-  assert_contains (r.err, "nothing of it was imported");
-  after = store_snapshot (f->store);
-  g_assert_cmpstr (before, ==, after);
+  import_refused (f, "dangling.json",
+                  "{\"resourceType\":\"Bundle\",\"type\":\"transaction\",\"entry\":["
+                  "{\"fullUrl\":\"urn:uuid:5f0e7a3c-0000-4000-8000-000000000001\","
+                  "\"resource\":" PATIENT_NO_ID ","
+                  "\"request\":{\"method\":\"POST\",\"url\":\"Patient\"}},"
+                  "{\"fullUrl\":\"urn:uuid:5f0e7a3c-0000-4000-8000-000000000002\","
+                  "\"resource\":" OBSERVATION ("urn:uuid:5f0e7a3c-0000-4000-8000-00000000dead",
+                                               "70") ","
+                  "\"request\":{\"method\":\"POST\",\"url\":\"Observation\"}}]}", -1,
+                  ": entry 1: Observation.subject.reference: "
+                  "urn:uuid:5f0e7a3c-0000-4000-8000-00000000dead", &r);
+  charta_test_assert_contains (r.err, "nothing of it was imported");
 }
 
 /* Garbage of every kind in one run: each named, the good file still imported, no crash. */
@@ -861,7 +662,7 @@ static void
 test_bad_mixed (Fixture       *f,
                 gconstpointer  data)
 {
-  g_auto(Result) r = { 0 };
+  g_auto(ChartaTestRun) r = { 0 };
   g_autofree char *in = NULL;
 
   put_file (f, "in/1-not-json.json", "\x01\x02garbage", -1);
@@ -879,17 +680,17 @@ test_bad_mixed (Fixture       *f,
   put_file (f, "in/8-good.json", PATIENT_WITH_ID, -1);
   in = g_build_filename (f->dir, "in", NULL);
 
-  run_charta (&r, "import", "--max-bytes", "1000000", f->store, in, NULL);
+  charta_test_run_charta (&r, "import", "--max-bytes", "1000000", f->store_path, in, NULL);
   g_assert_cmpint (r.status, ==, 1);
-  assert_contains (r.err, "1-not-json.json: ");
-  assert_contains (r.err, "2-array.json: ");
-  assert_contains (r.err, "3-unknown-type.json: ");
-  assert_contains (r.err, "4-bundle-no-type.json: Bundle.type: missing");
-  assert_contains (r.err, "5-deep.json: ");
-  assert_contains (r.err, "6-utf8.ndjson: line 1");
-  assert_contains (r.err, "7-entry-not-object.json: entry 0: ");
-  assert_contains (r.out, "imported 1 resources (1 created, 0 updated) from 8 files");
-  assert_contains (r.out, "; 7 errors");
+  charta_test_assert_contains (r.err, "1-not-json.json: ");
+  charta_test_assert_contains (r.err, "2-array.json: ");
+  charta_test_assert_contains (r.err, "3-unknown-type.json: ");
+  charta_test_assert_contains (r.err, "4-bundle-no-type.json: Bundle.type: missing");
+  charta_test_assert_contains (r.err, "5-deep.json: ");
+  charta_test_assert_contains (r.err, "6-utf8.ndjson: line 1");
+  charta_test_assert_contains (r.err, "7-entry-not-object.json: entry 0: ");
+  charta_test_assert_contains (r.out, "imported 1 resources (1 created, 0 updated) from 8 files");
+  charta_test_assert_contains (r.out, "; 7 errors");
 }
 
 /* ---- get ----------------------------------------------------------------------------------- */
@@ -900,21 +701,21 @@ test_get (Fixture       *f,
 {
   seed_store (f);
   {
-    g_auto(Result) r = { 0 };
+    g_auto(ChartaTestRun) r = { 0 };
 
     import_text (f, "v2.json", "{\"resourceType\":\"Patient\",\"id\":\"pat-1\",\"active\":false,"
                  "\"name\":[{\"family\":\"Chalmers\"}]}", &r);
     g_assert_cmpint (r.status, ==, 0);
   }
   {
-    g_auto(Result) r = { 0 };
+    g_auto(ChartaTestRun) r = { 0 };
     g_autoptr(ChartaResource) got = NULL;
     g_autoptr(GError) error = NULL;
 
     /* not a terminal: compact, one line */
-    run_charta (&r, "get", f->store, "Patient/pat-1", NULL);
+    charta_test_run_charta (&r, "get", f->store_path, "Patient/pat-1", NULL);
     g_assert_cmpint (r.status, ==, 0);
-    g_assert_cmpuint (count_lines (r.out), ==, 1);
+    g_assert_cmpuint (charta_test_count_lines (r.out), ==, 1);
     got = charta_resource_new_from_data (r.out, strlen (r.out), NULL, &error);
     g_assert_no_error (error);
     g_assert_cmpstr (charta_resource_get_id (got), ==, "pat-1");
@@ -922,18 +723,18 @@ test_get (Fixture       *f,
     g_assert_nonnull (charta_resource_get_last_updated (got));
   }
   {
-    g_auto(Result) r = { 0 };
-    g_auto(Result) c = { 0 };
+    g_auto(ChartaTestRun) r = { 0 };
+    g_auto(ChartaTestRun) c = { 0 };
     g_autoptr(ChartaResource) a = NULL;
     g_autoptr(ChartaResource) b = NULL;
 
-    run_charta (&r, "get", "--pretty", f->store, "Patient/pat-1", NULL);
+    charta_test_run_charta (&r, "get", "--pretty", f->store_path, "Patient/pat-1", NULL);
     g_assert_cmpint (r.status, ==, 0);
-    g_assert_cmpuint (count_lines (r.out), >, 5);
-    assert_contains (r.out, "\n  \"id\": \"pat-1\"");
-    run_charta (&c, "get", "--compact", f->store, "Patient/pat-1", NULL);
+    g_assert_cmpuint (charta_test_count_lines (r.out), >, 5);
+    charta_test_assert_contains (r.out, "\n  \"id\": \"pat-1\"");
+    charta_test_run_charta (&c, "get", "--compact", f->store_path, "Patient/pat-1", NULL);
     g_assert_cmpint (c.status, ==, 0);
-    g_assert_cmpuint (count_lines (c.out), ==, 1);
+    g_assert_cmpuint (charta_test_count_lines (c.out), ==, 1);
     a = charta_resource_new_from_data (r.out, strlen (r.out), NULL, NULL);
     b = charta_resource_new_from_data (c.out, strlen (c.out), NULL, NULL);
     g_assert_nonnull (a);
@@ -942,30 +743,30 @@ test_get (Fixture       *f,
                                            charta_resource_get_root (b), NULL));
   }
   {
-    g_auto(Result) r = { 0 };
+    g_auto(ChartaTestRun) r = { 0 };
 
-    run_charta (&r, "get", f->store, "Patient/pat-1/_history/1", NULL);
+    charta_test_run_charta (&r, "get", f->store_path, "Patient/pat-1/_history/1", NULL);
     g_assert_cmpint (r.status, ==, 0);
-    assert_contains (r.out, "\"versionId\":\"1\"");
-    assert_contains (r.out, "\"birthDate\":\"1974-12-25\""); /* version 1 had it */
+    charta_test_assert_contains (r.out, "\"versionId\":\"1\"");
+    charta_test_assert_contains (r.out, "\"birthDate\":\"1974-12-25\""); /* version 1 had it */
   }
   {
-    g_auto(Result) r = { 0 };
+    g_auto(ChartaTestRun) r = { 0 };
 
-    run_charta (&r, "get", f->store, "Patient/pat-1/_history/9", NULL);
+    charta_test_run_charta (&r, "get", f->store_path, "Patient/pat-1/_history/9", NULL);
     g_assert_cmpint (r.status, ==, 1);
-    assert_contains (r.err, "Patient/pat-1/_history/9: not found");
+    charta_test_assert_contains (r.err, "Patient/pat-1/_history/9: not found");
   }
   {
-    g_auto(Result) r = { 0 };
+    g_auto(ChartaTestRun) r = { 0 };
 
-    run_charta (&r, "get", f->store, "Patient/nobody", NULL);
+    charta_test_run_charta (&r, "get", f->store_path, "Patient/nobody", NULL);
     g_assert_cmpint (r.status, ==, 1);
-    assert_contains (r.err, "Patient/nobody: not found");
+    charta_test_assert_contains (r.err, "Patient/nobody: not found");
     g_assert_cmpstr (r.out, ==, "");
   }
   {
-    g_auto(Result) r = { 0 };
+    g_auto(ChartaTestRun) r = { 0 };
 
     /* delete it through a transaction, then get */
     import_text (f, "del.json", "{\"resourceType\":\"Bundle\",\"type\":\"transaction\",\"entry\":["
@@ -973,27 +774,27 @@ test_get (Fixture       *f,
     g_assert_cmpint (r.status, ==, 0);
   }
   {
-    g_auto(Result) r = { 0 };
+    g_auto(ChartaTestRun) r = { 0 };
 
-    run_charta (&r, "get", f->store, "Patient/pat-1", NULL);
+    charta_test_run_charta (&r, "get", f->store_path, "Patient/pat-1", NULL);
     g_assert_cmpint (r.status, ==, 1);
-    assert_contains (r.err, "Patient/pat-1 was deleted (version 3)");
+    charta_test_assert_contains (r.err, "Patient/pat-1 was deleted (version 3)");
     g_assert_cmpstr (r.out, ==, "");
   }
   {
-    g_auto(Result) r = { 0 };
+    g_auto(ChartaTestRun) r = { 0 };
 
     /* older versions stay readable */
-    run_charta (&r, "get", f->store, "Patient/pat-1/_history/2", NULL);
+    charta_test_run_charta (&r, "get", f->store_path, "Patient/pat-1/_history/2", NULL);
     g_assert_cmpint (r.status, ==, 0);
-    assert_contains (r.out, "\"active\":false");
+    charta_test_assert_contains (r.out, "\"active\":false");
   }
   {
-    g_auto(Result) r = { 0 };
+    g_auto(ChartaTestRun) r = { 0 };
 
-    run_charta (&r, "get", f->store, "Patient/pat-1/_history/3", NULL);
+    charta_test_run_charta (&r, "get", f->store_path, "Patient/pat-1/_history/3", NULL);
     g_assert_cmpint (r.status, ==, 1);
-    assert_contains (r.err, "deletion");
+    charta_test_assert_contains (r.err, "deletion");
   }
 
   /* usage errors: 2, before the store is even opened */
@@ -1005,33 +806,34 @@ test_get (Fixture       *f,
 
     for (unsigned i = 0; i < G_N_ELEMENTS (bad); i++)
       {
-        g_auto(Result) r = { 0 };
+        g_auto(ChartaTestRun) r = { 0 };
 
-        run_charta (&r, "get", f->store, bad[i], NULL);
+        charta_test_run_charta (&r, "get", f->store_path, bad[i], NULL);
         g_assert_cmpint (r.status, ==, 2);
         g_assert_cmpstr (r.out, ==, "");
       }
   }
   {
-    g_auto(Result) r = { 0 };
+    g_auto(ChartaTestRun) r = { 0 };
 
-    run_charta (&r, "get", f->store, NULL);
+    charta_test_run_charta (&r, "get", f->store_path, NULL);
     g_assert_cmpint (r.status, ==, 2);
   }
   {
-    g_auto(Result) r = { 0 };
+    g_auto(ChartaTestRun) r = { 0 };
 
-    run_charta (&r, "get", "--pretty", "--compact", f->store, "Patient/pat-1", NULL);
+    charta_test_run_charta (&r, "get", "--pretty", "--compact", f->store_path, "Patient/pat-1",
+                            NULL);
     g_assert_cmpint (r.status, ==, 2);
   }
   {
     g_autofree char *missing = g_build_filename (f->dir, "missing.charta", NULL);
-    g_auto(Result) r = { 0 };
+    g_auto(ChartaTestRun) r = { 0 };
 
-    run_charta (&r, "get", missing, "Patient/pat-1", NULL);
+    charta_test_run_charta (&r, "get", missing, "Patient/pat-1", NULL);
     g_assert_cmpint (r.status, ==, 1);
-    assert_contains (r.err, missing);
-    assert_contains (r.err, "no such file");
+    charta_test_assert_contains (r.err, missing);
+    charta_test_assert_contains (r.err, "no such file");
     g_assert_false (g_file_test (missing, G_FILE_TEST_EXISTS)); /* not created */
   }
 }
@@ -1044,52 +846,52 @@ test_history (Fixture       *f,
 {
   seed_store (f);
   {
-    g_auto(Result) r = { 0 };
-    g_autofree char *path = write_file (f, "v2.json",
-                                        "{\"resourceType\":\"Patient\",\"id\":\"pat-1\","
-                                        "\"active\":false}", -1);
+    g_auto(ChartaTestRun) r = { 0 };
+    g_autofree char *path = charta_test_write_file (f->dir, "v2.json",
+                                                    "{\"resourceType\":\"Patient\","
+                                                    "\"id\":\"pat-1\",\"active\":false}", -1);
 
-    run_charta (&r, "import", "--agent", "Dr. Amend", "--reason", "wrong status", f->store, path,
-                NULL);
+    charta_test_run_charta (&r, "import", "--agent", "Dr. Amend", "--reason", "wrong status",
+                            f->store_path, path, NULL);
     g_assert_cmpint (r.status, ==, 0);
   }
   {
-    g_auto(Result) r = { 0 };
+    g_auto(ChartaTestRun) r = { 0 };
     g_auto(GStrv) lines = NULL;
 
-    run_charta (&r, "history", f->store, "Patient/pat-1", NULL);
+    charta_test_run_charta (&r, "history", f->store_path, "Patient/pat-1", NULL);
     g_assert_cmpint (r.status, ==, 0);
     lines = g_strsplit (r.out, "\n", -1);
     g_assert_cmpuint (g_strv_length (lines), ==, 3); /* two lines and the empty tail */
     g_assert_true (g_str_has_prefix (lines[0], "v2  "));
-    assert_contains (lines[0], "  update  ");
-    assert_contains (lines[0], "agent \"Dr. Amend\"");
-    assert_contains (lines[0], "activity UPDATE");
-    assert_contains (lines[0], "reason \"wrong status\"");
+    charta_test_assert_contains (lines[0], "  update  ");
+    charta_test_assert_contains (lines[0], "agent \"Dr. Amend\"");
+    charta_test_assert_contains (lines[0], "activity UPDATE");
+    charta_test_assert_contains (lines[0], "reason \"wrong status\"");
     g_assert_true (g_str_has_prefix (lines[1], "v1  "));
-    assert_contains (lines[1], "  create  ");
-    assert_contains (lines[1], "agent \"charta import\"");
-    assert_contains (lines[1], "activity CREATE");
+    charta_test_assert_contains (lines[1], "  create  ");
+    charta_test_assert_contains (lines[1], "agent \"charta import\"");
+    charta_test_assert_contains (lines[1], "activity CREATE");
     g_assert_null (strstr (lines[1], "reason"));
     g_assert_null (strstr (r.out, "no provenance"));
   }
   {
-    g_auto(Result) r = { 0 };
+    g_auto(ChartaTestRun) r = { 0 };
 
-    run_charta (&r, "history", "--limit", "1", f->store, "Patient/pat-1", NULL);
+    charta_test_run_charta (&r, "history", "--limit", "1", f->store_path, "Patient/pat-1", NULL);
     g_assert_cmpint (r.status, ==, 0);
-    g_assert_cmpuint (count_lines (r.out), ==, 1);
+    g_assert_cmpuint (charta_test_count_lines (r.out), ==, 1);
     g_assert_true (g_str_has_prefix (r.out, "v2  "));
   }
   {
-    g_auto(Result) r = { 0 };
+    g_auto(ChartaTestRun) r = { 0 };
     g_autoptr(ChartaResource) bundle = NULL;
     g_autoptr(GError) error = NULL;
     g_autoptr(ChartaOutcome) outcome = charta_outcome_new ();
     JsonArray *entries;
     JsonObject *first, *request, *response;
 
-    run_charta (&r, "history", "--json", f->store, "Patient/pat-1", NULL);
+    charta_test_run_charta (&r, "history", "--json", f->store_path, "Patient/pat-1", NULL);
     g_assert_cmpint (r.status, ==, 0);
     bundle = charta_resource_new_from_data (r.out, strlen (r.out), NULL, &error);
     g_assert_no_error (error);
@@ -1111,47 +913,48 @@ test_history (Fixture       *f,
                      ==, "2");
   }
   {
-    g_auto(Result) r = { 0 };
+    g_auto(ChartaTestRun) r = { 0 };
 
-    run_charta (&r, "history", "--json", "--pretty", f->store, "Patient/pat-1", NULL);
+    charta_test_run_charta (&r, "history", "--json", "--pretty", f->store_path, "Patient/pat-1",
+                            NULL);
     g_assert_cmpint (r.status, ==, 0);
-    g_assert_cmpuint (count_lines (r.out), >, 10);
-    assert_contains (r.out, "\"type\": \"history\"");
+    g_assert_cmpuint (charta_test_count_lines (r.out), >, 10);
+    charta_test_assert_contains (r.out, "\"type\": \"history\"");
   }
   {
-    g_auto(Result) r = { 0 };
+    g_auto(ChartaTestRun) r = { 0 };
 
     /* type history: the Patient's two versions, each line naming the resource */
-    run_charta (&r, "history", f->store, "Patient", NULL);
+    charta_test_run_charta (&r, "history", f->store_path, "Patient", NULL);
     g_assert_cmpint (r.status, ==, 0);
-    g_assert_cmpuint (count_lines (r.out), ==, 2);
+    g_assert_cmpuint (charta_test_count_lines (r.out), ==, 2);
     g_assert_true (g_str_has_prefix (r.out, "Patient/pat-1  v2  "));
   }
   {
-    g_auto(Result) r = { 0 };
+    g_auto(ChartaTestRun) r = { 0 };
 
     /* the whole store: the Patient's two versions and the Observation, at least */
-    run_charta (&r, "history", f->store, NULL);
+    charta_test_run_charta (&r, "history", f->store_path, NULL);
     g_assert_cmpint (r.status, ==, 0);
-    assert_contains (r.out, "Patient/pat-1  v2  ");
-    assert_contains (r.out, "Patient/pat-1  v1  ");
-    assert_contains (r.out, "Observation/");
-    g_assert_cmpuint (count_lines (r.out), >=, 3);
+    charta_test_assert_contains (r.out, "Patient/pat-1  v2  ");
+    charta_test_assert_contains (r.out, "Patient/pat-1  v1  ");
+    charta_test_assert_contains (r.out, "Observation/");
+    g_assert_cmpuint (charta_test_count_lines (r.out), >=, 3);
   }
   {
-    g_auto(Result) r = { 0 };
+    g_auto(ChartaTestRun) r = { 0 };
 
     /* nothing since a day far in the future */
-    run_charta (&r, "history", "--since", "2999-01-01", f->store, NULL);
+    charta_test_run_charta (&r, "history", "--since", "2999-01-01", f->store_path, NULL);
     g_assert_cmpint (r.status, ==, 0);
     g_assert_cmpstr (r.out, ==, "");
   }
   {
-    g_auto(Result) r = { 0 };
+    g_auto(ChartaTestRun) r = { 0 };
 
-    run_charta (&r, "history", f->store, "Patient/nobody", NULL);
+    charta_test_run_charta (&r, "history", f->store_path, "Patient/nobody", NULL);
     g_assert_cmpint (r.status, ==, 1);
-    assert_contains (r.err, "Patient/nobody: not found");
+    charta_test_assert_contains (r.err, "Patient/nobody: not found");
   }
   {
     const char *bad[][2] = { { "Spaceship", NULL }, { "Patient/a b", NULL },
@@ -1161,31 +964,31 @@ test_history (Fixture       *f,
     for (unsigned i = 0; i < G_N_ELEMENTS (bad); i++)
       {
         g_autoptr(GPtrArray) args = g_ptr_array_new ();
-        g_auto(Result) r = { 0 };
+        g_auto(ChartaTestRun) r = { 0 };
 
         g_ptr_array_add (args, "history");
         if (bad[i][1] != NULL)
           {
             g_ptr_array_add (args, (gpointer) bad[i][0]);
             g_ptr_array_add (args, (gpointer) bad[i][1]);
-            g_ptr_array_add (args, f->store);
+            g_ptr_array_add (args, f->store_path);
           }
         else
           {
-            g_ptr_array_add (args, f->store);
+            g_ptr_array_add (args, f->store_path);
             g_ptr_array_add (args, (gpointer) bad[i][0]);
           }
-        run_charta_argv (&r, args);
+        charta_test_run_charta_argv (&r, args);
         g_assert_cmpint (r.status, ==, 2);
       }
   }
   {
     g_autofree char *missing = g_build_filename (f->dir, "missing.charta", NULL);
-    g_auto(Result) r = { 0 };
+    g_auto(ChartaTestRun) r = { 0 };
 
-    run_charta (&r, "history", missing, "Patient/pat-1", NULL);
+    charta_test_run_charta (&r, "history", missing, "Patient/pat-1", NULL);
     g_assert_cmpint (r.status, ==, 1);
-    assert_contains (r.err, "no such file");
+    charta_test_assert_contains (r.err, "no such file");
   }
 }
 
@@ -1197,55 +1000,56 @@ test_check (Fixture       *f,
 {
   seed_store (f);
   {
-    g_auto(Result) r = { 0 };
+    g_auto(ChartaTestRun) r = { 0 };
 
-    run_charta (&r, "check", f->store, NULL);
+    charta_test_run_charta (&r, "check", f->store_path, NULL);
     g_assert_cmpint (r.status, ==, 0);
-    assert_contains (r.out, ": OK, ");
+    charta_test_assert_contains (r.out, ": OK, ");
   }
   {
-    g_auto(Result) r = { 0 };
+    g_auto(ChartaTestRun) r = { 0 };
 
-    run_charta (&r, "check", "--counts", f->store, NULL);
+    charta_test_run_charta (&r, "check", "--counts", f->store_path, NULL);
     g_assert_cmpint (r.status, ==, 0);
-    assert_contains (r.out, "Observation 1\n");
-    assert_contains (r.out, "Patient 1\n");
+    charta_test_assert_contains (r.out, "Observation 1\n");
+    charta_test_assert_contains (r.out, "Patient 1\n");
   }
   {
     g_autofree char *missing = g_build_filename (f->dir, "missing.charta", NULL);
-    g_auto(Result) r = { 0 };
+    g_auto(ChartaTestRun) r = { 0 };
 
-    run_charta (&r, "check", missing, NULL);
+    charta_test_run_charta (&r, "check", missing, NULL);
     g_assert_cmpint (r.status, ==, 1);
-    assert_contains (r.err, "no such file");
+    charta_test_assert_contains (r.err, "no such file");
   }
   {
-    g_autofree char *path = write_file (f, "text.charta", "just text, no store\n", -1);
-    g_auto(Result) r = { 0 };
+    g_autofree char *path = charta_test_write_file (f->dir, "text.charta",
+                                                    "just text, no store\n", -1);
+    g_auto(ChartaTestRun) r = { 0 };
 
-    run_charta (&r, "check", path, NULL);
+    charta_test_run_charta (&r, "check", path, NULL);
     g_assert_cmpint (r.status, ==, 1); /* exit 1, not a crash */
-    assert_contains (r.err, path);
+    charta_test_assert_contains (r.err, path);
   }
   {
-    g_auto(Result) r = { 0 };
+    g_auto(ChartaTestRun) r = { 0 };
 
-    run_charta (&r, "check", NULL);
+    charta_test_run_charta (&r, "check", NULL);
     g_assert_cmpint (r.status, ==, 2);
   }
   {
     /* a damaged copy: garbage over the middle of the file */
     g_autofree char *contents = NULL;
     g_autofree char *copy = NULL;
-    g_auto(Result) r = { 0 };
+    g_auto(ChartaTestRun) r = { 0 };
     gsize length = 0;
 
-    g_assert_true (g_file_get_contents (f->store, &contents, &length, NULL));
+    g_assert_true (g_file_get_contents (f->store_path, &contents, &length, NULL));
     g_assert_cmpuint (length, >, 8192);
     for (gsize i = length / 2; i < length / 2 + 4096 && i < length; i++)
       contents[i] = (char) (i * 37 + 11);
-    copy = write_file (f, "damaged.charta", contents, length);
-    run_charta (&r, "check", copy, NULL);
+    copy = charta_test_write_file (f->dir, "damaged.charta", contents, length);
+    charta_test_run_charta (&r, "check", copy, NULL);
     g_assert_cmpint (r.status, ==, 1);
   }
 }
@@ -1267,38 +1071,59 @@ compare_synthea (gconstpointer a,
   return strcmp (x, y);
 }
 
+typedef struct
+{
+  ChartaStore *store;
+  unsigned n_scanned;
+} Scan;
+
+/* Every version is current and created, and its body holds no urn:uuid. */
+static void
+scan_version (ChartaHistoryEntry *e,
+              gpointer            user_data)
+{
+  Scan *scan = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) body = NULL;
+  gsize size = 0;
+  const char *data;
+
+  g_assert_cmpint (e->method, ==, CHARTA_METHOD_CREATE);
+  body = charta_store_read_bytes (scan->store, e->type, e->id, NULL, &error);
+  g_assert_no_error (error);
+  data = g_bytes_get_data (body, &size);
+  if (g_strstr_len (data, size, "urn:uuid:") != NULL)
+    g_test_message ("%s/%s still holds a urn:uuid", e->type, e->id);
+  g_assert_null (g_strstr_len (data, size, "urn:uuid:"));
+  scan->n_scanned++;
+}
+
 static void
 test_synthea (Fixture       *f,
               gconstpointer  data)
 {
   g_autofree char *dir = charta_test_corpus_path ("synthea");
+  g_autoptr(GPtrArray) names = NULL;
   g_autoptr(GPtrArray) files = NULL;
   g_autoptr(GPtrArray) args = NULL;
   g_autoptr(GHashTable) expected = NULL;
   g_autoptr(GHashTable) counts = NULL;
   g_autoptr(ChartaStore) store = NULL;
   g_autoptr(GError) error = NULL;
-  g_autofree char *cursor = NULL;
-  ChartaHistoryOptions options = { .count = 1000 };
   GHashTableIter iter;
   gpointer key, value;
-  unsigned n_expected = 0, n_scanned = 0;
-  GDir *d;
-  const char *name;
+  unsigned n_expected = 0;
   double seconds;
 
   if (dir == NULL)
     return;
 
   /* the bundles' own counts per resource type */
+  names = charta_test_list_json_files (dir, NULL);
   files = g_ptr_array_new_with_free_func (g_free);
   expected = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
-  d = g_dir_open (dir, 0, &error);
-  g_assert_no_error (error);
-  while ((name = g_dir_read_name (d)) != NULL)
-    if (g_str_has_suffix (name, ".json"))
-      g_ptr_array_add (files, g_build_filename (dir, name, NULL));
-  g_dir_close (d);
+  for (unsigned i = 0; i < names->len; i++)
+    g_ptr_array_add (files, g_build_filename (dir, names->pdata[i], NULL));
   g_ptr_array_sort (files, compare_synthea);
   g_assert_cmpuint (files->len, ==, 102);
   g_assert_nonnull (strstr (files->pdata[0], "Information"));
@@ -1331,40 +1156,40 @@ test_synthea (Fixture       *f,
   /* import them all, in that order, through the command */
   args = g_ptr_array_new ();
   g_ptr_array_add (args, "import");
-  g_ptr_array_add (args, f->store);
+  g_ptr_array_add (args, f->store_path);
   for (unsigned i = 0; i < files->len; i++)
     g_ptr_array_add (args, files->pdata[i]);
   {
-    g_auto(Result) r = { 0 };
+    g_auto(ChartaTestRun) r = { 0 };
     g_autofree char *want = g_strdup_printf ("imported %u resources (%u created, 0 updated) "
                                              "from 102 files", n_expected, n_expected);
     gint64 start = g_get_monotonic_time ();
     const char *in;
 
-    run_charta_argv (&r, args);
+    charta_test_run_charta_argv (&r, args);
     seconds = (double) (g_get_monotonic_time () - start) / G_USEC_PER_SEC;
     g_printerr ("# Synthea through `charta import`: %u resources in %.1f s (%.0f resources/s)\n",
                 n_expected, seconds, n_expected / seconds);
     if (r.status != 0)
       g_printerr ("# %.2000s\n", r.err);
     g_assert_cmpint (r.status, ==, 0);
-    assert_contains (r.out, want);
-    assert_contains (r.out, "; 0 errors");
+    charta_test_assert_contains (r.out, want);
+    charta_test_assert_contains (r.out, "; 0 errors");
     g_assert_cmpstr (r.err, ==, "");
     in = strstr (r.out, " s (");
     g_assert_nonnull (in);
   }
 
   /* counts per type equal the bundles' */
-  store = open_store (f->store);
+  store = open_store (f->store_path);
   counts = charta_store_count_by_type (store, &error);
   g_assert_no_error (error);
   g_hash_table_iter_init (&iter, expected);
   while (g_hash_table_iter_next (&iter, &key, &value))
     {
       g_test_message ("%s: expected %" G_GINT64_FORMAT ", stored %" G_GINT64_FORMAT,
-                      (char *) key, *(int64_t *) value, count_of (counts, key));
-      g_assert_cmpint (count_of (counts, key), ==, *(int64_t *) value);
+                      (char *) key, *(int64_t *) value, charta_test_count_of (counts, key));
+      g_assert_cmpint (charta_test_count_of (counts, key), ==, *(int64_t *) value);
     }
   /* and nothing else but the store's own Provenance */
   g_hash_table_iter_init (&iter, counts);
@@ -1373,62 +1198,39 @@ test_synthea (Fixture       *f,
       g_assert_cmpstr (key, ==, "Provenance");
 
   /* no urn:uuid left in any current body: every version is current after a first import */
-  do
-    {
-      g_autoptr(GPtrArray) page = NULL;
-      char *next = NULL;
+  {
+    Scan scan = { store, 0 };
 
-      options.cursor = cursor;
-      page = charta_store_history (store, NULL, NULL, &options, &next, &error);
-      g_assert_no_error (error);
-      g_free (cursor);
-      cursor = next;
-      for (unsigned i = 0; i < page->len; i++)
-        {
-          ChartaHistoryEntry *e = page->pdata[i];
-          g_autoptr(GBytes) body = NULL;
-          gsize size = 0;
-          const char *data_;
-
-          g_assert_cmpint (e->method, ==, CHARTA_METHOD_CREATE);
-          body = charta_store_read_bytes (store, e->type, e->id, NULL, &error);
-          g_assert_no_error (error);
-          data_ = g_bytes_get_data (body, &size);
-          if (g_strstr_len (data_, size, "urn:uuid:") != NULL)
-            g_test_message ("%s/%s still holds a urn:uuid", e->type, e->id);
-          g_assert_null (g_strstr_len (data_, size, "urn:uuid:"));
-          n_scanned++;
-        }
-    }
-  while (cursor != NULL);
-  g_assert_cmpuint (n_scanned, >=, n_expected);
+    charta_test_store_foreach_version (store, 1000, scan_version, &scan);
+    g_assert_cmpuint (scan.n_scanned, >=, n_expected);
+  }
   charta_store_close (store);
 
   {
-    g_auto(Result) r = { 0 };
+    g_auto(ChartaTestRun) r = { 0 };
     gint64 start = g_get_monotonic_time ();
 
-    run_charta (&r, "check", f->store, NULL);
+    charta_test_run_charta (&r, "check", f->store_path, NULL);
     g_printerr ("# charta check of the Synthea store: %.1f s\n",
                 (double) (g_get_monotonic_time () - start) / G_USEC_PER_SEC);
     g_assert_cmpint (r.status, ==, 0);
-    assert_contains (r.out, ": OK, ");
+    charta_test_assert_contains (r.out, ": OK, ");
   }
   {
     /* a sample through `charta get`: the first Patient's stored JSON */
-    g_auto(Result) h = { 0 };
-    g_auto(Result) r = { 0 };
+    g_auto(ChartaTestRun) h = { 0 };
+    g_auto(ChartaTestRun) r = { 0 };
     g_autofree char *ref = NULL;
     const char *start;
 
-    run_charta (&h, "history", "--limit", "1", f->store, "Patient", NULL);
+    charta_test_run_charta (&h, "history", "--limit", "1", f->store_path, "Patient", NULL);
     g_assert_cmpint (h.status, ==, 0);
     start = h.out;
     g_assert_true (g_str_has_prefix (start, "Patient/"));
     ref = g_strndup (start, strcspn (start, " "));
-    run_charta (&r, "get", f->store, ref, NULL);
+    charta_test_run_charta (&r, "get", f->store_path, ref, NULL);
     g_assert_cmpint (r.status, ==, 0);
-    assert_contains (r.out, "\"resourceType\":\"Patient\"");
+    charta_test_assert_contains (r.out, "\"resourceType\":\"Patient\"");
     g_assert_null (strstr (r.out, "urn:uuid:"));
   }
 }
@@ -1440,8 +1242,8 @@ main (int    argc,
   g_test_init (&argc, &argv, NULL);
 
 #define ADD(path, func) \
-  g_test_add ("/charta/backend/cli-store/" path, Fixture, NULL, fixture_set_up, func, \
-              fixture_tear_down)
+  g_test_add ("/charta/backend/cli-store/" path, Fixture, NULL, charta_test_dir_set_up, func, \
+              charta_test_dir_tear_down)
   ADD ("init", test_init);
   ADD ("import/resources", test_import_resources);
   ADD ("import/order", test_import_order);

@@ -11,139 +11,32 @@
  */
 #define G_LOG_DOMAIN "charta-test-cli-validate"
 
-#include <fcntl.h>
 #include <string.h>
-#include <sys/resource.h>
-#include <unistd.h>
 
-#include <gio/gio.h>
 #include <glib/gstdio.h>
 
 #include "charta-test-util.h"
 
-typedef struct
-{
-  int status;      /* exit status, or -1 when the child did not exit normally */
-  char *out;
-  char *err;
-} Result;
+typedef ChartaTestDir Fixture;   /* a temporary folder */
 
+/* Validates @contents, written to @name: exit status 1, and on stdout the file's path followed
+ * by @detail (NULL: the path alone) and, anywhere, @text. */
 static void
-result_clear (Result *r)
+assert_invalid (Fixture    *f,
+                const char *name,
+                const char *contents,
+                gssize      length,
+                const char *detail,
+                const char *text)
 {
-  g_clear_pointer (&r->out, g_free);
-  g_clear_pointer (&r->err, g_free);
-}
+  g_autofree char *path = charta_test_write_file (f->dir, name, contents, length);
+  g_autofree char *want = g_strconcat (path, detail, NULL);
+  g_auto(ChartaTestRun) r = { 0 };
 
-G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Result, result_clear)
-
-static const char *
-charta_bin (void)
-{
-  const char *bin = g_getenv ("CHARTA_BIN");
-
-  if (bin == NULL)
-    g_error ("CHARTA_BIN is not set (meson test sets it)");
-  return bin;
-}
-
-/* Runs charta with the NULL-terminated arguments; fails the test if it cannot start. */
-static void
-run_charta (Result     *r,
-            const char *first,
-            ...)
-{
-  g_autoptr(GPtrArray) args = g_ptr_array_new ();
-  g_autoptr(GSubprocess) proc = NULL;
-  g_autoptr(GError) error = NULL;
-  va_list ap;
-
-  g_ptr_array_add (args, (gpointer) charta_bin ());
-  va_start (ap, first);
-  for (const char *a = first; a != NULL; a = va_arg (ap, const char *))
-    g_ptr_array_add (args, (gpointer) a);
-  va_end (ap);
-  g_ptr_array_add (args, NULL);
-
-  proc = g_subprocess_newv ((const char *const *) args->pdata,
-                            G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE,
-                            &error);
-  g_assert_no_error (error);
-  g_subprocess_communicate_utf8 (proc, NULL, NULL, &r->out, &r->err, &error);
-  g_assert_no_error (error);
-  r->status = g_subprocess_get_if_exited (proc) ? g_subprocess_get_exit_status (proc) : -1;
-  g_test_message ("exit %d\nstdout:\n%s\nstderr:\n%s", r->status, r->out, r->err);
-}
-
-static void
-assert_contains (const char *haystack,
-                 const char *needle)
-{
-  if (strstr (haystack, needle) == NULL)
-    g_test_message ("expected to find \"%s\"", needle);
-  g_assert_nonnull (strstr (haystack, needle));
-}
-
-/* A temporary directory, removed by the fixture. */
-typedef struct
-{
-  char *dir;
-} Fixture;
-
-static void
-remove_tree (const char *path)
-{
-  GDir *dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  if (dir != NULL)
-    {
-      while ((name = g_dir_read_name (dir)) != NULL)
-        {
-          g_autofree char *child = g_build_filename (path, name, NULL);
-
-          if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
-            remove_tree (child);
-          else
-            g_unlink (child);
-        }
-      g_dir_close (dir);
-    }
-  g_rmdir (path);
-}
-
-static void
-fixture_set_up (Fixture       *f,
-                gconstpointer  data)
-{
-  g_autoptr(GError) error = NULL;
-
-  f->dir = g_dir_make_tmp ("charta-cli-XXXXXX", &error);
-  g_assert_no_error (error);
-}
-
-static void
-fixture_tear_down (Fixture       *f,
-                   gconstpointer  data)
-{
-  remove_tree (f->dir);
-  g_free (f->dir);
-}
-
-static char *
-write_file (Fixture    *f,
-            const char *name,
-            const char *contents,
-            gssize      length)
-{
-  char *path = g_build_filename (f->dir, name, NULL);
-  g_autofree char *parent = g_path_get_dirname (path);
-  g_autoptr(GError) error = NULL;
-
-  g_assert_cmpint (g_mkdir_with_parents (parent, 0700), ==, 0);
-  g_file_set_contents (path, contents, length, &error);
-  g_assert_no_error (error);
-  return path;
+  charta_test_run_charta (&r, "validate", path, NULL);
+  g_assert_cmpint (r.status, ==, 1); /* not a crash */
+  charta_test_assert_contains (r.out, want);
+  charta_test_assert_contains (r.out, text);
 }
 
 #define VALID_PATIENT \
@@ -156,27 +49,21 @@ static void
 test_valid_file (Fixture       *f,
                  gconstpointer  data)
 {
-  g_autofree char *path = write_file (f, "patient.json", VALID_PATIENT, -1);
-  g_auto(Result) r = { 0 };
+  g_autofree char *path = charta_test_write_file (f->dir, "patient.json", VALID_PATIENT, -1);
+  g_auto(ChartaTestRun) r = { 0 };
 
-  run_charta (&r, "validate", path, NULL);
+  charta_test_run_charta (&r, "validate", path, NULL);
   g_assert_cmpint (r.status, ==, 0);
-  assert_contains (r.out, "1 files, 1 resources, 1 valid, 0 invalid");
+  charta_test_assert_contains (r.out, "1 files, 1 resources, 1 valid, 0 invalid");
 }
 
 static void
 test_malformed_json (Fixture       *f,
                      gconstpointer  data)
 {
-  g_autofree char *path = write_file (f, "bad.json",
-                                      "{\"resourceType\": \"Patient\",\n \"id\": \"x\",\n \"active\": tru }\n", -1);
-  g_autofree char *want = g_strconcat (path, ": line 3", NULL);
-  g_auto(Result) r = { 0 };
-
-  run_charta (&r, "validate", path, NULL);
-  g_assert_cmpint (r.status, ==, 1);
-  assert_contains (r.out, want);
-  assert_contains (r.out, "1 files, 1 resources, 0 valid, 1 invalid");
+  assert_invalid (f, "bad.json",
+                  "{\"resourceType\": \"Patient\",\n \"id\": \"x\",\n \"active\": tru }\n", -1,
+                  ": line 3", "1 files, 1 resources, 0 valid, 1 invalid");
 }
 
 /* In a subprocess of the test, so that RUSAGE_CHILDREN sees charta alone. */
@@ -187,31 +74,27 @@ test_huge_file (Fixture       *f,
   if (g_test_subprocess ())
     {
       const char *path = g_getenv ("CHARTA_TEST_HUGE");
-      g_auto(Result) r = { 0 };
-      struct rusage usage;
-      gint64 start = g_get_monotonic_time (), elapsed;
+      g_auto(ChartaTestRun) r = { 0 };
+      long peak_rss;
 
-      run_charta (&r, "validate", path, NULL);
-      elapsed = g_get_monotonic_time () - start;
-      g_assert_cmpint (getrusage (RUSAGE_CHILDREN, &usage), ==, 0);
+      charta_test_run_charta (&r, "validate", path, NULL);
+      peak_rss = charta_test_children_peak_rss ();
       /* on stderr, which the parent passes through: stdout is the child's TAP */
       g_printerr ("# 1 GB file: peak RSS of charta %ld KiB, %" G_GINT64_FORMAT " ms\n",
-                  usage.ru_maxrss, elapsed / 1000);
+                  peak_rss, r.elapsed / 1000);
       g_assert_cmpint (r.status, ==, 1);
-      assert_contains (r.out, path);
-      assert_contains (r.out, "more than the limit");
+      charta_test_assert_contains (r.out, path);
+      charta_test_assert_contains (r.out, "more than the limit");
       /* refused from its size: no gigabyte read, no gigabyte held */
-      g_assert_cmpint (usage.ru_maxrss, <, 64 * 1024);
-      g_assert_cmpint (elapsed, <, 10 * G_USEC_PER_SEC);
+      g_assert_cmpint (peak_rss, <, 64 * 1024);
+      g_assert_cmpint (r.elapsed, <, 10 * G_USEC_PER_SEC);
       return;
     }
   {
-    g_autofree char *path = g_build_filename (f->dir, "huge.json", NULL);
-    int fd = g_open (path, O_CREAT | O_WRONLY | O_TRUNC, 0600);
+    /* sparse: no disk used */
+    g_autofree char *path = charta_test_write_sparse_file (f->dir, "huge.json", NULL,
+                                                           (gint64) 1 << 30);
 
-    g_assert_cmpint (fd, >=, 0);
-    g_assert_cmpint (ftruncate (fd, (off_t) 1 << 30), ==, 0); /* sparse: no disk used */
-    close (fd);
     g_setenv ("CHARTA_TEST_HUGE", path, TRUE);
     g_test_trap_subprocess (NULL, 60 * G_USEC_PER_SEC, G_TEST_SUBPROCESS_INHERIT_STDERR);
     g_test_trap_assert_passed ();
@@ -226,16 +109,16 @@ test_huge_ndjson (Fixture       *f,
   if (g_test_subprocess ())
     {
       const char *path = g_getenv ("CHARTA_TEST_NDJSON");
-      g_auto(Result) r = { 0 };
-      struct rusage usage;
+      g_auto(ChartaTestRun) r = { 0 };
+      long peak_rss;
 
-      run_charta (&r, "validate", "--max-bytes", "100000", path, NULL);
-      g_assert_cmpint (getrusage (RUSAGE_CHILDREN, &usage), ==, 0);
-      g_printerr ("# 50 MB NDJSON line: peak RSS of charta %ld KiB\n", usage.ru_maxrss);
+      charta_test_run_charta (&r, "validate", "--max-bytes", "100000", path, NULL);
+      peak_rss = charta_test_children_peak_rss ();
+      g_printerr ("# 50 MB NDJSON line: peak RSS of charta %ld KiB\n", peak_rss);
       g_assert_cmpint (r.status, ==, 1);
-      assert_contains (r.out, ":2: line 2: the line is 50000000 bytes");
-      assert_contains (r.out, "1 files, 3 resources, 2 valid, 1 invalid");
-      g_assert_cmpint (usage.ru_maxrss, <, 64 * 1024);
+      charta_test_assert_contains (r.out, ":2: line 2: the line is 50000000 bytes");
+      charta_test_assert_contains (r.out, "1 files, 3 resources, 2 valid, 1 invalid");
+      g_assert_cmpint (peak_rss, <, 64 * 1024);
       return;
     }
   {
@@ -260,34 +143,22 @@ test_deep_nesting (Fixture       *f,
                    gconstpointer  data)
 {
   g_autoptr(GString) s = g_string_new ("{\"resourceType\":\"Patient\",\"extension\":");
-  g_autofree char *path = NULL;
-  g_auto(Result) r = { 0 };
 
   for (unsigned i = 0; i < 100000; i++)
     g_string_append_c (s, '[');
   for (unsigned i = 0; i < 100000; i++)
     g_string_append_c (s, ']');
   g_string_append_c (s, '}');
-  path = write_file (f, "deep.json", s->str, s->len);
-
-  run_charta (&r, "validate", path, NULL);
-  g_assert_cmpint (r.status, ==, 1); /* not a crash */
-  assert_contains (r.out, path);
-  assert_contains (r.out, "nesting deeper than the limit");
+  assert_invalid (f, "deep.json", s->str, s->len, NULL, "nesting deeper than the limit");
 }
 
 static void
 test_invalid_utf8 (Fixture       *f,
                    gconstpointer  data)
 {
-  g_autofree char *path = write_file (f, "utf8.json",
-                                      "{\"resourceType\":\"Patient\",\"name\":[{\"family\":\"\xff\xfe\"}]}", -1);
-  g_auto(Result) r = { 0 };
-
-  run_charta (&r, "validate", path, NULL);
-  g_assert_cmpint (r.status, ==, 1);
-  assert_contains (r.out, path);
-  assert_contains (r.out, "UTF-8");
+  assert_invalid (f, "utf8.json",
+                  "{\"resourceType\":\"Patient\",\"name\":[{\"family\":\"\xff\xfe\"}]}", -1,
+                  NULL, "UTF-8");
 }
 
 /* Every primitive type, each with a value of the wrong JSON type: one error each. */
@@ -323,7 +194,7 @@ test_wrong_types (Fixture       *f,
 {
   g_autoptr(GString) s = g_string_new ("{\"resourceType\":\"Patient\",\"extension\":[");
   g_autofree char *path = NULL;
-  g_auto(Result) r = { 0 };
+  g_auto(ChartaTestRun) r = { 0 };
   unsigned n_lines = 0;
 
   for (unsigned i = 0; i < G_N_ELEMENTS (wrong_values); i++)
@@ -331,19 +202,19 @@ test_wrong_types (Fixture       *f,
                             i, wrong_values[i].member, wrong_values[i].value);
   /* xhtml */
   g_string_append (s, "],\"text\":{\"status\":\"generated\",\"div\":1}}");
-  path = write_file (f, "types.json", s->str, s->len);
+  path = charta_test_write_file (f->dir, "types.json", s->str, s->len);
 
-  run_charta (&r, "validate", path, NULL);
+  charta_test_run_charta (&r, "validate", path, NULL);
   g_assert_cmpint (r.status, ==, 1);
   for (unsigned i = 0; i < G_N_ELEMENTS (wrong_values); i++)
     {
       g_autofree char *want = g_strdup_printf ("%s: Patient.extension[%u].%s: ", path, i,
                                                wrong_values[i].member);
-      assert_contains (r.out, want);
+      charta_test_assert_contains (r.out, want);
     }
   {
     g_autofree char *want = g_strdup_printf ("%s: Patient.text.div: 1 is not a string", path);
-    assert_contains (r.out, want);
+    charta_test_assert_contains (r.out, want);
   }
   for (const char *p = r.out; (p = strchr (p, '\n')) != NULL; p++)
     n_lines++;
@@ -355,50 +226,53 @@ static void
 test_ndjson (Fixture       *f,
              gconstpointer  data)
 {
-  g_autofree char *path = write_file (f, "patients.ndjson",
-                                      VALID_PATIENT "\n"
-                                      "{\"resourceType\":\"Patient\",\"birthDate\":\"1970-13-01\"}\n"
-                                      "\n"
-                                      VALID_PATIENT "\r\n"
-                                      "{\"resourceType\":\"Patient\",\n", -1);
+  g_autofree char *path = charta_test_write_file (f->dir, "patients.ndjson",
+                                                  VALID_PATIENT "\n"
+                                                  "{\"resourceType\":\"Patient\","
+                                                  "\"birthDate\":\"1970-13-01\"}\n"
+                                                  "\n"
+                                                  VALID_PATIENT "\r\n"
+                                                  "{\"resourceType\":\"Patient\",\n", -1);
   g_autofree char *want2 = g_strconcat (path, ":2: Patient.birthDate: \"1970-13-01\" is not a valid date", NULL);
   g_autofree char *want5 = g_strconcat (path, ":5: ", NULL);
-  g_auto(Result) r = { 0 };
+  g_auto(ChartaTestRun) r = { 0 };
 
-  run_charta (&r, "validate", path, NULL);
+  charta_test_run_charta (&r, "validate", path, NULL);
   g_assert_cmpint (r.status, ==, 1);
-  assert_contains (r.out, want2);
-  assert_contains (r.out, want5);
-  assert_contains (r.out, "1 files, 4 resources, 2 valid, 2 invalid");
+  charta_test_assert_contains (r.out, want2);
+  charta_test_assert_contains (r.out, want5);
+  charta_test_assert_contains (r.out, "1 files, 4 resources, 2 valid, 2 invalid");
 }
 
 static void
 test_directory (Fixture       *f,
                 gconstpointer  data)
 {
-  g_autofree char *a = write_file (f, "tree/a.json", VALID_PATIENT, -1);
-  g_autofree char *b = write_file (f, "tree/sub/b.json",
-                                   "{\"resourceType\":\"Patient\",\"gender\":\"boy\"}", -1);
-  g_autofree char *c = write_file (f, "tree/sub/deeper/c.ndjson", VALID_PATIENT "\n" VALID_PATIENT "\n", -1);
-  g_autofree char *d = write_file (f, "tree/sub/notes.txt", "not a resource", -1);
+  g_autofree char *a = charta_test_write_file (f->dir, "tree/a.json", VALID_PATIENT, -1);
+  g_autofree char *b = charta_test_write_file (f->dir, "tree/sub/b.json",
+                                               "{\"resourceType\":\"Patient\","
+                                               "\"gender\":\"boy\"}", -1);
+  g_autofree char *c = charta_test_write_file (f->dir, "tree/sub/deeper/c.ndjson",
+                                               VALID_PATIENT "\n" VALID_PATIENT "\n", -1);
+  g_autofree char *d = charta_test_write_file (f->dir, "tree/sub/notes.txt", "not a resource", -1);
   g_autofree char *tree = g_build_filename (f->dir, "tree", NULL);
   g_autofree char *want = g_strconcat (b, ": Patient.gender: \"boy\"", NULL);
-  g_auto(Result) r = { 0 };
+  g_auto(ChartaTestRun) r = { 0 };
 
-  run_charta (&r, "validate", tree, NULL);
+  charta_test_run_charta (&r, "validate", tree, NULL);
   g_assert_cmpint (r.status, ==, 1);
-  assert_contains (r.out, want);
+  charta_test_assert_contains (r.out, want);
   g_assert_null (strstr (r.out, "notes.txt"));
-  assert_contains (r.out, "3 files, 4 resources, 3 valid, 1 invalid");
+  charta_test_assert_contains (r.out, "3 files, 4 resources, 3 valid, 1 invalid");
 
   /* without the bad file, all valid */
   g_unlink (b);
   {
-    g_auto(Result) r2 = { 0 };
+    g_auto(ChartaTestRun) r2 = { 0 };
 
-    run_charta (&r2, "validate", tree, NULL);
+    charta_test_run_charta (&r2, "validate", tree, NULL);
     g_assert_cmpint (r2.status, ==, 0);
-    assert_contains (r2.out, "2 files, 3 resources, 3 valid, 0 invalid");
+    charta_test_assert_contains (r2.out, "2 files, 3 resources, 3 valid, 0 invalid");
   }
 }
 
@@ -406,20 +280,15 @@ static void
 test_bundle (Fixture       *f,
              gconstpointer  data)
 {
-  g_autofree char *path = write_file (f, "bundle.json",
-                                      "{\"resourceType\":\"Bundle\",\"type\":\"collection\",\"entry\":["
-                                      "{\"fullUrl\":\"urn:uuid:53fefa32-fcbb-4ff8-8a92-55ee120877b7\","
-                                      "\"resource\":" VALID_PATIENT "},"
-                                      "{\"fullUrl\":\"urn:uuid:63fefa32-fcbb-4ff8-8a92-55ee120877b7\","
-                                      "\"resource\":{\"resourceType\":\"Observation\",\"status\":\"final\","
-                                      "\"code\":{\"text\":\"x\"},\"valueQuantity\":{\"value\":\"7\"}}}]}", -1);
-  g_autofree char *want = g_strconcat (path, ": Bundle.entry[1].resource.valueQuantity.value: \"7\"", NULL);
-  g_auto(Result) r = { 0 };
-
-  run_charta (&r, "validate", path, NULL);
-  g_assert_cmpint (r.status, ==, 1);
-  assert_contains (r.out, want);
-  assert_contains (r.out, "1 files, 1 resources, 0 valid, 1 invalid");
+  assert_invalid (f, "bundle.json",
+                  "{\"resourceType\":\"Bundle\",\"type\":\"collection\",\"entry\":["
+                  "{\"fullUrl\":\"urn:uuid:53fefa32-fcbb-4ff8-8a92-55ee120877b7\","
+                  "\"resource\":" VALID_PATIENT "},"
+                  "{\"fullUrl\":\"urn:uuid:63fefa32-fcbb-4ff8-8a92-55ee120877b7\","
+                  "\"resource\":{\"resourceType\":\"Observation\",\"status\":\"final\","
+                  "\"code\":{\"text\":\"x\"},\"valueQuantity\":{\"value\":\"7\"}}}]}", -1,
+                  ": Bundle.entry[1].resource.valueQuantity.value: \"7\"",
+                  "1 files, 1 resources, 0 valid, 1 invalid");
 }
 
 static void
@@ -427,14 +296,14 @@ test_missing_file (Fixture       *f,
                    gconstpointer  data)
 {
   g_autofree char *path = g_build_filename (f->dir, "nonexistent.json", NULL);
-  g_autofree char *good = write_file (f, "ok.json", VALID_PATIENT, -1);
-  g_auto(Result) r = { 0 };
+  g_autofree char *good = charta_test_write_file (f->dir, "ok.json", VALID_PATIENT, -1);
+  g_auto(ChartaTestRun) r = { 0 };
 
-  run_charta (&r, "validate", path, good, NULL);
+  charta_test_run_charta (&r, "validate", path, good, NULL);
   g_assert_cmpint (r.status, ==, 1);
-  assert_contains (r.out, path);
-  assert_contains (r.out, "No such file");
-  assert_contains (r.out, "2 files, 1 resources, 1 valid, 0 invalid");
+  charta_test_assert_contains (r.out, path);
+  charta_test_assert_contains (r.out, "No such file");
+  charta_test_assert_contains (r.out, "2 files, 1 resources, 1 valid, 0 invalid");
 }
 
 static void
@@ -442,45 +311,45 @@ test_usage (Fixture       *f,
             gconstpointer  data)
 {
   {
-    g_auto(Result) r = { 0 };
-    run_charta (&r, NULL);
+    g_auto(ChartaTestRun) r = { 0 };
+    charta_test_run_charta (&r, NULL);
     g_assert_cmpint (r.status, ==, 2);
-    assert_contains (r.err, "Usage: charta");
+    charta_test_assert_contains (r.err, "Usage: charta");
   }
   {
-    g_auto(Result) r = { 0 };
-    run_charta (&r, "validate", NULL);
+    g_auto(ChartaTestRun) r = { 0 };
+    charta_test_run_charta (&r, "validate", NULL);
     g_assert_cmpint (r.status, ==, 2);
-    assert_contains (r.err, "Usage: charta validate");
+    charta_test_assert_contains (r.err, "Usage: charta validate");
   }
   {
-    g_auto(Result) r = { 0 };
-    run_charta (&r, "validate", "--max-bytes", "nope", "x.json", NULL);
+    g_auto(ChartaTestRun) r = { 0 };
+    charta_test_run_charta (&r, "validate", "--max-bytes", "nope", "x.json", NULL);
     g_assert_cmpint (r.status, ==, 2);
   }
   {
-    g_auto(Result) r = { 0 };
-    run_charta (&r, "frobnicate", NULL);
+    g_auto(ChartaTestRun) r = { 0 };
+    charta_test_run_charta (&r, "frobnicate", NULL);
     g_assert_cmpint (r.status, ==, 2);
-    assert_contains (r.err, "unknown command");
+    charta_test_assert_contains (r.err, "unknown command");
   }
   {
-    g_auto(Result) r = { 0 };
-    run_charta (&r, "--help", NULL);
+    g_auto(ChartaTestRun) r = { 0 };
+    charta_test_run_charta (&r, "--help", NULL);
     g_assert_cmpint (r.status, ==, 0);
-    assert_contains (r.out, "validate");
+    charta_test_assert_contains (r.out, "validate");
   }
   {
-    g_auto(Result) r = { 0 };
-    run_charta (&r, "validate", "--help", NULL);
+    g_auto(ChartaTestRun) r = { 0 };
+    charta_test_run_charta (&r, "validate", "--help", NULL);
     g_assert_cmpint (r.status, ==, 0);
-    assert_contains (r.out, "--max-bytes");
+    charta_test_assert_contains (r.out, "--max-bytes");
   }
   {
-    g_auto(Result) r = { 0 };
-    run_charta (&r, "--version", NULL);
+    g_auto(ChartaTestRun) r = { 0 };
+    charta_test_run_charta (&r, "--version", NULL);
     g_assert_cmpint (r.status, ==, 0);
-    assert_contains (r.out, "charta ");
+    charta_test_assert_contains (r.out, "charta ");
   }
 }
 
@@ -489,19 +358,19 @@ static void
 test_limits (Fixture       *f,
              gconstpointer  data)
 {
-  g_autofree char *path = write_file (f, "patient.json", VALID_PATIENT, -1);
+  g_autofree char *path = charta_test_write_file (f->dir, "patient.json", VALID_PATIENT, -1);
 
   {
-    g_auto(Result) r = { 0 };
-    run_charta (&r, "validate", "--max-bytes", "50", path, NULL);
+    g_auto(ChartaTestRun) r = { 0 };
+    charta_test_run_charta (&r, "validate", "--max-bytes", "50", path, NULL);
     g_assert_cmpint (r.status, ==, 1);
-    assert_contains (r.out, "more than the limit of 50 bytes");
+    charta_test_assert_contains (r.out, "more than the limit of 50 bytes");
   }
   {
-    g_auto(Result) r = { 0 };
-    run_charta (&r, "validate", "--max-depth", "2", path, NULL);
+    g_auto(ChartaTestRun) r = { 0 };
+    charta_test_run_charta (&r, "validate", "--max-depth", "2", path, NULL);
     g_assert_cmpint (r.status, ==, 1);
-    assert_contains (r.out, "nesting deeper than the limit");
+    charta_test_assert_contains (r.out, "nesting deeper than the limit");
   }
 }
 
@@ -510,21 +379,23 @@ static void
 test_warnings (Fixture       *f,
                gconstpointer  data)
 {
-  g_autofree char *path = write_file (f, "bare.json", "{\"resourceType\":\"Patient\",\"active\":true}", -1);
+  g_autofree char *path = charta_test_write_file (f->dir, "bare.json",
+                                                  "{\"resourceType\":\"Patient\",\"active\":true}",
+                                                  -1);
   g_autofree char *want = g_strconcat (path, ": warning: Patient: constraint dom-6 failed", NULL);
 
   {
-    g_auto(Result) r = { 0 };
-    run_charta (&r, "validate", path, NULL);
+    g_auto(ChartaTestRun) r = { 0 };
+    charta_test_run_charta (&r, "validate", path, NULL);
     g_assert_cmpint (r.status, ==, 0);
     g_assert_null (strstr (r.out, "warning"));
-    assert_contains (r.out, "1 files, 1 resources, 1 valid, 0 invalid");
+    charta_test_assert_contains (r.out, "1 files, 1 resources, 1 valid, 0 invalid");
   }
   {
-    g_auto(Result) r = { 0 };
-    run_charta (&r, "validate", "--warnings", path, NULL);
+    g_auto(ChartaTestRun) r = { 0 };
+    charta_test_run_charta (&r, "validate", "--warnings", path, NULL);
     g_assert_cmpint (r.status, ==, 0);
-    assert_contains (r.out, want);
+    charta_test_assert_contains (r.out, want);
   }
 }
 
@@ -534,12 +405,12 @@ static void
 test_valid_folder (Fixture       *f,
                    gconstpointer  data)
 {
-  g_auto(Result) r = { 0 };
+  g_auto(ChartaTestRun) r = { 0 };
   g_autofree char *dir = charta_test_data_path ("valid");
 
-  run_charta (&r, "validate", dir, NULL);
+  charta_test_run_charta (&r, "validate", dir, NULL);
   g_assert_cmpint (r.status, ==, 0);
-  assert_contains (r.out, "4 files, 6 resources, 6 valid, 0 invalid");
+  charta_test_assert_contains (r.out, "4 files, 6 resources, 6 valid, 0 invalid");
   g_assert_cmpstr (r.err, ==, "");
 }
 
@@ -550,8 +421,8 @@ main (int    argc,
   g_test_init (&argc, &argv, NULL);
 
 #define ADD(path, func) \
-  g_test_add ("/charta/backend/cli-validate/" path, Fixture, NULL, fixture_set_up, func, \
-              fixture_tear_down)
+  g_test_add ("/charta/backend/cli-validate/" path, Fixture, NULL, charta_test_dir_set_up, \
+              func, charta_test_dir_tear_down)
   ADD ("valid-file", test_valid_file);
   ADD ("valid-folder", test_valid_folder);
   ADD ("malformed-json", test_malformed_json);

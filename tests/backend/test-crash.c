@@ -32,10 +32,8 @@
 #include <string.h>
 
 #include <gio/gio.h>
-#include <glib/gstdio.h>
 
-#include "charta-store.h"
-#include "charta-test-util.h"
+#include "charta-test-store-util.h"
 
 #define CRASH_TAG_SYSTEM "urn:charta:crash"
 #define DEFAULT_ROUNDS 25
@@ -430,6 +428,36 @@ verify_transaction (ChartaStore *store,
     }
 }
 
+/* What verify_no_partial_transaction() gathers from the history. */
+typedef struct
+{
+  GHashTable *members;   /* transaction tag code -> set of "Type/id" carrying it */
+  unsigned n_versions;
+} Members;
+
+static void
+gather_member (ChartaHistoryEntry *entry,
+               gpointer            user_data)
+{
+  Members *m = user_data;
+  const char *code;
+  GHashTable *set;
+
+  m->n_versions++;
+  if (entry->resource == NULL)
+    return;
+  code = crash_tag (entry->resource);
+  if (code == NULL || transaction_size (code) == 0)
+    return;
+  set = g_hash_table_lookup (m->members, code);
+  if (set == NULL)
+    {
+      set = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+      g_hash_table_insert (m->members, g_strdup (code), set);
+    }
+  g_hash_table_add (set, g_strdup_printf ("%s/%s", entry->type, entry->id));
+}
+
 /* Reads the whole store's history and counts, per transaction code, the resources that carry
  * it: each count must be the transaction's full size.  Returns the number of transactions. */
 static unsigned
@@ -438,47 +466,12 @@ verify_no_partial_transaction (ChartaStore *store,
 {
   g_autoptr(GHashTable) members =
     g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_hash_table_unref);
-  g_autofree char *cursor = NULL;
+  Members m = { members, 0 };
   GHashTableIter iter;
   gpointer key, value;
 
-  *n_versions = 0;
-  do
-    {
-      ChartaHistoryOptions options = { 0, 0, 1000, cursor };
-      g_autoptr(GError) error = NULL;
-      g_autoptr(GPtrArray) page = NULL;
-      char *next = NULL;
-
-      page = charta_store_history (store, NULL, NULL, &options, &next, &error);
-      g_assert_no_error (error);
-      g_assert_nonnull (page);
-      g_assert_true (page->len > 0 || next == NULL);
-      for (unsigned i = 0; i < page->len; i++)
-        {
-          ChartaHistoryEntry *entry = g_ptr_array_index (page, i);
-          const char *code;
-          GHashTable *set;
-
-          (*n_versions)++;
-          if (entry->resource == NULL)
-            continue;
-          code = crash_tag (entry->resource);
-          if (code == NULL || transaction_size (code) == 0)
-            continue;
-          set = g_hash_table_lookup (members, code);
-          if (set == NULL)
-            {
-              set = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-              g_hash_table_insert (members, g_strdup (code), set);
-            }
-          g_hash_table_add (set, g_strdup_printf ("%s/%s", entry->type, entry->id));
-        }
-      g_free (cursor);
-      cursor = next;
-    }
-  while (cursor != NULL);
-
+  charta_test_store_foreach_version (store, 1000, gather_member, &m);
+  *n_versions = m.n_versions;
   g_hash_table_iter_init (&iter, members);
   while (g_hash_table_iter_next (&iter, &key, &value))
     if (g_hash_table_size (value) != transaction_size (key))
@@ -594,38 +587,13 @@ verify_all (Crash       *crash,
 }
 
 static void
-remove_store_files (Crash *crash)
-{
-  static const char *suffixes[] = { "", "-wal", "-shm", "-journal" };
-
-  for (unsigned i = 0; i < G_N_ELEMENTS (suffixes); i++)
-    {
-      g_autofree char *path = g_strconcat (crash->store_path, suffixes[i], NULL);
-      g_remove (path);
-    }
-  g_rmdir (crash->dir);
-}
-
-static void
 run_charta_check (const char *store_path)
 {
-  const char *charta = g_getenv ("CHARTA_BIN");
-  g_autofree char *fallback = NULL;
-  g_autofree char *out = NULL;
-  g_autofree char *err = NULL;
-  g_autoptr(GError) error = NULL;
-  int status = 0;
+  g_auto(ChartaTestRun) r = { 0 };
 
-  if (charta == NULL)
-    charta = fallback = g_test_build_filename (G_TEST_BUILT, "..", "backend", "charta", NULL);
-  const char *argv[] = { charta, "check", store_path, NULL };
-
-  g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_DEFAULT, NULL, NULL,
-                               &out, &err, &status, &error));
-  g_assert_no_error (error);
-  if (!g_spawn_check_wait_status (status, &error))
-    g_error ("charta check failed (%s):\n%s%s", error->message, out, err);
-  g_test_message ("charta check: %s", g_strstrip (out));
+  charta_test_run_charta (&r, "check", store_path, NULL);
+  if (r.status != 0)
+    g_error ("charta check failed (exit status %d):\n%s%s", r.status, r.out, r.err);
 }
 
 /* Sets up @crash: a new store file in @dir (NULL: a new temporary folder).  FALSE (and the
@@ -634,7 +602,6 @@ static gboolean
 crash_init (Crash      *crash,
             const char *dir)
 {
-  g_autoptr(GError) error = NULL;
   g_autoptr(ChartaStore) store = NULL;
 
   memset (crash, 0, sizeof *crash);
@@ -644,8 +611,7 @@ crash_init (Crash      *crash,
       g_test_fail_printf ("CHARTA_CRASH_WRITER is not set (run through meson test)");
       return FALSE;
     }
-  crash->dir = dir != NULL ? g_strdup (dir) : g_dir_make_tmp ("charta-crash-XXXXXX", &error);
-  g_assert_no_error (error);
+  crash->dir = dir != NULL ? g_strdup (dir) : charta_test_make_tmp_dir ();
   crash->store_path = g_build_filename (crash->dir, "crash.charta", NULL);
   crash->writes = g_ptr_array_new_with_free_func ((GDestroyNotify) write_free);
   crash->transactions = g_ptr_array_new_with_free_func ((GDestroyNotify) transaction_free);
@@ -653,8 +619,7 @@ crash_init (Crash      *crash,
                                            (GDestroyNotify) expected_free);
 
   /* Create the store first, so that even a kill before the writer opened it leaves a store. */
-  store = charta_store_open (crash->store_path, CHARTA_STORE_FLAGS_CREATE, &error);
-  g_assert_no_error (error);
+  store = charta_test_store_open (crash->store_path, CHARTA_STORE_FLAGS_CREATE);
   charta_store_close (store);
   return TRUE;
 }
@@ -662,7 +627,7 @@ crash_init (Crash      *crash,
 static void
 crash_clear (Crash *crash)
 {
-  remove_store_files (crash);
+  charta_test_remove_tree (crash->dir);
   g_free (crash->store_path);
   g_free (crash->dir);
   g_ptr_array_unref (crash->writes);
@@ -692,7 +657,6 @@ crash_round (Crash      *crash,
   unsigned n_found, n_versions;
   g_autofree char *output = NULL;
   g_autoptr(ChartaStore) store = NULL;
-  g_autoptr(GError) error = NULL;
   RoundResult result;
   GHashTableIter iter;
   gpointer value;
@@ -701,8 +665,7 @@ crash_round (Crash      *crash,
   parse_output (crash, output, &result.n_writes, &result.n_transactions, &result.truncated);
 
   /* Opening recovers the store from whatever the kill left. */
-  store = charta_store_open (crash->store_path, CHARTA_STORE_FLAGS_NONE, &error);
-  g_assert_no_error (error);
+  store = charta_test_store_open (crash->store_path, CHARTA_STORE_FLAGS_NONE);
   verify_all (crash, store, first_write, first_transaction);
   g_hash_table_iter_init (&iter, crash->expected);
   while (g_hash_table_iter_next (&iter, NULL, &value))
@@ -728,7 +691,6 @@ test_sigkill_rounds (void)
                                   : g_random_int ();
   unsigned rounds = rounds_env != NULL ? (unsigned) atoi (rounds_env) : DEFAULT_ROUNDS;
   g_autoptr(GRand) rand = g_rand_new_with_seed (seed);
-  g_autoptr(GError) error = NULL;
   unsigned total_writes = 0, total_transactions = 0, rounds_truncated = 0;
   int64_t started = g_get_monotonic_time ();
   Crash crash;
@@ -754,9 +716,9 @@ test_sigkill_rounds (void)
 
   /* Every report of every round, once more, on the final file. */
   {
-    g_autoptr(ChartaStore) store = charta_store_open (crash.store_path, CHARTA_STORE_FLAGS_NONE,
-                                                      &error);
-    g_assert_no_error (error);
+    g_autoptr(ChartaStore) store = charta_test_store_open (crash.store_path,
+                                                           CHARTA_STORE_FLAGS_NONE);
+
     verify_all (&crash, store, 0, 0);
     charta_store_close (store);
   }
@@ -788,10 +750,7 @@ static void
 test_detects_lie (gconstpointer data)
 {
   const Lie *lie = data;
-  g_autoptr(GError) error = NULL;
   g_autofree char *dir = NULL;
-  g_autofree char *store_path = NULL;
-  Crash files = { 0, };
 
   if (g_test_subprocess ())
     {
@@ -810,15 +769,11 @@ test_detects_lie (gconstpointer data)
       g_test_fail_printf ("CHARTA_CRASH_WRITER is not set (run through meson test)");
       return;
     }
-  dir = g_dir_make_tmp ("charta-crash-XXXXXX", &error);
-  g_assert_no_error (error);
+  dir = charta_test_make_tmp_dir ();
   g_setenv ("CHARTA_CRASH_LIE_DIR", dir, TRUE);
   g_test_trap_subprocess (NULL, 120 * G_USEC_PER_SEC, G_TEST_SUBPROCESS_DEFAULT);
   g_unsetenv ("CHARTA_CRASH_LIE_DIR");
-  store_path = g_build_filename (dir, "crash.charta", NULL);
-  files.dir = dir;
-  files.store_path = store_path;
-  remove_store_files (&files);
+  charta_test_remove_tree (dir);
 
   g_test_trap_assert_failed ();
   g_test_trap_assert_stderr (lie->message);

@@ -12,16 +12,12 @@
  */
 #define G_LOG_DOMAIN "charta-test-demo"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-
-#include <glib/gstdio.h>
 
 #include "charta-demo.h"
-#include "charta-test-util.h"
+#include "charta-test-store-util.h"
 
 /* A store read back: every version, keyed "Type/id/_history/N" (a Provenance by the version it
  * targets: "Provenance→Type/id/_history/N"), to its canonical JSON with the clock's fields
@@ -50,41 +46,14 @@ static DemoStore other_seed;  /* seed 2, 50 patients */
 
 /* ---- helpers ------------------------------------------------------------------------------- */
 
-static void
-remove_dir (const char *dir)
-{
-  g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
-  const char *name;
-
-  if (d == NULL)
-    return;
-  while ((name = g_dir_read_name (d)) != NULL)
-    {
-      g_autofree char *path = g_build_filename (dir, name, NULL);
-
-      g_remove (path);
-    }
-  g_rmdir (dir);
-}
-
 static ChartaStore *
 open_temp_store (char **dir_out,
                  char **path_out)
 {
-  g_autoptr(GError) error = NULL;
-  g_autofree char *dir = g_dir_make_tmp ("charta-test-demo-XXXXXX", &error);
-  g_autofree char *path = NULL;
-  ChartaStore *store;
-
-  g_assert_no_error (error);
-  path = g_build_filename (dir, "demo.charta", NULL);
+  *dir_out = charta_test_make_tmp_dir ();
+  *path_out = g_build_filename (*dir_out, "demo.charta", NULL);
   /* the default durability, as `charta demo` uses: the runtime measured is the real one */
-  store = charta_store_open (path, CHARTA_STORE_FLAGS_CREATE, &error);
-  g_assert_no_error (error);
-  g_assert_nonnull (store);
-  *dir_out = g_steal_pointer (&dir);
-  *path_out = g_steal_pointer (&path);
-  return store;
+  return charta_test_store_open (*path_out, CHARTA_STORE_FLAGS_CREATE);
 }
 
 static char *
@@ -162,60 +131,44 @@ concept_code (JsonObject *object,
 }
 
 static void
+snapshot_add (ChartaHistoryEntry *entry,
+              gpointer            user_data)
+{
+  Snapshot *snapshot = user_data;
+  g_autofree char *key = NULL;
+  char *type_id = g_strconcat (entry->type, "/", entry->id, NULL);
+
+  g_assert_nonnull (entry->resource);   /* the demo deletes nothing */
+  if (strcmp (entry->type, "Provenance") == 0)
+    {
+      JsonObject *root = charta_resource_get_object (entry->resource);
+      const char *target = object_string (array_object (object_array (root, "target"), 0),
+                                          "reference");
+
+      g_assert_nonnull (target);
+      key = g_strconcat ("Provenance→", target, NULL);
+    }
+  else
+    key = g_strdup_printf ("%s/_history/%" G_GINT64_FORMAT, type_id, entry->version);
+  g_assert_false (g_hash_table_contains (snapshot->versions, key));
+  g_hash_table_insert (snapshot->versions, g_steal_pointer (&key), normalise (entry->resource));
+  snapshot->n_versions++;
+  /* newest first: the first version seen is the current one */
+  if (!g_hash_table_contains (snapshot->current, type_id))
+    g_hash_table_insert (snapshot->current, type_id, charta_resource_ref (entry->resource));
+  else
+    g_free (type_id);
+}
+
+static void
 snapshot_take (ChartaStore *store,
                Snapshot    *snapshot)
 {
-  g_autofree char *cursor = NULL;
-
   snapshot->versions = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   snapshot->current = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                              (GDestroyNotify) charta_resource_unref);
   snapshot->n_versions = 0;
-  do
-    {
-      ChartaHistoryOptions options = { 0 };
-      g_autoptr(GError) error = NULL;
-      g_autoptr(GPtrArray) page = NULL;
-      char *next = NULL;
-
-      options.count = 1000;
-      options.cursor = cursor;
-      page = charta_store_history (store, NULL, NULL, &options, &next, &error);
-      g_assert_no_error (error);
-      g_assert_nonnull (page);
-      for (unsigned i = 0; i < page->len; i++)
-        {
-          ChartaHistoryEntry *entry = g_ptr_array_index (page, i);
-          g_autofree char *key = NULL;
-          char *type_id = g_strconcat (entry->type, "/", entry->id, NULL);
-
-          g_assert_nonnull (entry->resource);   /* the demo deletes nothing */
-          if (strcmp (entry->type, "Provenance") == 0)
-            {
-              JsonObject *root = charta_resource_get_object (entry->resource);
-              const char *target = object_string (array_object (object_array (root, "target"),
-                                                                0), "reference");
-
-              g_assert_nonnull (target);
-              key = g_strconcat ("Provenance→", target, NULL);
-            }
-          else
-            key = g_strdup_printf ("%s/_history/%" G_GINT64_FORMAT, type_id, entry->version);
-          g_assert_false (g_hash_table_contains (snapshot->versions, key));
-          g_hash_table_insert (snapshot->versions, g_steal_pointer (&key),
-                               normalise (entry->resource));
-          snapshot->n_versions++;
-          /* newest first: the first version seen is the current one */
-          if (!g_hash_table_contains (snapshot->current, type_id))
-            g_hash_table_insert (snapshot->current, type_id,
-                                 charta_resource_ref (entry->resource));
-          else
-            g_free (type_id);
-        }
-      g_free (cursor);
-      cursor = next;
-    }
-  while (cursor != NULL);
+  charta_test_store_foreach_version (store, 1000, snapshot_add, snapshot);
 }
 
 static void
@@ -257,7 +210,7 @@ demo_store_clear (DemoStore *ds)
   charta_demo_stats_clear (&ds->stats);
   charta_store_close (ds->store);
   g_clear_object (&ds->store);
-  remove_dir (ds->dir);
+  charta_test_remove_tree (ds->dir);
   g_clear_pointer (&ds->dir, g_free);
   g_clear_pointer (&ds->path, g_free);
 }
@@ -277,15 +230,6 @@ current (DemoStore  *ds,
   g_autofree char *key = g_strconcat (type, "/", id, NULL);
 
   return g_hash_table_lookup (ds->snapshot.current, key);
-}
-
-static int64_t
-count_of (GHashTable *counts,
-          const char *type)
-{
-  int64_t *n = g_hash_table_lookup (counts, type);
-
-  return n != NULL ? *n : 0;
 }
 
 /* Days since 0001-01-01 of a date or dateTime's date part. */
@@ -400,13 +344,6 @@ test_seeds_differ (void)
 #define FINGERPRINT_3_PATIENTS_SEED_1 \
   "1bb7f75637f1701ee624cbf2a7b909f350951cd515ec397d70c75c7cef2fd24e"
 
-static gint
-compare_strings (gconstpointer a,
-                 gconstpointer b)
-{
-  return strcmp (*(const char *const *) a, *(const char *const *) b);
-}
-
 static void
 test_fingerprint (void)
 {
@@ -418,7 +355,7 @@ test_fingerprint (void)
 
   demo_store_make (&ds, 3, 1);
   keys = g_hash_table_get_keys_as_array (ds.snapshot.versions, &n_keys);
-  qsort (keys, n_keys, sizeof *keys, compare_strings);
+  qsort (keys, n_keys, sizeof *keys, charta_test_compare_strings);
   for (unsigned i = 0; i < n_keys; i++)
     {
       const char *body = g_hash_table_lookup (ds.snapshot.versions, keys[i]);
@@ -546,16 +483,18 @@ check_counts (DemoStore *ds)
   int64_t encounters;
 
   g_assert_no_error (error);
-  g_assert_cmpint (count_of (counts, "Organization"), ==, s->n_organizations);
-  g_assert_cmpint (count_of (counts, "Practitioner"), ==, s->n_practitioners);
-  g_assert_cmpint (count_of (counts, "Patient"), ==, s->n_patients);
-  g_assert_cmpint (count_of (counts, "Encounter"), ==, s->n_encounters);
-  g_assert_cmpint (count_of (counts, "Condition"), ==, s->n_conditions);
-  g_assert_cmpint (count_of (counts, "Observation"), ==, s->n_observations);
-  g_assert_cmpint (count_of (counts, "MedicationRequest"), ==, s->n_medication_requests);
-  g_assert_cmpint (count_of (counts, "AllergyIntolerance"), ==, s->n_allergy_intolerances);
-  g_assert_cmpint (count_of (counts, "Immunization"), ==, s->n_immunizations);
-  g_assert_cmpint (count_of (counts, "Provenance"), ==,
+  g_assert_cmpint (charta_test_count_of (counts, "Organization"), ==, s->n_organizations);
+  g_assert_cmpint (charta_test_count_of (counts, "Practitioner"), ==, s->n_practitioners);
+  g_assert_cmpint (charta_test_count_of (counts, "Patient"), ==, s->n_patients);
+  g_assert_cmpint (charta_test_count_of (counts, "Encounter"), ==, s->n_encounters);
+  g_assert_cmpint (charta_test_count_of (counts, "Condition"), ==, s->n_conditions);
+  g_assert_cmpint (charta_test_count_of (counts, "Observation"), ==, s->n_observations);
+  g_assert_cmpint (charta_test_count_of (counts, "MedicationRequest"), ==,
+                   s->n_medication_requests);
+  g_assert_cmpint (charta_test_count_of (counts, "AllergyIntolerance"), ==,
+                   s->n_allergy_intolerances);
+  g_assert_cmpint (charta_test_count_of (counts, "Immunization"), ==, s->n_immunizations);
+  g_assert_cmpint (charta_test_count_of (counts, "Provenance"), ==,
                    (int64_t) s->n_resources + s->n_corrections);
   g_assert_cmpuint (g_hash_table_size (counts), ==, 10);
   g_assert_cmpuint (s->n_resources, ==,
@@ -732,21 +671,6 @@ test_series (void)
   g_assert_cmpuint (n_checked, ==, 12 * ds->options.n_patients - 6);
 }
 
-/* The single Provenance of @type/@id version @version. */
-static ChartaResource *
-provenance_of (ChartaStore *store,
-               const char  *type,
-               const char  *id,
-               int64_t      version)
-{
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GPtrArray) list = charta_store_list_provenance (store, type, id, version, &error);
-
-  g_assert_no_error (error);
-  g_assert_cmpuint (list->len, ==, 1);
-  return charta_resource_ref (g_ptr_array_index (list, 0));
-}
-
 static void
 assert_provenance (ChartaStore *store,
                    const char  *type,
@@ -756,7 +680,8 @@ assert_provenance (ChartaStore *store,
                    const char  *agent_reference,
                    const char  *reason)
 {
-  g_autoptr(ChartaResource) provenance = provenance_of (store, type, id, version);
+  g_autoptr(ChartaResource) provenance = charta_test_store_provenance_of (store, type, id,
+                                                                         version);
   JsonObject *root = charta_resource_get_object (provenance);
   JsonObject *who = object_object (array_object (object_array (root, "agent"), 0), "who");
   JsonObject *first_reason = array_object (object_array (root, "reason"), 0);
@@ -1071,36 +996,10 @@ test_bad_options (void)
   g_assert_cmpuint (stats.n_resources, ==, 0);
   charta_demo_stats_clear (&stats);
   charta_store_close (store);
-  remove_dir (dir);
+  charta_test_remove_tree (dir);
 }
 
 /* ---- the command ------------------------------------------------------------------------- */
-
-static int
-run_charta (char      **out,
-            char      **err,
-            const char *first,
-            ...)
-{
-  const char *bin = g_getenv ("CHARTA_BIN");
-  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
-  g_autoptr(GError) error = NULL;
-  int status = -1;
-  va_list ap;
-
-  g_assert_nonnull (bin);
-  g_ptr_array_add (argv, (gpointer) bin);
-  va_start (ap, first);
-  for (const char *a = first; a != NULL; a = va_arg (ap, const char *))
-    g_ptr_array_add (argv, (gpointer) a);
-  va_end (ap);
-  g_ptr_array_add (argv, NULL);
-  g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL, out, err,
-                &status, &error);
-  g_assert_no_error (error);
-  g_assert_true (WIFEXITED (status));
-  return WEXITSTATUS (status);
-}
 
 static void
 test_cli (void)
@@ -1108,46 +1007,49 @@ test_cli (void)
   g_autoptr(GError) error = NULL;
   g_autofree char *dir = g_dir_make_tmp ("charta-test-demo-cli-XXXXXX", &error);
   g_autofree char *path = g_build_filename (dir, "cli demo.charta", NULL);
-  g_autofree char *out = NULL;
-  g_autofree char *err = NULL;
   g_autoptr(ChartaStore) store = NULL;
   DemoStore library = { 0 };
   Snapshot cli = { 0 };
   GHashTableIter iter;
   gpointer key, value;
-  int rc;
+  /* usage errors */
+  const char *usage[][4] = {
+    { "demo", NULL },
+    { "demo", "--patients", "0", path },
+    { "demo", "--seed", "-3", path },
+    { "demo", "a.charta", "b.charta", NULL },
+  };
 
   g_assert_no_error (error);
-  rc = run_charta (&out, &err, "demo", "--patients", "4", "--seed", "4242", path, NULL);
-  if (rc != 0)
-    g_error ("charta demo exited with %d: %s", rc, err);
-  g_assert_nonnull (strstr (out, "4 patients"));
-  g_assert_nonnull (strstr (out, "charta history"));
-  g_assert_nonnull (strstr (out, "Patient/pat-"));
-  g_assert_nonnull (strstr (out, "6 corrections"));
-  g_clear_pointer (&out, g_free);
-  g_clear_pointer (&err, g_free);
+  {
+    g_auto(ChartaTestRun) r = { 0 };
 
-  /* a store with data is refused */
-  rc = run_charta (&out, &err, "demo", path, NULL);
-  g_assert_cmpint (rc, ==, 1);
-  g_assert_nonnull (strstr (err, "already holds data"));
-  g_clear_pointer (&out, g_free);
-  g_clear_pointer (&err, g_free);
+    charta_test_run_charta (&r, "demo", "--patients", "4", "--seed", "4242", path, NULL);
+    if (r.status != 0)
+      g_error ("charta demo exited with %d: %s", r.status, r.err);
+    g_assert_nonnull (strstr (r.out, "4 patients"));
+    g_assert_nonnull (strstr (r.out, "charta history"));
+    g_assert_nonnull (strstr (r.out, "Patient/pat-"));
+    g_assert_nonnull (strstr (r.out, "6 corrections"));
+  }
+  {
+    g_auto(ChartaTestRun) r = { 0 };
 
-  /* usage errors */
-  g_assert_cmpint (run_charta (&out, &err, "demo", NULL), ==, 2);
-  g_clear_pointer (&out, g_free);
-  g_clear_pointer (&err, g_free);
-  g_assert_cmpint (run_charta (&out, &err, "demo", "--patients", "0", path, NULL), ==, 2);
-  g_clear_pointer (&out, g_free);
-  g_clear_pointer (&err, g_free);
-  g_assert_cmpint (run_charta (&out, &err, "demo", "--seed", "-3", path, NULL), ==, 2);
-  g_clear_pointer (&out, g_free);
-  g_clear_pointer (&err, g_free);
-  g_assert_cmpint (run_charta (&out, &err, "demo", "a.charta", "b.charta", NULL), ==, 2);
-  g_clear_pointer (&out, g_free);
-  g_clear_pointer (&err, g_free);
+    /* a store with data is refused */
+    charta_test_run_charta (&r, "demo", path, NULL);
+    g_assert_cmpint (r.status, ==, 1);
+    g_assert_nonnull (strstr (r.err, "already holds data"));
+  }
+  for (unsigned i = 0; i < G_N_ELEMENTS (usage); i++)
+    {
+      g_autoptr(GPtrArray) args = g_ptr_array_new ();
+      g_auto(ChartaTestRun) r = { 0 };
+
+      for (unsigned j = 0; j < G_N_ELEMENTS (usage[i]) && usage[i][j] != NULL; j++)
+        g_ptr_array_add (args, (gpointer) usage[i][j]);
+      charta_test_run_charta_argv (&r, args);
+      g_assert_cmpint (r.status, ==, 2);
+    }
 
   /* the command and the library make the same demo from the same options */
   store = charta_store_open (path, CHARTA_STORE_FLAGS_READ_ONLY, &error);
@@ -1162,7 +1064,7 @@ test_cli (void)
   snapshot_clear (&cli);
   demo_store_clear (&library);
   charta_store_close (store);
-  remove_dir (dir);
+  charta_test_remove_tree (dir);
 }
 
 int

@@ -13,62 +13,13 @@
 
 #include <string.h>
 
-#include <glib/gstdio.h>
-
-#include "charta-store.h"
 #include "charta-store-private.h"
-#include "charta-test-util.h"
+#include "charta-test-store-util.h"
 
 #define N_THREADS 8
 #define N_UPDATES 500
 
-typedef struct
-{
-  char        *dir;
-  char        *path;
-  ChartaStore *store;
-} Fixture;
-
-static void
-fixture_set_up (Fixture       *f,
-                gconstpointer  data)
-{
-  g_autoptr(GError) error = NULL;
-
-  f->dir = g_dir_make_tmp ("charta-concurrency-XXXXXX", &error);
-  g_assert_no_error (error);
-  f->path = g_build_filename (f->dir, "store.charta", NULL);
-  f->store = charta_store_open (f->path, CHARTA_STORE_FLAGS_CREATE, &error);
-  g_assert_no_error (error);
-}
-
-static void
-fixture_tear_down (Fixture       *f,
-                   gconstpointer  data)
-{
-  const char *suffixes[] = { "", "-wal", "-shm" };
-
-  g_clear_object (&f->store);
-  for (size_t i = 0; i < G_N_ELEMENTS (suffixes); i++)
-    {
-      g_autofree char *file = g_strconcat (f->path, suffixes[i], NULL);
-
-      g_unlink (file);
-    }
-  g_rmdir (f->dir);
-  g_free (f->dir);
-  g_free (f->path);
-}
-
-static ChartaResource *
-parse (const char *json)
-{
-  g_autoptr(GError) error = NULL;
-  ChartaResource *resource = charta_resource_new_from_data (json, strlen (json), NULL, &error);
-
-  g_assert_no_error (error);
-  return resource;
-}
+typedef ChartaTestStore Fixture;   /* a new store in a temporary folder */
 
 /* A Patient whose content names @marker twice (family and given must agree). */
 static ChartaResource *
@@ -79,7 +30,7 @@ marked_patient (const char *id,
     "{\"resourceType\":\"Patient\",\"id\":\"%s\",\"name\":[{\"family\":\"F%s\","
     "\"given\":[\"G%s\"]}]}", id, marker, marker);
 
-  return parse (json);
+  return charta_test_parse (json);
 }
 
 static const char *
@@ -343,7 +294,7 @@ create_worker (gpointer data)
       g_autofree char *json = g_strdup_printf ("{\"resourceType\":\"Observation\",\"status\":\"final\","
                                                "\"code\":{\"text\":\"count %u\"},"
                                                "\"valueInteger\":%u}", i, i);
-      g_autoptr(ChartaResource) input = parse (json);
+      g_autoptr(ChartaResource) input = charta_test_parse (json);
       g_autoptr(ChartaResource) stored = charta_store_create (c->store, input, NULL, &error);
 
       if (stored != NULL)
@@ -400,10 +351,11 @@ main (int    argc,
   g_test_init (&argc, &argv, NULL);
 
   g_test_add ("/charta/backend/store-concurrency/conflicting-updates", Fixture, NULL,
-              fixture_set_up, test_conflicting_updates, fixture_tear_down);
+              charta_test_store_set_up, test_conflicting_updates, charta_test_store_tear_down);
   g_test_add ("/charta/backend/store-concurrency/readers-see-whole-versions", Fixture, NULL,
-              fixture_set_up, test_readers_see_whole_versions, fixture_tear_down);
+              charta_test_store_set_up, test_readers_see_whole_versions,
+              charta_test_store_tear_down);
   g_test_add ("/charta/backend/store-concurrency/group-commit", Fixture, NULL,
-              fixture_set_up, test_group_commit, fixture_tear_down);
+              charta_test_store_set_up, test_group_commit, charta_test_store_tear_down);
   return g_test_run ();
 }

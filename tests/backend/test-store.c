@@ -11,80 +11,16 @@
 
 #include <string.h>
 
-#include <glib/gstdio.h>
 #include <sqlite3.h>
 
-#include "charta-store.h"
 #include "charta-store-private.h"
-#include "charta-test-util.h"
+#include "charta-test-store-util.h"
 
 /* ---- fixture ------------------------------------------------------------------------------ */
 
-typedef struct
-{
-  char        *dir;
-  char        *path;
-  ChartaStore *store;
-} Fixture;
-
-static void
-remove_tree (const char *path)
-{
-  GDir *dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  if (dir != NULL)
-    {
-      while ((name = g_dir_read_name (dir)) != NULL)
-        {
-          g_autofree char *child = g_build_filename (path, name, NULL);
-
-          if (g_file_test (child, G_FILE_TEST_IS_DIR))
-            remove_tree (child);
-          else
-            g_unlink (child);
-        }
-      g_dir_close (dir);
-    }
-  g_rmdir (path);
-}
-
-static void
-fixture_set_up (Fixture       *f,
-                gconstpointer  data)
-{
-  g_autoptr(GError) error = NULL;
-
-  f->dir = g_dir_make_tmp ("charta-store-XXXXXX", &error);
-  g_assert_no_error (error);
-  f->path = g_build_filename (f->dir, "store.charta", NULL);
-  f->store = charta_store_open (f->path, CHARTA_STORE_FLAGS_CREATE, &error);
-  g_assert_no_error (error);
-  g_assert_nonnull (f->store);
-}
-
-static void
-fixture_tear_down (Fixture       *f,
-                   gconstpointer  data)
-{
-  g_clear_object (&f->store);
-  remove_tree (f->dir);
-  g_free (f->dir);
-  g_free (f->path);
-}
+typedef ChartaTestStore Fixture;   /* a new store in a temporary folder */
 
 /* ---- helpers ------------------------------------------------------------------------------ */
-
-static ChartaResource *
-parse (const char *json)
-{
-  g_autoptr(GError) error = NULL;
-  ChartaResource *resource = charta_resource_new_from_data (json, strlen (json), NULL, &error);
-
-  g_assert_no_error (error);
-  g_assert_nonnull (resource);
-  return resource;
-}
 
 /* The resource's JSON without id and meta, as a tree. */
 static JsonNode *
@@ -130,19 +66,6 @@ version_of (ChartaResource *resource)
 
   g_assert_nonnull (vid);
   return g_ascii_strtoll (vid, NULL, 10);
-}
-
-static int64_t
-count_of (ChartaStore *store,
-          const char  *type)
-{
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GHashTable) counts = charta_store_count_by_type (store, &error);
-  int64_t *count;
-
-  g_assert_no_error (error);
-  count = g_hash_table_lookup (counts, type);
-  return count != NULL ? *count : 0;
 }
 
 static unsigned
@@ -196,7 +119,7 @@ test_create_read_update_delete (Fixture       *f,
                                 gconstpointer  data)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(ChartaResource) input = parse (simple_patient);
+  g_autoptr(ChartaResource) input = charta_test_parse (simple_patient);
   g_autoptr(ChartaResource) created = NULL;
   g_autoptr(ChartaResource) read = NULL;
   g_autoptr(ChartaResource) updated = NULL;
@@ -229,7 +152,7 @@ test_create_read_update_delete (Fixture       *f,
 
   /* An update that changes something makes version 2. */
   changed = g_strdup_printf ("{\"resourceType\":\"Patient\",\"id\":\"%s\",\"active\":false}", id);
-  changed_input = parse (changed);
+  changed_input = charta_test_parse (changed);
   updated = charta_store_update (f->store, changed_input, 1, NULL, &was_created, &error);
   g_assert_no_error (error);
   g_assert_false (was_created);
@@ -367,7 +290,7 @@ with_tag (ChartaResource *resource)
   g_autoptr(GString) out = g_string_new (NULL);
 
   write_json (out, resource, charta_resource_get_root (resource), 0, NULL);
-  return parse (out->str);
+  return charta_test_parse (out->str);
 }
 
 /* The Provenance of exactly @version of @type/@id: one, targeting that version, valid. */
@@ -378,78 +301,39 @@ assert_one_provenance (ChartaStore *store,
                        int64_t      version)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(GPtrArray) list = charta_store_list_provenance (store, type, id, version, &error);
   g_autofree char *target = g_strdup_printf ("%s/%s/_history/%" G_GINT64_FORMAT, type, id,
                                              version);
-  ChartaResource *provenance;
+  ChartaResource *provenance = charta_test_store_provenance_of (store, type, id, version);
 
-  g_assert_no_error (error);
-  g_assert_cmpuint (list->len, ==, 1);
-  provenance = g_ptr_array_index (list, 0);
   g_assert_cmpstr (charta_resource_get_resource_type (provenance), ==, "Provenance");
   g_assert_cmpstr (json_string_at (provenance, "target[0].reference"), ==, target);
   g_assert_nonnull (json_string_at (provenance, "recorded"));
   charta_validate (provenance, &error);
   g_assert_no_error (error);
-  return charta_resource_ref (provenance);
-}
-
-static gboolean
-is_known_invalid (const char *name,
-                  const char *known)
-{
-  g_auto(GStrv) lines = g_strsplit (known, "\n", -1);
-
-  for (size_t i = 0; lines[i] != NULL; i++)
-    {
-      g_auto(GStrv) words = NULL;
-
-      if (lines[i][0] == '#' || lines[i][0] == '\0')
-        continue;
-      words = g_strsplit_set (lines[i], " \t", 2);
-      if (g_strcmp0 (words[0], name) == 0)
-        return TRUE;
-    }
-  return FALSE;
+  return provenance;
 }
 
 static void
 test_corpus_examples (void)
 {
-  g_autofree char *dir_path = charta_test_corpus_path ("r4-examples");
-  g_autofree char *known_path = NULL;
-  g_autofree char *known = NULL;
+  g_autofree char *dir_path = NULL;
+  g_autoptr(GPtrArray) names = charta_test_list_valid_examples (&dir_path, NULL);
   g_autoptr(GError) error = NULL;
-  g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
   g_autofree char *tmp = NULL;
   g_autofree char *store_path = NULL;
   g_autoptr(ChartaStore) store = NULL;
   g_autoptr(ChartaOutcome) outcome = charta_outcome_new ();
-  GDir *dir;
-  const char *name;
   unsigned n_done = 0;
 
-  if (dir_path == NULL)
+  if (names == NULL)
     return;
-  known_path = g_build_filename (dir_path, "KNOWN-INVALID.txt", NULL);
-  g_file_get_contents (known_path, &known, NULL, &error);
-  g_assert_no_error (error);
-  dir = g_dir_open (dir_path, 0, &error);
-  g_assert_no_error (error);
-  while ((name = g_dir_read_name (dir)) != NULL)
-    if (g_str_has_suffix (name, ".json") && !is_known_invalid (name, known))
-      g_ptr_array_add (names, g_strdup (name));
-  g_dir_close (dir);
-  g_ptr_array_sort (names, (GCompareFunc) g_strcmp0);
   g_assert_cmpuint (names->len, ==, 724);
 
-  tmp = g_dir_make_tmp ("charta-store-corpus-XXXXXX", &error);
-  g_assert_no_error (error);
+  tmp = charta_test_make_tmp_dir ();
   store_path = g_build_filename (tmp, "corpus.charta", NULL);
   /* FAST: this test is about content, not durability (every write here commits alone). */
-  store = charta_store_open (store_path, CHARTA_STORE_FLAGS_CREATE | CHARTA_STORE_FLAGS_FAST,
-                             &error);
-  g_assert_no_error (error);
+  store = charta_test_store_open (store_path,
+                                  CHARTA_STORE_FLAGS_CREATE | CHARTA_STORE_FLAGS_FAST);
 
   for (unsigned n = 0; n < names->len; n++)
     {
@@ -553,7 +437,7 @@ test_corpus_examples (void)
   g_assert_no_error (error);
   g_assert_cmpuint (charta_outcome_count_errors (outcome), ==, 0);
   g_clear_object (&store);
-  remove_tree (tmp);
+  charta_test_remove_tree (tmp);
 }
 
 /* ---- updates ------------------------------------------------------------------------------- */
@@ -562,7 +446,7 @@ static ChartaResource *
 create_simple (ChartaStore *store)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(ChartaResource) input = parse (simple_patient);
+  g_autoptr(ChartaResource) input = charta_test_parse (simple_patient);
   ChartaResource *created = charta_store_create (store, input, NULL, &error);
 
   g_assert_no_error (error);
@@ -576,7 +460,7 @@ patient_with (const char *id,
   g_autofree char *json = g_strdup_printf ("{\"resourceType\":\"Patient\",\"id\":\"%s\"%s%s}",
                                            id, extra[0] != '\0' ? "," : "", extra);
 
-  return parse (json);
+  return charta_test_parse (json);
 }
 
 static void
@@ -606,7 +490,7 @@ test_identical_update (Fixture       *f,
                           "\"meta\":{\"versionId\":\"7\",\"lastUpdated\":\"2001-01-01T00:00:00Z\"},"
                           "\"name\":[{\"given\":[\"Peter\",\"James\"],\"family\":\"Chalmers\"}],"
                           "\"active\":true,\"id\":\"%s\",\"resourceType\":\"Patient\"}", id);
-  reordered_input = parse (json);
+  reordered_input = charta_test_parse (json);
   reordered = charta_store_update (f->store, reordered_input, 1, NULL, NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpstr (charta_resource_get_version_id (reordered), ==, "1");
@@ -615,7 +499,7 @@ test_identical_update (Fixture       *f,
   provenance = charta_store_list_provenance (f->store, "Patient", id, 0, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (provenance->len, ==, 1);
-  g_assert_cmpint (count_of (f->store, "Provenance"), ==, 1);
+  g_assert_cmpint (charta_test_store_count (f->store, "Provenance"), ==, 1);
 }
 
 static void
@@ -664,7 +548,7 @@ test_update_as_create (Fixture       *f,
   g_autoptr(ChartaResource) again_input = patient_with ("client-id-1", "\"active\":false");
   g_autoptr(ChartaResource) created = NULL;
   g_autoptr(ChartaResource) recreated = NULL;
-  g_autoptr(ChartaResource) no_id = parse (simple_patient);
+  g_autoptr(ChartaResource) no_id = charta_test_parse (simple_patient);
   g_autoptr(ChartaResource) bad_id = patient_with ("bad_id!", "");
   g_autoptr(ChartaResource) failed = NULL;
   gboolean was_created = FALSE;
@@ -685,7 +569,7 @@ test_update_as_create (Fixture       *f,
   g_assert_true (was_created);
   g_assert_cmpstr (charta_resource_get_version_id (recreated), ==, "3");
   g_assert_cmpuint (history_length (f->store, "Patient", "client-id-1"), ==, 3);
-  g_assert_cmpint (count_of (f->store, "Patient"), ==, 1);
+  g_assert_cmpint (charta_test_store_count (f->store, "Patient"), ==, 1);
 
   failed = charta_store_update (f->store, no_id, 0, NULL, NULL, &error);
   g_assert_error (error, CHARTA_STORE_ERROR, CHARTA_STORE_ERROR_INVALID);
@@ -701,8 +585,9 @@ test_invalid (Fixture       *f,
               gconstpointer  data)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(ChartaResource) input = parse ("{\"resourceType\":\"Patient\","
-                                           "\"gender\":\"nope\",\"birthDate\":\"1974-13-45\"}");
+  g_autoptr(ChartaResource) input = charta_test_parse (
+    "{\"resourceType\":\"Patient\","
+    "\"gender\":\"nope\",\"birthDate\":\"1974-13-45\"}");
   g_autoptr(ChartaResource) created = NULL;
 
   created = charta_store_create (f->store, input, NULL, &error);
@@ -710,7 +595,7 @@ test_invalid (Fixture       *f,
   g_assert_nonnull (strstr (error->message, "Patient.gender"));
   g_assert_nonnull (strstr (error->message, "Patient.birthDate"));
   g_assert_null (created);
-  g_assert_cmpint (count_of (f->store, "Patient"), ==, 0);
+  g_assert_cmpint (charta_test_store_count (f->store, "Patient"), ==, 0);
 }
 
 /* ---- provenance ------------------------------------------------------------------------------ */
@@ -722,7 +607,7 @@ test_provenance_change (Fixture       *f,
   g_autoptr(GError) error = NULL;
   g_autoptr(ChartaChange) change = charta_change_new ();
   g_autoptr(ChartaChange) nullify = charta_change_new ();
-  g_autoptr(ChartaResource) input = parse (simple_patient);
+  g_autoptr(ChartaResource) input = charta_test_parse (simple_patient);
   g_autoptr(ChartaResource) created = NULL;
   g_autoptr(ChartaResource) provenance = NULL;
   g_autoptr(ChartaResource) provenance2 = NULL;
@@ -839,11 +724,11 @@ test_provenance_has_none (Fixture       *f,
                           "\"recorded\":\"2020-01-01T00:00:00Z\","
                           "\"agent\":[{\"who\":{\"display\":\"someone\"}}]}",
                           charta_resource_get_id (patient));
-  own_input = parse (json);
+  own_input = charta_test_parse (json);
   g_clear_pointer (&own, charta_resource_unref);
   own = charta_store_create (f->store, own_input, NULL, &error);
   g_assert_no_error (error);
-  g_assert_cmpint (count_of (f->store, "Provenance"), ==, 2);
+  g_assert_cmpint (charta_test_store_count (f->store, "Provenance"), ==, 2);
   g_clear_pointer (&of_provenance, g_ptr_array_unref);
   of_provenance = charta_store_list_provenance (f->store, "Provenance",
                                                 charta_resource_get_id (own), 0, &error);
@@ -895,10 +780,10 @@ test_transaction_urns (Fixture       *f,
                        gconstpointer  data)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(ChartaResource) patient = parse (simple_patient);
-  g_autoptr(ChartaResource) practitioner = parse (
+  g_autoptr(ChartaResource) patient = charta_test_parse (simple_patient);
+  g_autoptr(ChartaResource) practitioner = charta_test_parse (
     "{\"resourceType\":\"Practitioner\",\"id\":\"dr-who\",\"name\":[{\"family\":\"Who\"}]}");
-  g_autoptr(ChartaResource) observation = parse (
+  g_autoptr(ChartaResource) observation = charta_test_parse (
     "{\"resourceType\":\"Observation\",\"status\":\"final\","
     "\"code\":{\"coding\":[{\"system\":\"http://loinc.org\",\"code\":\"8480-6\"}]},"
     "\"subject\":{\"reference\":\"urn:uuid:11111111-1111-4111-8111-111111111111\"},"
@@ -906,7 +791,7 @@ test_transaction_urns (Fixture       *f,
     "{\"reference\":\"Organization/elsewhere\"}],"
     "\"valueQuantity\":{\"value\":120.50,\"unit\":\"mmHg\",\"system\":\"http://unitsofmeasure.org\","
     "\"code\":\"mm[Hg]\"}}");
-  g_autoptr(ChartaResource) encounter = parse (
+  g_autoptr(ChartaResource) encounter = charta_test_parse (
     "{\"resourceType\":\"Encounter\",\"status\":\"finished\","
     "\"class\":{\"system\":\"http://terminology.hl7.org/CodeSystem/v3-ActCode\",\"code\":\"AMB\"},"
     "\"subject\":{\"reference\":\"urn:uuid:11111111-1111-4111-8111-111111111111\"},"
@@ -1016,8 +901,8 @@ test_transaction_unresolved (Fixture       *f,
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(ChartaResource) before = create_simple (f->store);
-  g_autoptr(ChartaResource) patient = parse (simple_patient);
-  g_autoptr(ChartaResource) observation = parse (
+  g_autoptr(ChartaResource) patient = charta_test_parse (simple_patient);
+  g_autoptr(ChartaResource) observation = charta_test_parse (
     "{\"resourceType\":\"Observation\",\"status\":\"final\","
     "\"code\":{\"text\":\"weight\"},"
     "\"subject\":{\"reference\":\"urn:uuid:99999999-9999-4999-8999-999999999999\"}}");
@@ -1048,8 +933,9 @@ test_transaction_invalid_500th (Fixture       *f,
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(ChartaResource) before = create_simple (f->store);
-  g_autoptr(ChartaResource) good = parse (simple_patient);
-  g_autoptr(ChartaResource) bad = parse ("{\"resourceType\":\"Patient\",\"gender\":\"often\"}");
+  g_autoptr(ChartaResource) good = charta_test_parse (simple_patient);
+  g_autoptr(ChartaResource) bad =
+    charta_test_parse ("{\"resourceType\":\"Patient\",\"gender\":\"often\"}");
   g_autoptr(GPtrArray) results = NULL;
   g_autofree ChartaOperation *ops = g_new0 (ChartaOperation, 600);
   Snapshot snapshot;
@@ -1074,8 +960,8 @@ test_transaction_invalid_500th (Fixture       *f,
   results = charta_store_transaction (f->store, ops, 600, NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (results->len, ==, 600);
-  g_assert_cmpint (count_of (f->store, "Patient"), ==, 601);
-  g_assert_cmpint (count_of (f->store, "Provenance"), ==, 601);
+  g_assert_cmpint (charta_test_store_count (f->store, "Patient"), ==, 601);
+  g_assert_cmpint (charta_test_store_count (f->store, "Provenance"), ==, 601);
 }
 
 /* A transaction that fails in the writer (a conflict on its last entry) undoes its earlier
@@ -1086,7 +972,7 @@ test_transaction_conflict_rolls_back (Fixture       *f,
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(ChartaResource) existing = create_simple (f->store);
-  g_autoptr(ChartaResource) other = parse (simple_patient);
+  g_autoptr(ChartaResource) other = charta_test_parse (simple_patient);
   g_autoptr(ChartaResource) change = patient_with (charta_resource_get_id (existing),
                                                    "\"active\":false");
   ChartaOperation ops[3] = {
@@ -1303,7 +1189,7 @@ test_reopen (Fixture       *f,
   g_clear_error (&error);
   g_clear_object (&f->store);
 
-  f->store = charta_store_open (f->path, CHARTA_STORE_FLAGS_NONE, &error);
+  f->store = charta_store_open (f->store_path, CHARTA_STORE_FLAGS_NONE, &error);
   g_assert_no_error (error);
   read = charta_store_read (f->store, "Patient", id, &error);
   g_assert_no_error (error);
@@ -1315,7 +1201,7 @@ test_reopen (Fixture       *f,
                    charta_resource_get_last_updated (created));
   g_clear_object (&f->store);
 
-  read_only = charta_store_open (f->path, CHARTA_STORE_FLAGS_READ_ONLY, &error);
+  read_only = charta_store_open (f->store_path, CHARTA_STORE_FLAGS_READ_ONLY, &error);
   g_assert_no_error (error);
   g_clear_pointer (&read, charta_resource_unref);
   read = charta_store_read (read_only, "Patient", id, &error);
@@ -1327,7 +1213,7 @@ test_reopen (Fixture       *f,
   g_assert_cmpint (charta_store_delete (read_only, "Patient", id, 0, NULL, &error), ==, -1);
   g_assert_error (error, CHARTA_STORE_ERROR, CHARTA_STORE_ERROR_READ_ONLY);
   g_clear_error (&error);
-  g_assert_cmpint (count_of (read_only, "Patient"), ==, 2);
+  g_assert_cmpint (charta_test_store_count (read_only, "Patient"), ==, 2);
 }
 
 static void
@@ -1383,7 +1269,7 @@ test_bad_files (void)
   g_assert_false (g_file_test (missing, G_FILE_TEST_EXISTS));
   g_clear_error (&error);
 
-  remove_tree (dir);
+  charta_test_remove_tree (dir);
 }
 
 /* ---- check ------------------------------------------------------------------------------------ */
@@ -1405,7 +1291,7 @@ test_check_damage (Fixture       *f,
   g_assert_cmpuint (charta_outcome_get_n_issues (good), ==, 0);
 
   /* Damage one index row of the patient, as SQLite itself. */
-  g_assert_cmpint (sqlite3_open (f->path, &db), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_open (f->store_path, &db), ==, SQLITE_OK);
   sql = g_strdup_printf ("UPDATE idx_string SET norm = 'tampered' WHERE rowid ="
                          " (SELECT x.rowid FROM idx_string x JOIN resource r ON r.rid = x.rid"
                          "  WHERE r.id = '%s' LIMIT 1)", charta_resource_get_id (created));
@@ -1441,7 +1327,7 @@ test_check_missing_provenance (Fixture       *f,
   g_autoptr(ChartaResource) created = create_simple (f->store);
   sqlite3 *db = NULL;
 
-  g_assert_cmpint (sqlite3_open (f->path, &db), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_open (f->store_path, &db), ==, SQLITE_OK);
   g_assert_cmpint (sqlite3_exec (db, "UPDATE version SET provenance = NULL WHERE version = 1"
                                      " AND rid = (SELECT rid FROM resource WHERE tid ="
                                      " (SELECT tid FROM rtype WHERE name = 'Patient'))",
@@ -1458,61 +1344,31 @@ test_check_missing_provenance (Fixture       *f,
 
 typedef struct
 {
-  GMainLoop      *loop;
-  ChartaResource *resource;
-  GPtrArray      *results;
-  GError         *error;
-  gboolean        created;
-  GThread        *thread;
+  GMainLoop    *loop;
+  GThread      *thread;   /* where the callback must run */
+  GAsyncResult *result;
 } AsyncState;
 
 static void
-on_created (GObject      *source,
-            GAsyncResult *result,
-            gpointer      user_data)
-{
-  AsyncState *s = user_data;
-
-  g_assert_true (g_thread_self () == s->thread);
-  s->resource = charta_store_create_finish (CHARTA_STORE (source), result, &s->error);
-  g_main_loop_quit (s->loop);
-}
-
-static void
-on_updated (GObject      *source,
-            GAsyncResult *result,
-            gpointer      user_data)
-{
-  AsyncState *s = user_data;
-
-  g_assert_true (g_thread_self () == s->thread);
-  s->resource = charta_store_update_finish (CHARTA_STORE (source), result, &s->created,
-                                            &s->error);
-  g_main_loop_quit (s->loop);
-}
-
-static void
-on_read (GObject      *source,
+on_done (GObject      *source,
          GAsyncResult *result,
          gpointer      user_data)
 {
   AsyncState *s = user_data;
 
   g_assert_true (g_thread_self () == s->thread);
-  s->resource = charta_store_read_finish (CHARTA_STORE (source), result, &s->error);
+  s->result = g_object_ref (result);
   g_main_loop_quit (s->loop);
 }
 
-static void
-on_transaction (GObject      *source,
-                GAsyncResult *result,
-                gpointer      user_data)
+/* Runs the loop until the call started with on_done() and @s finishes; returns its result. */
+static GAsyncResult *
+wait_for (AsyncState *s)
 {
-  AsyncState *s = user_data;
-
-  g_assert_true (g_thread_self () == s->thread);
-  s->results = charta_store_transaction_finish (CHARTA_STORE (source), result, &s->error);
-  g_main_loop_quit (s->loop);
+  g_clear_object (&s->result);
+  g_main_loop_run (s->loop);
+  g_assert_nonnull (s->result);
+  return s->result;
 }
 
 static void
@@ -1520,44 +1376,48 @@ test_async (Fixture       *f,
             gconstpointer  data)
 {
   g_autoptr(GMainLoop) loop = g_main_loop_new (NULL, FALSE);
-  AsyncState s = { loop, NULL, NULL, NULL, FALSE, g_thread_self () };
-  g_autoptr(ChartaResource) input = parse (simple_patient);
+  AsyncState s = { loop, g_thread_self (), NULL };
+  g_autoptr(ChartaResource) input = charta_test_parse (simple_patient);
   g_autoptr(ChartaResource) update = NULL;
+  g_autoptr(ChartaResource) resource = NULL;
+  g_autoptr(GPtrArray) results = NULL;
+  g_autoptr(GError) error = NULL;
   g_autofree char *id = NULL;
+  gboolean created = TRUE;
   ChartaOperation op = { .method = CHARTA_METHOD_CREATE, .resource = input };
 
-  charta_store_create_async (f->store, input, NULL, NULL, on_created, &s);
-  g_main_loop_run (loop);
-  g_assert_no_error (s.error);
-  g_assert_nonnull (s.resource);
-  id = g_strdup (charta_resource_get_id (s.resource));
-  g_clear_pointer (&s.resource, charta_resource_unref);
+  charta_store_create_async (f->store, input, NULL, NULL, on_done, &s);
+  resource = charta_store_create_finish (f->store, wait_for (&s), &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (resource);
+  id = g_strdup (charta_resource_get_id (resource));
+  g_clear_pointer (&resource, charta_resource_unref);
 
   update = patient_with (id, "\"active\":false");
-  charta_store_update_async (f->store, update, 1, NULL, NULL, on_updated, &s);
-  g_main_loop_run (loop);
-  g_assert_no_error (s.error);
-  g_assert_false (s.created);
-  g_assert_cmpstr (charta_resource_get_version_id (s.resource), ==, "2");
-  g_clear_pointer (&s.resource, charta_resource_unref);
+  charta_store_update_async (f->store, update, 1, NULL, NULL, on_done, &s);
+  resource = charta_store_update_finish (f->store, wait_for (&s), &created, &error);
+  g_assert_no_error (error);
+  g_assert_false (created);
+  g_assert_cmpstr (charta_resource_get_version_id (resource), ==, "2");
+  g_clear_pointer (&resource, charta_resource_unref);
 
-  charta_store_read_async (f->store, "Patient", id, NULL, on_read, &s);
-  g_main_loop_run (loop);
-  g_assert_no_error (s.error);
-  g_assert_cmpstr (charta_resource_get_version_id (s.resource), ==, "2");
-  g_clear_pointer (&s.resource, charta_resource_unref);
+  charta_store_read_async (f->store, "Patient", id, NULL, on_done, &s);
+  resource = charta_store_read_finish (f->store, wait_for (&s), &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (charta_resource_get_version_id (resource), ==, "2");
+  g_clear_pointer (&resource, charta_resource_unref);
 
-  charta_store_read_async (f->store, "Patient", "nope", NULL, on_read, &s);
-  g_main_loop_run (loop);
-  g_assert_error (s.error, CHARTA_STORE_ERROR, CHARTA_STORE_ERROR_NOT_FOUND);
-  g_clear_error (&s.error);
+  charta_store_read_async (f->store, "Patient", "nope", NULL, on_done, &s);
+  resource = charta_store_read_finish (f->store, wait_for (&s), &error);
+  g_assert_error (error, CHARTA_STORE_ERROR, CHARTA_STORE_ERROR_NOT_FOUND);
+  g_clear_error (&error);
 
-  charta_store_transaction_async (f->store, &op, 1, NULL, NULL, on_transaction, &s);
-  g_main_loop_run (loop);
-  g_assert_no_error (s.error);
-  g_assert_cmpuint (s.results->len, ==, 1);
-  g_clear_pointer (&s.results, g_ptr_array_unref);
-  g_assert_cmpint (count_of (f->store, "Patient"), ==, 2);
+  charta_store_transaction_async (f->store, &op, 1, NULL, NULL, on_done, &s);
+  results = charta_store_transaction_finish (f->store, wait_for (&s), &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (results->len, ==, 1);
+  g_assert_cmpint (charta_test_store_count (f->store, "Patient"), ==, 2);
+  g_clear_object (&s.result);
 }
 
 /* ---- the edit API the store writes bodies with ----------------------------------------------- */
@@ -1577,7 +1437,7 @@ rewrite_for_test (const char *reference,
 static void
 test_edits (void)
 {
-  g_autoptr(ChartaResource) with_meta = parse (
+  g_autoptr(ChartaResource) with_meta = charta_test_parse (
     "{\"resourceType\":\"Observation\",\"id\":\"old\",\"status\":\"final\","
     "\"meta\":{\"tag\":[{\"code\":\"t\"}],\"versionId\":\"9\"},"
     "\"contained\":[{\"resourceType\":\"Patient\",\"id\":\"c1\","
@@ -1587,8 +1447,8 @@ test_edits (void)
     "\"subject\":{\"reference\":\"urn:uuid:aaaaaaaa-0000-4000-8000-000000000001\"},"
     "\"focus\":[{\"reference\":\"urn:uuid:bbbbbbbb-0000-4000-8000-000000000002\"}],"
     "\"note\":[{\"text\":\"urn:uuid:aaaaaaaa-0000-4000-8000-000000000001\"}]}");
-  g_autoptr(ChartaResource) without_meta = parse ("{\"resourceType\":\"Basic\","
-                                                  "\"code\":{\"text\":\"y\"}}");
+  g_autoptr(ChartaResource) without_meta = charta_test_parse ("{\"resourceType\":\"Basic\","
+                                                              "\"code\":{\"text\":\"y\"}}");
   unsigned calls = 0;
   ChartaResourceEdits edits = {
     .id = "new-id", .version_id = "3", .last_updated = "2024-01-02T03:04:05.000006Z",
@@ -1597,7 +1457,7 @@ test_edits (void)
   ChartaResourceEdits meta_only = { .version_id = "1" };
   g_autofree char *json = charta_resource_to_json_edited (with_meta, &edits, NULL);
   g_autofree char *json2 = NULL;
-  g_autoptr(ChartaResource) edited = parse (json);
+  g_autoptr(ChartaResource) edited = charta_test_parse (json);
   g_autoptr(ChartaResource) edited2 = NULL;
   g_autofree char *canonical = NULL;
   size_t length = 0;
@@ -1626,7 +1486,7 @@ test_edits (void)
   g_assert_cmpuint (length, ==, strlen (json2));
   g_assert_cmpstr (json2, ==, "{\"resourceType\":\"Basic\",\"meta\":{\"versionId\":\"1\"},"
                               "\"code\":{\"text\":\"y\"}}");
-  edited2 = parse (json2);
+  edited2 = charta_test_parse (json2);
   g_assert_null (charta_resource_get_id (edited2));
 }
 
@@ -1637,8 +1497,8 @@ main (int    argc,
   g_test_init (&argc, &argv, NULL);
 
 #define ADD(path, func) \
-  g_test_add ("/charta/backend/store/" path, Fixture, NULL, fixture_set_up, func, \
-              fixture_tear_down)
+  g_test_add ("/charta/backend/store/" path, Fixture, NULL, charta_test_store_set_up, \
+              func, charta_test_store_tear_down)
 
   ADD ("create-read-update-delete", test_create_read_update_delete);
   ADD ("identical-update", test_identical_update);

@@ -81,6 +81,31 @@ fixture_load (Fixture *f)
   return TRUE;
 }
 
+/* One pair of the fixture, looked up. */
+typedef struct
+{
+  const char *file;          /* the r4-examples file's name */
+  ChartaResource *resource;  /* read from it; NULL when our parser refused it */
+  JsonObject *param;         /* the search parameter: {url, code, base, expression} */
+  JsonNode *expected;        /* fhirpath.js's result */
+} Pair;
+
+static Pair
+fixture_pair (Fixture  *f,
+              unsigned  i)
+{
+  JsonArray *pair = json_array_get_array_element (f->pairs, i);
+  unsigned index = json_array_get_int_element (pair, 0);
+  Pair p = {
+    json_array_get_string_element (f->files, index),
+    f->resources[index],
+    json_array_get_object_element (f->params, json_array_get_int_element (pair, 1)),
+    json_array_get_element (pair, 2),
+  };
+
+  return p;
+}
+
 /* Our values as a JSON array; value-less primitives (only an extension) are left out, as
  * fhirpath.js leaves out nulls. */
 static JsonNode *
@@ -108,14 +133,6 @@ evaluate_json (ChartaResource  *resource,
         json_array_add_element (array, value);
     }
   return json_node_init_array (json_node_alloc (), array);
-}
-
-static gboolean
-json_arrays_equal (JsonNode  *a,
-                   JsonNode  *b,
-                   char     **where)
-{
-  return charta_test_json_equal (a, b, where);
 }
 
 /* Known differences between fhirpath.js 5.2.0 and us.  Each is recognised from the fixture's
@@ -147,58 +164,34 @@ static const char *const known_reasons[] = {
     "our result, deduplicated with fhirpath.js's rounding, equals fhirpath.js's.",
 };
 
-/* JSON equality with numbers compared as fhirpath.js does (rounded to multiples of 1e-8). */
+/* Numbers compared as fhirpath.js does: rounded to multiples of 1e-8. */
+static gboolean
+numbers_equal_rounded (JsonNode *a,
+                       JsonNode *b)
+{
+  return round (json_node_get_double (a) / 1e-8) == round (json_node_get_double (b) / 1e-8);
+}
+
 static gboolean
 json_equal_rounded (JsonNode *a,
                     JsonNode *b)
 {
-  JsonNodeType t = json_node_get_node_type (a);
+  return charta_test_json_equal_full (a, b, numbers_equal_rounded, NULL);
+}
 
-  if (t != json_node_get_node_type (b))
-    return FALSE;
-  if (t == JSON_NODE_OBJECT)
-    {
-      JsonObject *oa = json_node_get_object (a);
-      JsonObject *ob = json_node_get_object (b);
-      JsonObjectIter iter;
-      const char *name;
-      JsonNode *member;
-
-      if (json_object_get_size (oa) != json_object_get_size (ob))
-        return FALSE;
-      json_object_iter_init (&iter, oa);
-      while (json_object_iter_next (&iter, &name, &member))
-        if (!json_object_has_member (ob, name) ||
-            !json_equal_rounded (member, json_object_get_member (ob, name)))
-          return FALSE;
-      return TRUE;
-    }
-  if (t == JSON_NODE_ARRAY)
-    {
-      JsonArray *xa = json_node_get_array (a);
-      JsonArray *xb = json_node_get_array (b);
-
-      if (json_array_get_length (xa) != json_array_get_length (xb))
-        return FALSE;
-      for (unsigned i = 0; i < json_array_get_length (xa); i++)
-        if (!json_equal_rounded (json_array_get_element (xa, i), json_array_get_element (xb, i)))
-          return FALSE;
-      return TRUE;
-    }
-  if (t == JSON_NODE_VALUE)
-    {
-      GType ta = json_node_get_value_type (a), tb = json_node_get_value_type (b);
-
-      if ((ta == G_TYPE_INT64 || ta == G_TYPE_DOUBLE) &&
-          (tb == G_TYPE_INT64 || tb == G_TYPE_DOUBLE))
-        return round (json_node_get_double (a) / 1e-8) == round (json_node_get_double (b) / 1e-8);
-    }
+static gboolean
+json_equal_exact (JsonNode *a,
+                  JsonNode *b)
+{
   return charta_test_json_equal (a, b, NULL);
 }
 
-/* @values (a JSON array) without the items fhirpath.js's rounding sees as duplicates. */
+/* @values (a JSON array) without the items that @equal finds repeated, in order of first
+ * appearance. */
 static JsonNode *
-dedup_rounded (JsonNode *values)
+dedup (JsonNode *values,
+       gboolean (*equal) (JsonNode *a,
+                          JsonNode *b))
 {
   JsonArray *in = json_node_get_array (values);
   JsonArray *out = json_array_new ();
@@ -209,7 +202,7 @@ dedup_rounded (JsonNode *values)
       gboolean seen = FALSE;
 
       for (unsigned j = 0; j < json_array_get_length (out) && !seen; j++)
-        seen = json_equal_rounded (json_array_get_element (out, j), v);
+        seen = equal (json_array_get_element (out, j), v);
       if (!seen)
         json_array_add_element (out, json_node_copy (v));
     }
@@ -231,40 +224,35 @@ test_agreement (void)
 
   for (unsigned i = 0; i < json_array_get_length (f.pairs); i++)
     {
-      JsonArray *pair = json_array_get_array_element (f.pairs, i);
-      unsigned file = json_array_get_int_element (pair, 0);
-      JsonObject *param = json_array_get_object_element (f.params,
-                                                         json_array_get_int_element (pair, 1));
-      JsonNode *expected = json_array_get_element (pair, 2);
-      const char *expression = json_object_get_string_member (param, "expression");
-      ChartaResource *resource = f.resources[file];
+      Pair pair = fixture_pair (&f, i);
+      const char *expression = json_object_get_string_member (pair.param, "expression");
       g_autoptr(GError) error = NULL;
       g_autoptr(JsonNode) ours = NULL;
       g_autoptr(JsonNode) self = NULL;
       g_autofree char *where = NULL;
-      JsonNode *want = expected;
+      JsonNode *want = pair.expected;
       Known kind = KNOWN_NONE;
 
       n++;
-      if (resource == NULL)
+      if (pair.resource == NULL)
         {
           unexplained++;
-          g_test_message ("DIFFER %s %s: our parser refused the file",
-                          json_array_get_string_element (f.files, file),
-                          json_object_get_string_member (param, "code"));
+          g_test_message ("DIFFER %s %s: our parser refused the file", pair.file,
+                          json_object_get_string_member (pair.param, "code"));
           continue;
         }
-      ours = evaluate_json (resource, expression, &error);
+      ours = evaluate_json (pair.resource, expression, &error);
 
-      if (JSON_NODE_HOLDS_OBJECT (expected))
+      if (JSON_NODE_HOLDS_OBJECT (pair.expected))
         {
-          JsonObject *obj = json_node_get_object (expected);
+          JsonObject *obj = json_node_get_object (pair.expected);
 
           if (json_object_has_member (obj, "self"))
             {
               JsonArray *one = json_array_new ();
 
-              json_array_add_element (one, json_node_copy (charta_resource_get_root (resource)));
+              json_array_add_element (one,
+                                      json_node_copy (charta_resource_get_root (pair.resource)));
               self = json_node_init_array (json_node_alloc (), one);
               want = self;
             }
@@ -285,13 +273,12 @@ test_agreement (void)
       if (ours == NULL)
         {
           unexplained++;
-          g_test_message ("DIFFER %s %s: %s: we failed: %s",
-                          json_array_get_string_element (f.files, file),
-                          json_object_get_string_member (param, "code"), expression,
+          g_test_message ("DIFFER %s %s: %s: we failed: %s", pair.file,
+                          json_object_get_string_member (pair.param, "code"), expression,
                           error->message);
           continue;
         }
-      if (want != NULL && json_arrays_equal (ours, want, &where))
+      if (want != NULL && charta_test_json_equal (ours, want, &where))
         {
           if (kind == KNOWN_NONE)
             agree++;
@@ -304,9 +291,9 @@ test_agreement (void)
         }
       else if (want != NULL && kind == KNOWN_NONE)
         {
-          g_autoptr(JsonNode) collapsed = dedup_rounded (ours);
+          g_autoptr(JsonNode) collapsed = dedup (ours, json_equal_rounded);
 
-          if (json_arrays_equal (collapsed, want, NULL))
+          if (charta_test_json_equal (collapsed, want, NULL))
             {
               known++;
               known_counts[KNOWN_DECIMAL_ROUNDING]++;
@@ -317,16 +304,15 @@ test_agreement (void)
       unexplained++;
       {
         g_autofree char *a = json_to_string (ours, FALSE);
-        g_autofree char *b = json_to_string (expected, FALSE);
+        g_autofree char *b = json_to_string (pair.expected, FALSE);
 
         if (strlen (a) > 600)
           strcpy (a + 590, "…");
         if (strlen (b) > 600)
           strcpy (b + 590, "…");
         g_test_message ("DIFFER %s %s: %s\n  ours:        %s\n  fhirpath.js: %s\n  at %s",
-                        json_array_get_string_element (f.files, file),
-                        json_object_get_string_member (param, "code"), expression, a, b,
-                        where != NULL ? where : "-");
+                        pair.file, json_object_get_string_member (pair.param, "code"), expression,
+                        a, b, where != NULL ? where : "-");
       }
     }
 
@@ -340,26 +326,6 @@ test_agreement (void)
   g_assert_cmpuint (agree + known, ==, n);
   g_assert_cmpuint (agree, >=, AGREEMENT_FLOOR);
   fixture_clear (&f);
-}
-
-/* @values (a JSON array) without repeated values (exact JSON equality). */
-static JsonNode *
-dedup_exact (JsonNode *values)
-{
-  JsonArray *in = json_node_get_array (values);
-  JsonArray *out = json_array_new ();
-
-  for (unsigned i = 0; i < json_array_get_length (in); i++)
-    {
-      JsonNode *v = json_array_get_element (in, i);
-      gboolean seen = FALSE;
-
-      for (unsigned j = 0; j < json_array_get_length (out) && !seen; j++)
-        seen = charta_test_json_equal (json_array_get_element (out, j), v, NULL);
-      if (!seen)
-        json_array_add_element (out, json_node_copy (v));
-    }
-  return json_node_init_array (json_node_alloc (), out);
 }
 
 /* The model's per-base expression gives what the full definition expression gives.  The full
@@ -379,24 +345,20 @@ test_per_base_expression (void)
 
   for (unsigned i = 0; i < json_array_get_length (f.pairs); i++)
     {
-      JsonArray *pair = json_array_get_array_element (f.pairs, i);
-      unsigned file = json_array_get_int_element (pair, 0);
-      JsonObject *param = json_array_get_object_element (f.params,
-                                                         json_array_get_int_element (pair, 1));
-      ChartaResource *resource = f.resources[file];
+      Pair pair = fixture_pair (&f, i);
       const ChartaSearchParamDef *def;
       g_autoptr(GError) error = NULL;
       g_autoptr(JsonNode) full = NULL;
       g_autoptr(JsonNode) split = NULL;
       g_autofree char *where = NULL;
 
-      if (resource == NULL)
+      if (pair.resource == NULL)
         continue;
-      def = charta_model_lookup_search_param (charta_resource_get_resource_type (resource),
-                                              json_object_get_string_member (param, "code"));
+      def = charta_model_lookup_search_param (charta_resource_get_resource_type (pair.resource),
+                                              json_object_get_string_member (pair.param, "code"));
       /* The pair's definition must be the one the model holds for that (type, code). */
       g_assert_nonnull (def);
-      if (g_strcmp0 (def->url, json_object_get_string_member (param, "url")) != 0)
+      if (g_strcmp0 (def->url, json_object_get_string_member (pair.param, "url")) != 0)
         continue;
       n++;
       if (def->expression == NULL)
@@ -404,25 +366,25 @@ test_per_base_expression (void)
           without_expression++;
           continue;
         }
-      full = evaluate_json (resource, json_object_get_string_member (param, "expression"), &error);
+      full = evaluate_json (pair.resource,
+                            json_object_get_string_member (pair.param, "expression"), &error);
       g_assert_no_error (error);
-      split = evaluate_json (resource, def->expression, &error);
+      split = evaluate_json (pair.resource, def->expression, &error);
       g_assert_no_error (error);
       {
-        JsonNode *a = dedup_exact (full), *b = dedup_exact (split);
+        JsonNode *a = dedup (full, json_equal_exact), *b = dedup (split, json_equal_exact);
 
         json_node_unref (full);
         json_node_unref (split);
         full = a;
         split = b;
       }
-      if (json_arrays_equal (full, split, &where))
+      if (charta_test_json_equal (full, split, &where))
         same++;
       else if (n_failures++ < 50)
         g_string_append_printf (failures, "\n  %s %s: \"%s\" differs from \"%s\" at %s",
-                                json_array_get_string_element (f.files, file), def->code,
-                                def->expression,
-                                json_object_get_string_member (param, "expression"),
+                                pair.file, def->code, def->expression,
+                                json_object_get_string_member (pair.param, "expression"),
                                 where);
     }
 

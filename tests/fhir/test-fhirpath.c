@@ -24,17 +24,6 @@
 
 /* --- helpers ---------------------------------------------------------------------------- */
 
-static ChartaResource *
-resource_from_string (const char *json)
-{
-  g_autoptr(GError) error = NULL;
-  ChartaResource *resource = charta_resource_new_from_data (json, strlen (json), NULL, &error);
-
-  g_assert_no_error (error);
-  g_assert_nonnull (resource);
-  return resource;
-}
-
 /* The value of a result item as text: JSON scalars as written, computed values as FHIRPath
  * prints them. */
 static char *
@@ -215,8 +204,8 @@ test_unsupported (void)
 static void
 test_navigation (void)
 {
-  g_autoptr(ChartaResource) p = resource_from_string (patient_json);
-  g_autoptr(ChartaResource) o = resource_from_string (observation_json);
+  g_autoptr(ChartaResource) p = charta_test_parse (patient_json);
+  g_autoptr(ChartaResource) o = charta_test_parse (observation_json);
 
   assert_eval (p, "name.given", "Peter|James|Jim");
   assert_eval (p, "Patient.name.family", "Chalmers");
@@ -252,7 +241,7 @@ test_navigation (void)
 static void
 test_primitive_extension_only (void)
 {
-  g_autoptr(ChartaResource) p = resource_from_string (
+  g_autoptr(ChartaResource) p = charta_test_parse (
     "{\"resourceType\":\"Patient\",\"name\":[{\"given\":[\"A\",null,\"C\"],"
     "\"_given\":[null,{\"extension\":[{\"url\":\"http://x\",\"valueString\":\"absent\"}]},null]}],"
     "\"_gender\":{\"extension\":[{\"url\":\"http://y\",\"valueCode\":\"unknown\"}]}}");
@@ -269,8 +258,8 @@ test_primitive_extension_only (void)
 static void
 test_types (void)
 {
-  g_autoptr(ChartaResource) p = resource_from_string (patient_json);
-  g_autoptr(ChartaResource) o = resource_from_string (observation_json);
+  g_autoptr(ChartaResource) p = charta_test_parse (patient_json);
+  g_autoptr(ChartaResource) o = charta_test_parse (observation_json);
 
   assert_eval (o, "value is Quantity", "true");
   assert_eval (o, "value.is(FHIR.Quantity)", "true");
@@ -302,9 +291,9 @@ test_types (void)
 static void
 test_resolve (void)
 {
-  g_autoptr(ChartaResource) p = resource_from_string (patient_json);
-  g_autoptr(ChartaResource) o = resource_from_string (observation_json);
-  g_autoptr(ChartaResource) bundle = resource_from_string (
+  g_autoptr(ChartaResource) p = charta_test_parse (patient_json);
+  g_autoptr(ChartaResource) o = charta_test_parse (observation_json);
+  g_autoptr(ChartaResource) bundle = charta_test_parse (
     "{\"resourceType\":\"Bundle\",\"type\":\"collection\",\"entry\":["
     "{\"fullUrl\":\"urn:uuid:1\",\"resource\":{\"resourceType\":\"Patient\",\"id\":\"a\"}},"
     "{\"fullUrl\":\"http://x/fhir/Encounter/e\",\"resource\":{\"resourceType\":\"Encounter\","
@@ -334,7 +323,7 @@ test_resolve (void)
 static void
 test_logic_and_equality (void)
 {
-  g_autoptr(ChartaResource) p = resource_from_string (patient_json);
+  g_autoptr(ChartaResource) p = charta_test_parse (patient_json);
 
   assert_eval (p, "true and {}", "");
   assert_eval (p, "false and {}", "false");
@@ -370,7 +359,7 @@ test_logic_and_equality (void)
 static void
 test_errors (void)
 {
-  g_autoptr(ChartaResource) p = resource_from_string (patient_json);
+  g_autoptr(ChartaResource) p = charta_test_parse (patient_json);
   static const char *const failing[] = {
     "name.single()", "(1 | 2).not()", "name.given.startsWith('P')", "'a' - 'b'",
     "iif(1 | 2, true, false)", "1 > 'a'", "name.startsWith('x')",
@@ -395,12 +384,12 @@ test_errors (void)
 static void
 test_invariants (void)
 {
-  g_autoptr(ChartaResource) ra = resource_from_string (
+  g_autoptr(ChartaResource) ra = charta_test_parse (
     "{\"resourceType\":\"RiskAssessment\",\"status\":\"final\","
     "\"subject\":{\"reference\":\"Patient/1\"},"
     "\"prediction\":[{\"probabilityDecimal\":0.5},{\"probabilityDecimal\":150}]}");
-  g_autoptr(ChartaResource) p = resource_from_string (patient_json);
-  g_autoptr(ChartaResource) dangling = resource_from_string (
+  g_autoptr(ChartaResource) p = charta_test_parse (patient_json);
+  g_autoptr(ChartaResource) dangling = charta_test_parse (
     "{\"resourceType\":\"Patient\","
     "\"contained\":[{\"resourceType\":\"Organization\",\"id\":\"x\"}]}");
   g_autoptr(ChartaFhirPath) ras2 = charta_fhirpath_compile (
@@ -451,7 +440,7 @@ static void
 test_cache_and_json (void)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(ChartaResource) o = resource_from_string (observation_json);
+  g_autoptr(ChartaResource) o = charta_test_parse (observation_json);
   ChartaFhirPath *a = charta_fhirpath_get_cached ("Observation.value", &error);
   ChartaFhirPath *b = charta_fhirpath_get_cached ("Observation.value", &error);
   g_autoptr(GPtrArray) r = NULL;
@@ -512,7 +501,7 @@ thread_main (gpointer data)
 static void
 test_threads (void)
 {
-  g_autoptr(ChartaResource) o = resource_from_string (observation_json);
+  g_autoptr(ChartaResource) o = charta_test_parse (observation_json);
   GThread *threads[4];
 
   for (unsigned i = 0; i < G_N_ELEMENTS (threads); i++)
@@ -1059,13 +1048,13 @@ eval_located (ChartaResource *resource,
 static void
 test_locations (void)
 {
-  g_autoptr(ChartaResource) p = resource_from_string (patient_json);
-  g_autoptr(ChartaResource) o = resource_from_string (observation_json);
-  g_autoptr(ChartaResource) ext_only = resource_from_string (
+  g_autoptr(ChartaResource) p = charta_test_parse (patient_json);
+  g_autoptr(ChartaResource) o = charta_test_parse (observation_json);
+  g_autoptr(ChartaResource) ext_only = charta_test_parse (
     "{\"resourceType\":\"Patient\",\"name\":[{\"given\":[\"A\",null,\"C\"],"
     "\"_given\":[null,{\"extension\":[{\"url\":\"http://x\",\"valueString\":\"absent\"}]},null]}],"
     "\"_birthDate\":{\"extension\":[{\"url\":\"http://y\",\"valueCode\":\"unknown\"}]}}");
-  g_autoptr(ChartaResource) bundle = resource_from_string (
+  g_autoptr(ChartaResource) bundle = charta_test_parse (
     "{\"resourceType\":\"Bundle\",\"type\":\"collection\",\"entry\":["
     "{\"fullUrl\":\"urn:uuid:1\",\"resource\":{\"resourceType\":\"Patient\",\"id\":\"a\"}},"
     "{\"fullUrl\":\"urn:uuid:2\",\"resource\":{\"resourceType\":\"Encounter\","
@@ -1579,7 +1568,7 @@ xml_to_resource (const XNode *el)
   g_assert_cmpint (type, >=, 0);
   node = json_node_init_object (json_node_alloc (), xml_to_json_object (el, type));
   json = json_to_string (node, FALSE);
-  return resource_from_string (json);
+  return charta_test_parse (json);
 }
 
 /* The value[x] of a Parameters part with that name, or NULL. */

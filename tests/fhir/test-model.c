@@ -779,24 +779,19 @@ static void
 test_corpus_structures (void)
 {
   g_autofree char *dir = charta_test_corpus_path ("r4-definitions/structure");
-  g_autoptr(GDir) d = NULL;
+  g_autoptr(GPtrArray) names = NULL;
   g_autoptr(GError) error = NULL;
-  const char *entry;
   unsigned n_files = 0, n_resources = 0, n_checked = 0;
 
   if (dir == NULL)
     return;
-  d = g_dir_open (dir, 0, &error);
-  g_assert_no_error (error);
-  while ((entry = g_dir_read_name (d)) != NULL)
+  names = charta_test_list_json_files (dir, NULL);
+  for (unsigned i = 0; i < names->len; i++)
     {
-      g_autofree char *path = NULL;
+      g_autofree char *path = g_build_filename (dir, names->pdata[i], NULL);
       g_autoptr(JsonParser) parser = json_parser_new ();
       JsonObject *sd;
 
-      if (!g_str_has_suffix (entry, ".json"))
-        continue;
-      path = g_build_filename (dir, entry, NULL);
       json_parser_load_from_file (parser, path, &error);
       g_assert_no_error (error);
       sd = json_node_get_object (json_parser_get_root (parser));

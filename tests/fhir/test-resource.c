@@ -10,9 +10,7 @@
  */
 #define G_LOG_DOMAIN "charta-test-resource"
 
-#include <fcntl.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <glib/gstdio.h>
 
@@ -187,30 +185,6 @@ assert_same_number_texts (ChartaResource *a,
     }
 }
 
-static GHashTable *
-read_known_invalid (const char *dir)
-{
-  g_autofree char *path = g_build_filename (dir, "KNOWN-INVALID.txt", NULL);
-  g_autofree char *text = NULL;
-  g_auto(GStrv) lines = NULL;
-  GHashTable *names = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  g_autoptr(GError) error = NULL;
-
-  g_file_get_contents (path, &text, NULL, &error);
-  g_assert_no_error (error);
-  lines = g_strsplit (text, "\n", -1);
-  for (unsigned i = 0; lines[i] != NULL; i++)
-    {
-      g_auto(GStrv) words = NULL;
-
-      if (lines[i][0] == '#' || lines[i][0] == '\0')
-        continue;
-      words = g_strsplit_set (lines[i], " \t", 2);
-      g_hash_table_add (names, g_strdup (words[0]));
-    }
-  return names;
-}
-
 static size_t
 peak_rss_kb (void)
 {
@@ -230,25 +204,15 @@ peak_rss_kb (void)
 static void
 test_corpus_round_trip (void)
 {
-  g_autofree char *dir = charta_test_corpus_path ("r4-examples");
+  g_autofree char *dir = NULL;
   g_autoptr(GHashTable) known_invalid = NULL;
-  g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
-  g_autoptr(GDir) gdir = NULL;
+  g_autoptr(GPtrArray) names = charta_test_list_valid_examples (&dir, &known_invalid);
   g_autoptr(GError) error = NULL;
   unsigned n_files = 0, n_numbers = 0, n_decimals = 0;
-  const char *name;
 
-  if (dir == NULL)
+  if (names == NULL)
     return;
-  known_invalid = read_known_invalid (dir);
   g_assert_cmpuint (g_hash_table_size (known_invalid), ==, 8);
-
-  gdir = g_dir_open (dir, 0, &error);
-  g_assert_no_error (error);
-  while ((name = g_dir_read_name (gdir)) != NULL)
-    if (g_str_has_suffix (name, ".json") && !g_hash_table_contains (known_invalid, name))
-      g_ptr_array_add (names, g_strdup (name));
-  g_ptr_array_sort (names, (GCompareFunc) g_strcmp0);
 
   for (unsigned i = 0; i < names->len; i++)
     {
@@ -1010,14 +974,9 @@ test_read_file_huge (void)
   size_t rss_before;
   gint64 start;
   double seconds;
-  int fd;
 
   g_assert_no_error (error);
-  path = g_build_filename (dir, "huge.json", NULL);
-  fd = g_open (path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  g_assert_cmpint (fd, >=, 0);
-  g_assert_cmpint (ftruncate (fd, (off_t) 1 << 30), ==, 0);  /* 1 GiB, sparse */
-  close (fd);
+  path = charta_test_write_sparse_file (dir, "huge.json", NULL, (gint64) 1 << 30);  /* 1 GiB */
 
   rss_before = peak_rss_kb ();
   start = g_get_monotonic_time ();
@@ -1189,16 +1148,11 @@ test_ndjson_huge_line (void)
   NdjsonLog log = { g_string_new (NULL), 0, 0 };
   g_autoptr(GError) error = NULL;
   g_autofree char *dir = g_dir_make_tmp ("charta-test-XXXXXX", &error);
-  g_autofree char *path = g_build_filename (dir, "huge.ndjson", NULL);
-  const char *first = "{\"resourceType\":\"Patient\",\"id\":\"a\"}\n";
+  g_autofree char *path = charta_test_write_sparse_file (dir, "huge.ndjson",
+                                                         "{\"resourceType\":\"Patient\","
+                                                         "\"id\":\"a\"}\n",
+                                                         (gint64) 1 << 30);
   size_t rss_before;
-  int fd;
-
-  fd = g_open (path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  g_assert_cmpint (fd, >=, 0);
-  g_assert_cmpint (write (fd, first, strlen (first)), ==, (ssize_t) strlen (first));
-  g_assert_cmpint (ftruncate (fd, (off_t) 1 << 30), ==, 0);
-  close (fd);
 
   rss_before = peak_rss_kb ();
   g_assert_true (charta_resource_parse_ndjson_file (path, NULL, ndjson_collect, &log, &error));

@@ -31,17 +31,6 @@
 /* ---------------------------------------------------------------------------------------- */
 /* Helpers. */
 
-static ChartaResource *
-parse (const char *json)
-{
-  g_autoptr(GError) error = NULL;
-  ChartaResource *resource = charta_resource_new_from_data (json, strlen (json), NULL, &error);
-
-  g_assert_no_error (error);
-  g_assert_nonnull (resource);
-  return resource;
-}
-
 static GPtrArray *
 extract_all (ChartaResource *resource)
 {
@@ -383,7 +372,7 @@ static const char patient_json[] =
 static void
 test_patient (void)
 {
-  g_autoptr(ChartaResource) resource = parse (patient_json);
+  g_autoptr(ChartaResource) resource = charta_test_parse (patient_json);
   g_autoptr(GPtrArray) values = extract_all (resource);
   ChartaIndexValue *v;
 
@@ -478,8 +467,8 @@ static void
 test_birthdate_day (void)
 {
   g_autoptr(ChartaResource) resource =
-    parse ("{\"resourceType\":\"Patient\",\"birthDate\":\"1970-03-15\","
-           "\"deceasedDateTime\":\"2015-02-07T13:28:17.239+02:00\"}");
+    charta_test_parse ("{\"resourceType\":\"Patient\",\"birthDate\":\"1970-03-15\","
+                       "\"deceasedDateTime\":\"2015-02-07T13:28:17.239+02:00\"}");
   g_autoptr(GPtrArray) values = extract_all (resource);
   ChartaIndexValue *v;
 
@@ -538,7 +527,7 @@ find_composite (GPtrArray  *values,
 static void
 test_observation (void)
 {
-  g_autoptr(ChartaResource) resource = parse (observation_json);
+  g_autoptr(ChartaResource) resource = charta_test_parse (observation_json);
   g_autoptr(GPtrArray) values = extract_all (resource);
   ChartaIndexValue *v, *c0, *c1;
 
@@ -696,7 +685,7 @@ check_subject (const char *reference,
     g_strdup_printf ("{\"resourceType\":\"Observation\",\"status\":\"final\","
                      "\"code\":{\"text\":\"x\"},\"subject\":{\"reference\":\"%s\"}}",
                      reference);
-  g_autoptr(ChartaResource) resource = parse (json);
+  g_autoptr(ChartaResource) resource = charta_test_parse (json);
   const ChartaSearchParamDef *param = charta_model_lookup_search_param ("Observation", "subject");
   g_autoptr(GError) error = NULL;
   g_autoptr(GPtrArray) values = NULL;
@@ -728,10 +717,10 @@ test_reference_forms (void)
 static void
 test_observation_instant (void)
 {
-  g_autoptr(ChartaResource) resource =
-    parse ("{\"resourceType\":\"Observation\",\"status\":\"final\",\"code\":{\"text\":\"x\"},"
-           "\"effectiveInstant\":\"2015-02-07T13:28:17.239+02:00\","
-           "\"valueString\":\"Très Élevé\"}");
+  g_autoptr(ChartaResource) resource = charta_test_parse (
+    "{\"resourceType\":\"Observation\",\"status\":\"final\",\"code\":{\"text\":\"x\"},"
+    "\"effectiveInstant\":\"2015-02-07T13:28:17.239+02:00\","
+    "\"valueString\":\"Très Élevé\"}");
   g_autoptr(GPtrArray) values = extract_all (resource);
   ChartaIndexValue *v;
 
@@ -751,12 +740,12 @@ test_observation_instant (void)
 static void
 test_encounter_period (void)
 {
-  g_autoptr(ChartaResource) resource =
-    parse ("{\"resourceType\":\"Encounter\",\"status\":\"in-progress\","
-           "\"class\":{\"system\":\"http://terminology.hl7.org/CodeSystem/v3-ActCode\","
-           "\"code\":\"IMP\"},\"period\":{\"start\":\"2020-01-01\"},"
-           "\"length\":{\"value\":90,\"unit\":\"min\",\"system\":\"http://unitsofmeasure.org\","
-           "\"code\":\"min\"}}");
+  g_autoptr(ChartaResource) resource = charta_test_parse (
+    "{\"resourceType\":\"Encounter\",\"status\":\"in-progress\","
+    "\"class\":{\"system\":\"http://terminology.hl7.org/CodeSystem/v3-ActCode\","
+    "\"code\":\"IMP\"},\"period\":{\"start\":\"2020-01-01\"},"
+    "\"length\":{\"value\":90,\"unit\":\"min\",\"system\":\"http://unitsofmeasure.org\","
+    "\"code\":\"min\"}}");
   g_autoptr(GPtrArray) values = extract_all (resource);
   ChartaIndexValue *v;
 
@@ -778,9 +767,9 @@ static void
 test_encounter_closed_period (void)
 {
   g_autoptr(ChartaResource) resource =
-    parse ("{\"resourceType\":\"Encounter\",\"status\":\"finished\","
-           "\"class\":{\"code\":\"AMB\"},"
-           "\"period\":{\"start\":\"2013-05-13T08:00:00-05:00\",\"end\":\"2020-03\"}}");
+    charta_test_parse ("{\"resourceType\":\"Encounter\",\"status\":\"finished\","
+                       "\"class\":{\"code\":\"AMB\"},"
+                       "\"period\":{\"start\":\"2013-05-13T08:00:00-05:00\",\"end\":\"2020-03\"}}");
   g_autoptr(GPtrArray) values = extract_all (resource);
   ChartaIndexValue *v;
 
@@ -794,9 +783,9 @@ test_encounter_closed_period (void)
 static void
 test_valueset_url (void)
 {
-  g_autoptr(ChartaResource) resource =
-    parse ("{\"resourceType\":\"ValueSet\",\"url\":\"http://example.org/fhir/ValueSet/Colours\","
-           "\"version\":\"1.0\",\"name\":\"Colours\",\"status\":\"active\"}");
+  g_autoptr(ChartaResource) resource = charta_test_parse (
+    "{\"resourceType\":\"ValueSet\",\"url\":\"http://example.org/fhir/ValueSet/Colours\","
+    "\"version\":\"1.0\",\"name\":\"Colours\",\"status\":\"active\"}");
   g_autoptr(GPtrArray) values = extract_all (resource);
   ChartaIndexValue *v;
 
@@ -813,11 +802,11 @@ test_valueset_url (void)
 static void
 test_number (void)
 {
-  g_autoptr(ChartaResource) resource =
-    parse ("{\"resourceType\":\"RiskAssessment\",\"status\":\"final\","
-           "\"subject\":{\"reference\":\"Patient/7\"},"
-           "\"prediction\":[{\"probabilityDecimal\":0.25},{\"probabilityDecimal\":2.0},"
-           "{\"probabilityRange\":{\"low\":{\"value\":10},\"high\":{\"value\":20.5}}}]}");
+  g_autoptr(ChartaResource) resource = charta_test_parse (
+    "{\"resourceType\":\"RiskAssessment\",\"status\":\"final\","
+    "\"subject\":{\"reference\":\"Patient/7\"},"
+    "\"prediction\":[{\"probabilityDecimal\":0.25},{\"probabilityDecimal\":2.0},"
+    "{\"probabilityRange\":{\"low\":{\"value\":10},\"high\":{\"value\":20.5}}}]}");
   g_autoptr(GPtrArray) values = extract_all (resource);
   g_autoptr(GPtrArray) p = values_of (values, "probability");
   gboolean seen[3] = { FALSE, FALSE, FALSE };
@@ -851,22 +840,22 @@ test_number (void)
 static void
 test_quantity_forms (void)
 {
-  g_autoptr(ChartaResource) charge =
-    parse ("{\"resourceType\":\"ChargeItem\",\"status\":\"billable\",\"code\":{\"text\":\"x\"},"
-           "\"subject\":{\"reference\":\"Patient/7\"},"
-           "\"priceOverride\":{\"value\":40.00,\"currency\":\"EUR\"}}");
-  g_autoptr(ChartaResource) activity =
-    parse ("{\"resourceType\":\"ActivityDefinition\",\"status\":\"active\","
-           "\"library\":[\"http://example.org/Library/lib|2.0\"],"
-           "\"useContext\":[{\"code\":{\"system\":"
-           "\"http://terminology.hl7.org/CodeSystem/usage-context-type\",\"code\":\"age\"},"
-           "\"valueRange\":{\"low\":{\"value\":18,\"unit\":\"a\","
-           "\"system\":\"http://unitsofmeasure.org\",\"code\":\"a\"},"
-           "\"high\":{\"value\":65,\"unit\":\"a\",\"system\":\"http://unitsofmeasure.org\","
-           "\"code\":\"a\"}}}]}");
-  g_autoptr(ChartaResource) below =
-    parse ("{\"resourceType\":\"Observation\",\"status\":\"final\",\"code\":{\"text\":\"x\"},"
-           "\"valueQuantity\":{\"value\":5,\"comparator\":\"<\",\"unit\":\"mg\"}}");
+  g_autoptr(ChartaResource) charge = charta_test_parse (
+    "{\"resourceType\":\"ChargeItem\",\"status\":\"billable\",\"code\":{\"text\":\"x\"},"
+    "\"subject\":{\"reference\":\"Patient/7\"},"
+    "\"priceOverride\":{\"value\":40.00,\"currency\":\"EUR\"}}");
+  g_autoptr(ChartaResource) activity = charta_test_parse (
+    "{\"resourceType\":\"ActivityDefinition\",\"status\":\"active\","
+    "\"library\":[\"http://example.org/Library/lib|2.0\"],"
+    "\"useContext\":[{\"code\":{\"system\":"
+    "\"http://terminology.hl7.org/CodeSystem/usage-context-type\",\"code\":\"age\"},"
+    "\"valueRange\":{\"low\":{\"value\":18,\"unit\":\"a\","
+    "\"system\":\"http://unitsofmeasure.org\",\"code\":\"a\"},"
+    "\"high\":{\"value\":65,\"unit\":\"a\",\"system\":\"http://unitsofmeasure.org\","
+    "\"code\":\"a\"}}}]}");
+  g_autoptr(ChartaResource) below = charta_test_parse (
+    "{\"resourceType\":\"Observation\",\"status\":\"final\",\"code\":{\"text\":\"x\"},"
+    "\"valueQuantity\":{\"value\":5,\"comparator\":\"<\",\"unit\":\"mg\"}}");
   g_autoptr(GPtrArray) c = extract_all (charge);
   g_autoptr(GPtrArray) a = extract_all (activity);
   g_autoptr(GPtrArray) b = extract_all (below);
@@ -912,13 +901,13 @@ test_timing (void)
   /* A Timing covers its outer limits: from the earliest of its events and bounds to the latest.
    * 2019-12-01 is 31 days before 2020-01-01; the last event ends one second after
    * 2020-03-15T08:30:00Z. */
-  g_autoptr(ChartaResource) resource =
-    parse ("{\"resourceType\":\"CarePlan\",\"status\":\"active\",\"intent\":\"plan\","
-           "\"subject\":{\"reference\":\"Patient/7\"},\"activity\":[{\"detail\":{"
-           "\"status\":\"scheduled\",\"scheduledTiming\":{\"event\":[\"2020-01-01\","
-           "\"2020-03-15T10:30:00+02:00\"],\"repeat\":{\"boundsPeriod\":{\"start\":\"2019-12\","
-           "\"end\":\"2020-02\"}}}}},{\"detail\":{\"status\":\"scheduled\","
-           "\"scheduledPeriod\":{\"end\":\"1970\"}}}]}");
+  g_autoptr(ChartaResource) resource = charta_test_parse (
+    "{\"resourceType\":\"CarePlan\",\"status\":\"active\",\"intent\":\"plan\","
+    "\"subject\":{\"reference\":\"Patient/7\"},\"activity\":[{\"detail\":{"
+    "\"status\":\"scheduled\",\"scheduledTiming\":{\"event\":[\"2020-01-01\","
+    "\"2020-03-15T10:30:00+02:00\"],\"repeat\":{\"boundsPeriod\":{\"start\":\"2019-12\","
+    "\"end\":\"2020-02\"}}}}},{\"detail\":{\"status\":\"scheduled\","
+    "\"scheduledPeriod\":{\"end\":\"1970\"}}}]}");
   g_autoptr(GPtrArray) values = extract_all (resource);
   g_autoptr(GPtrArray) dates = values_of (values, "activity-date");
   gboolean timing = FALSE, period = FALSE;
@@ -948,14 +937,14 @@ static void
 test_bundle_composition (void)
 {
   /* Bundle.composition is Bundle.entry[0].resource, meant only when that is a Composition. */
-  g_autoptr(ChartaResource) document =
-    parse ("{\"resourceType\":\"Bundle\",\"type\":\"document\",\"entry\":["
-           "{\"resource\":{\"resourceType\":\"Composition\",\"id\":\"c1\",\"status\":\"final\","
-           "\"type\":{\"text\":\"note\"},\"date\":\"2020\",\"author\":[{\"display\":\"x\"}],"
-           "\"title\":\"t\"}}]}");
+  g_autoptr(ChartaResource) document = charta_test_parse (
+    "{\"resourceType\":\"Bundle\",\"type\":\"document\",\"entry\":["
+    "{\"resource\":{\"resourceType\":\"Composition\",\"id\":\"c1\",\"status\":\"final\","
+    "\"type\":{\"text\":\"note\"},\"date\":\"2020\",\"author\":[{\"display\":\"x\"}],"
+    "\"title\":\"t\"}}]}");
   g_autoptr(ChartaResource) collection =
-    parse ("{\"resourceType\":\"Bundle\",\"type\":\"collection\",\"entry\":["
-           "{\"resource\":{\"resourceType\":\"Patient\",\"id\":\"p1\"}}]}");
+    charta_test_parse ("{\"resourceType\":\"Bundle\",\"type\":\"collection\",\"entry\":["
+                       "{\"resource\":{\"resourceType\":\"Patient\",\"id\":\"p1\"}}]}");
   g_autoptr(GPtrArray) values = extract_all (document);
   g_autoptr(GPtrArray) none = extract_all (collection);
   g_autoptr(GPtrArray) composition = values_of (none, "composition");
@@ -972,14 +961,14 @@ static void
 test_consent_source (void)
 {
   /* Consent.source[x] is an Attachment or a Reference. */
-  g_autoptr(ChartaResource) attachment =
-    parse ("{\"resourceType\":\"Consent\",\"status\":\"active\",\"scope\":{\"text\":\"s\"},"
-           "\"category\":[{\"text\":\"c\"}],"
-           "\"sourceAttachment\":{\"url\":\"http://example.org/consent.pdf\"}}");
-  g_autoptr(ChartaResource) reference =
-    parse ("{\"resourceType\":\"Consent\",\"status\":\"active\",\"scope\":{\"text\":\"s\"},"
-           "\"category\":[{\"text\":\"c\"}],"
-           "\"sourceReference\":{\"reference\":\"DocumentReference/d1\"}}");
+  g_autoptr(ChartaResource) attachment = charta_test_parse (
+    "{\"resourceType\":\"Consent\",\"status\":\"active\",\"scope\":{\"text\":\"s\"},"
+    "\"category\":[{\"text\":\"c\"}],"
+    "\"sourceAttachment\":{\"url\":\"http://example.org/consent.pdf\"}}");
+  g_autoptr(ChartaResource) reference = charta_test_parse (
+    "{\"resourceType\":\"Consent\",\"status\":\"active\",\"scope\":{\"text\":\"s\"},"
+    "\"category\":[{\"text\":\"c\"}],"
+    "\"sourceReference\":{\"reference\":\"DocumentReference/d1\"}}");
   g_autoptr(GPtrArray) a = extract_all (attachment);
   g_autoptr(GPtrArray) r = extract_all (reference);
   ChartaIndexValue *v;
@@ -998,9 +987,9 @@ test_dedupe (void)
 {
   /* The same given name twice, and the same coding twice, are indexed once. */
   g_autoptr(ChartaResource) resource =
-    parse ("{\"resourceType\":\"Patient\",\"name\":[{\"given\":[\"Ann\",\"Ann\"]},"
-           "{\"given\":[\"ANN\"]}],\"maritalStatus\":{\"coding\":[{\"system\":\"s\","
-           "\"code\":\"M\"},{\"system\":\"s\",\"code\":\"M\"}]}}");
+    charta_test_parse ("{\"resourceType\":\"Patient\",\"name\":[{\"given\":[\"Ann\",\"Ann\"]},"
+                       "{\"given\":[\"ANN\"]}],\"maritalStatus\":{\"coding\":[{\"system\":\"s\","
+                       "\"code\":\"M\"},{\"system\":\"s\",\"code\":\"M\"}]}}");
   g_autoptr(GPtrArray) values = extract_all (resource);
   g_autoptr(GPtrArray) given = values_of (values, "given");
 
@@ -1022,7 +1011,7 @@ test_many_values (void)
   for (unsigned i = 0; i < 100; i++)
     g_string_append_printf (json, "%s{\"system\":\"s\",\"value\":\"%u\"}", i ? "," : "", i % 40);
   g_string_append (json, "]}");
-  resource = parse (json->str);
+  resource = charta_test_parse (json->str);
   values = extract_all (resource);
   ids = values_of (values, "identifier");
   g_assert_cmpuint (ids->len, ==, 40);
@@ -1047,7 +1036,7 @@ test_all_types (void)
       if (type->kind != CHARTA_TYPE_KIND_RESOURCE || type->is_abstract)
         continue;
       json = g_strdup_printf ("{\"resourceType\":\"%s\",\"id\":\"x1\"}", type->name);
-      resource = parse (json);
+      resource = charta_test_parse (json);
       values = charta_search_index_extract (resource, &error);
       g_assert_no_error (error);
       /* _id at least. */
@@ -1087,32 +1076,6 @@ count_values (Counts    *counts,
       counts->by_type[v->type]++;
       counts->total++;
     }
-}
-
-static GHashTable *
-load_known_invalid (const char *dir)
-{
-  g_autofree char *path = g_build_filename (dir, "KNOWN-INVALID.txt", NULL);
-  g_autofree char *text = NULL;
-  g_auto(GStrv) lines = NULL;
-  g_autoptr(GError) error = NULL;
-  GHashTable *names = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-
-  g_file_get_contents (path, &text, NULL, &error);
-  g_assert_no_error (error);
-  lines = g_strsplit (text, "\n", -1);
-  for (unsigned i = 0; lines[i] != NULL; i++)
-    {
-      char *line = g_strstrip (lines[i]);
-      char *space;
-
-      if (*line == '\0' || *line == '#')
-        continue;
-      space = strpbrk (line, " \t");
-      g_hash_table_add (names, space ? g_strndup (line, (size_t) (space - line)) : g_strdup (line));
-    }
-  g_assert_cmpuint (g_hash_table_size (names), ==, 8);
-  return names;
 }
 
 /* Extraction with the prefilter gives exactly what evaluating every expression gives. */
@@ -1157,24 +1120,16 @@ extract_checked (ChartaResource *resource,
 static void
 test_corpus_examples (void)
 {
-  g_autofree char *dir = charta_test_corpus_path ("r4-examples");
+  g_autofree char *dir = NULL;
   g_autoptr(GHashTable) invalid = NULL;
-  g_autoptr(GDir) d = NULL;
+  g_autoptr(GPtrArray) names = charta_test_list_valid_examples (&dir, &invalid);
   g_autoptr(GError) error = NULL;
-  g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
   Counts counts = { 0 };
   size_t files = 0, nested = 0;
-  const char *name;
 
-  if (dir == NULL)
+  if (names == NULL)
     return;
-  invalid = load_known_invalid (dir);
-  d = g_dir_open (dir, 0, &error);
-  g_assert_no_error (error);
-  while ((name = g_dir_read_name (d)) != NULL)
-    if (g_str_has_suffix (name, ".json") && !g_hash_table_contains (invalid, name))
-      g_ptr_array_add (names, g_strdup (name));
-  g_ptr_array_sort (names, (GCompareFunc) g_strcmp0);
+  g_assert_cmpuint (g_hash_table_size (invalid), ==, 8);
   g_assert_cmpuint (names->len, ==, 724);
 
   for (unsigned i = 0; i < names->len; i++)
@@ -1258,27 +1213,16 @@ static char *
 first_synthea_bundle (void)
 {
   g_autofree char *dir = charta_test_corpus_path ("synthea");
-  g_autoptr(GDir) d = NULL;
-  g_autoptr(GError) error = NULL;
-  g_autofree char *best = NULL;
-  const char *name;
+  g_autoptr(GPtrArray) names = NULL;
+  const char *best = NULL;
 
   if (dir == NULL)
     return NULL;
-  d = g_dir_open (dir, 0, &error);
-  g_assert_no_error (error);
-  while ((name = g_dir_read_name (d)) != NULL)
-    {
-      /* A patient bundle: not the shared hospital and practitioner ones. */
-      if (!g_str_has_suffix (name, ".json") || g_str_has_prefix (name, "hospital") ||
-          g_str_has_prefix (name, "practitioner"))
-        continue;
-      if (best == NULL || strcmp (name, best) < 0)
-        {
-          g_free (best);
-          best = g_strdup (name);
-        }
-    }
+  names = charta_test_list_json_files (dir, NULL);
+  /* A patient bundle: not the shared hospital and practitioner ones. */
+  for (unsigned i = 0; i < names->len && best == NULL; i++)
+    if (charta_test_is_synthea_patient (names->pdata[i]))
+      best = names->pdata[i];
   g_assert_nonnull (best);
   return g_build_filename (dir, best, NULL);
 }
@@ -1344,26 +1288,20 @@ test_perf_synthea (void)
   g_autofree char *dir = charta_test_corpus_path ("synthea");
   g_autoptr(GPtrArray) resources =
     g_ptr_array_new_with_free_func ((GDestroyNotify) charta_resource_unref);
-  g_autoptr(GDir) d = NULL;
+  g_autoptr(GPtrArray) names = NULL;
   g_autoptr(GError) error = NULL;
-  const char *name;
   size_t values = 0;
   double best = 0.0;
 
   if (dir == NULL)
     return;
-  d = g_dir_open (dir, 0, &error);
-  g_assert_no_error (error);
-  while ((name = g_dir_read_name (d)) != NULL)
+  names = charta_test_list_json_files (dir, NULL);
+  for (unsigned n = 0; n < names->len; n++)
     {
-      g_autofree char *path = NULL;
-      g_autoptr(ChartaResource) bundle = NULL;
+      g_autofree char *path = g_build_filename (dir, names->pdata[n], NULL);
+      g_autoptr(ChartaResource) bundle = charta_test_load_resource (path);
       JsonArray *entries;
 
-      if (!g_str_has_suffix (name, ".json"))
-        continue;
-      path = g_build_filename (dir, name, NULL);
-      bundle = charta_test_load_resource (path);
       entries = json_object_get_array_member (charta_resource_get_object (bundle), "entry");
       for (unsigned i = 0; entries != NULL && i < json_array_get_length (entries); i++)
         {

@@ -133,34 +133,6 @@ assert_valid (const char *json)
 
 /* ---- corpus --------------------------------------------------------------------------------- */
 
-/* KNOWN-INVALID.txt, parsed: file → reason. */
-static GHashTable *
-load_known_invalid (const char *dir)
-{
-  g_autofree char *path = g_build_filename (dir, "KNOWN-INVALID.txt", NULL);
-  g_autofree char *text = NULL;
-  g_autoptr(GError) error = NULL;
-  g_auto(GStrv) lines = NULL;
-  GHashTable *known = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
-
-  g_assert_true (g_file_get_contents (path, &text, NULL, &error));
-  g_assert_no_error (error);
-  lines = g_strsplit (text, "\n", -1);
-  for (unsigned i = 0; lines[i] != NULL; i++)
-    {
-      char *line = g_strstrip (lines[i]);
-      char *space;
-
-      if (*line == '\0' || *line == '#')
-        continue;
-      space = strpbrk (line, " \t");
-      g_assert_nonnull (space);
-      *space = '\0';
-      g_hash_table_insert (known, g_strdup (line), g_strdup (g_strstrip (space + 1)));
-    }
-  return known;
-}
-
 /* What each known-invalid file's errors must say, derived from its reason in the list. */
 static const struct
 {
@@ -214,24 +186,15 @@ validate_file (const char *path,
 static void
 test_corpus_valid (void)
 {
-  g_autofree char *dir = charta_test_corpus_path ("r4-examples");
+  g_autofree char *dir = NULL;
   g_autoptr(GHashTable) known = NULL;
-  g_autoptr(GDir) gdir = NULL;
-  g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GPtrArray) names = charta_test_list_valid_examples (&dir, &known);
   g_autoptr(GString) failures = g_string_new (NULL);
   g_autoptr(GHashTable) failing_keys = g_hash_table_new (g_str_hash, g_str_equal);
   unsigned n_valid = 0, n_invalid = 0, n_warnings = 0;
-  const char *name;
 
-  if (dir == NULL)
+  if (names == NULL)
     return;
-  known = load_known_invalid (dir);
-  gdir = g_dir_open (dir, 0, NULL);
-  g_assert_nonnull (gdir);
-  while ((name = g_dir_read_name (gdir)) != NULL)
-    if (g_str_has_suffix (name, ".json") && !g_hash_table_contains (known, name))
-      g_ptr_array_add (names, g_strdup (name));
-  g_ptr_array_sort (names, (GCompareFunc) g_strcmp0);
 
   for (unsigned i = 0; i < names->len; i++)
     {
@@ -281,7 +244,7 @@ test_corpus_known_invalid (void)
 
   if (dir == NULL)
     return;
-  known = load_known_invalid (dir);
+  known = charta_test_read_known_invalid (dir);
   g_assert_cmpuint (g_hash_table_size (known), ==, G_N_ELEMENTS (known_expectations));
 
   g_hash_table_iter_init (&iter, known);
@@ -870,25 +833,20 @@ test_native_checks_agree (void)
   g_autofree char *dir = charta_test_corpus_path ("r4-examples");
   g_autofree char *synthea = charta_test_corpus_path ("synthea");
   g_autoptr(GPtrArray) paths = g_ptr_array_new_with_free_func (g_free);
-  g_autoptr(GDir) gdir = NULL;
-  const char *name;
+  g_autoptr(GPtrArray) examples = NULL;
+  g_autoptr(GPtrArray) bundles = NULL;
   unsigned n_differ = 0, n_issues = 0;
 
   if (dir == NULL)
     return;
-  gdir = g_dir_open (dir, 0, NULL);
-  g_assert_nonnull (gdir);
-  while ((name = g_dir_read_name (gdir)) != NULL)
-    if (g_str_has_suffix (name, ".json"))
-      g_ptr_array_add (paths, g_build_filename (dir, name, NULL));
-  g_clear_pointer (&gdir, g_dir_close);
-  gdir = g_dir_open (synthea, 0, NULL);
-  g_assert_nonnull (gdir);
-  for (unsigned n = 0; (name = g_dir_read_name (gdir)) != NULL && n < 5;)
-    if (g_str_has_suffix (name, ".json") && !g_str_has_prefix (name, "hospital")
-        && !g_str_has_prefix (name, "practitioner"))
+  examples = charta_test_list_json_files (dir, NULL);
+  for (unsigned i = 0; i < examples->len; i++)
+    g_ptr_array_add (paths, g_build_filename (dir, examples->pdata[i], NULL));
+  bundles = charta_test_list_json_files (synthea, NULL);
+  for (unsigned i = 0, n = 0; i < bundles->len && n < 5; i++)
+    if (charta_test_is_synthea_patient (bundles->pdata[i]))
       {
-        g_ptr_array_add (paths, g_build_filename (synthea, name, NULL));
+        g_ptr_array_add (paths, g_build_filename (synthea, bundles->pdata[i], NULL));
         n++;
       }
 
