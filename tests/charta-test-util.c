@@ -23,11 +23,16 @@ charta_test_corpus_dir (void)
 {
   static char *dir = NULL;
   const char *env = g_getenv ("CHARTA_CORPUS");
+  const char *fallback = g_getenv ("CHARTA_CORPUS_DEFAULT");
 
+  /* CHARTA_CORPUS wins; meson test sets CHARTA_CORPUS_DEFAULT to ../shared/corpus beside the
+   * source tree, whatever folder the tests run in. */
   if (dir == NULL)
     {
       if (env != NULL && *env != '\0')
         dir = g_strdup (env);
+      else if (fallback != NULL && *fallback != '\0')
+        dir = g_strdup (fallback);
       else
         dir = g_build_filename ("..", "shared", "corpus", NULL);
     }

@@ -423,6 +423,8 @@ load_bundle (GRand *rand)
   g_autofree char *path = NULL;
   const char *name;
 
+  if (corpus == NULL || *corpus == '\0')
+    corpus = g_getenv ("CHARTA_CORPUS_DEFAULT");
   synthea = g_build_filename (corpus != NULL ? corpus : "../shared/corpus", "synthea", NULL);
   dir = g_dir_open (synthea, 0, NULL);
   if (dir == NULL)
