@@ -36,6 +36,7 @@ typedef struct
   unsigned n_requests;      /* write requests (each call, a transaction counting once) */
   unsigned max_batch;       /* most requests in one commit */
   int64_t  busy_usec;       /* time the writer spent running batches (commits included) */
+  int64_t  cpu_usec;        /* CPU time of the writer thread meanwhile */
 } ChartaStoreStats;
 
 /* Figures of the writer since the store was opened (for tests and benchmarks). */

@@ -4,11 +4,23 @@
  *
  * A write is a Request holding one or more Ops (a transaction holds many).  Everything that
  * needs no database is done on the caller's thread before the request is queued: validation,
- * ids, urn:uuid resolution, the canonical body with id and meta stamped on it (through
- * charta_resource_to_json_edited()), its content hash, the search-index values, and the
- * Provenance resource with its index values.  The caller prepares against the current state
- * it reads from a reader connection; the writer looks the state up again inside its
- * transaction and, in the rare case it changed meanwhile, prepares the op again itself.
+ * ids, urn:uuid resolution, the canonical body with id and meta stamped on it, its content
+ * hash, the search-index values, and the Provenance resource with its index values.  The
+ * caller prepares against the current state it reads from a reader connection; the writer
+ * looks the state up again inside its transaction and, in the rare case it changed
+ * meanwhile, prepares the op again itself.
+ *
+ * What that costs, per resource, is what bounds the store's throughput, so:
+ *  - the body and the tree its index values are extracted from are made in one pass
+ *    (charta_resource_new_edited(): the tree shares the input's unedited subtrees instead of
+ *    parsing the body again), and that tree is freed as soon as the values are out;
+ *  - a Provenance's index values are copied from a template extracted once per kind of
+ *    Provenance (see "Provenance index values from templates");
+ *  - the resource a write returns is made from the committed body and parsed only if the
+ *    caller looks inside it (charta_resource_new_lazy());
+ *  - ids are time-ordered UUIDs (new_resource_id()), so that the index pages a commit
+ *    dirties are few;
+ *  - at most as many threads as there are cores prepare at once (see "CPU slots").
  *
  * Only meta.lastUpdated (and Provenance.recorded) cannot be known before the writer runs: the
  * body carries a placeholder instant of the same width, which the writer overwrites in place,
@@ -17,9 +29,11 @@
  * back), so history has one total order.
  *
  * The writer thread owns the only write connection.  It takes a request from the queue,
- * begins a transaction, takes whatever else is queued (up to MAX_BATCH), runs each request in
- * its own savepoint (a failing request is rolled back alone and gets its error), commits once,
- * and then wakes every caller.  Readers take a connection from a small pool.
+ * begins a transaction, takes whatever else is queued (up to MAX_BATCH), runs the requests,
+ * commits once, and then wakes every caller.  Each request behaves as if in its own savepoint
+ * (a failing request is rolled back alone and gets its error): the batch first runs without
+ * savepoints, which cost a page copy per page touched, and runs again with them only when a
+ * request fails (run_batch()).  Readers take a connection from a small pool.
  *
  * Nothing here logs a body or anything identifying a patient: ids and versions only.
  */
@@ -28,6 +42,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "charta-resource-private.h"
 #include "charta-store.h"
 #include "charta-store-private.h"
 
@@ -57,6 +72,11 @@ struct _ChartaStore
   unsigned          n_readers;       /* open reader connections (idle or lent) */
   unsigned          readers_out;     /* lent */
   unsigned          max_readers;
+
+  GHashTable       *prov_templates;  /* template text → ProvenanceTemplate * */
+  unsigned          preparing;       /* threads preparing writes (see take_cpu_slot()) */
+  unsigned          max_preparing;
+  GCond             slot_cond;       /* signalled when a slot is given back */
 
   GThread          *writer;
   GAsyncQueue      *requests;        /* Request * */
@@ -93,7 +113,7 @@ typedef struct
   size_t           body_length;
   size_t           body_lu_at;       /* offset of the lastUpdated value in @body */
   guint8           hash[CHARTA_HASH_LENGTH];
-  ChartaResource  *stored;           /* @body parsed (its lastUpdated patched at commit) */
+  ChartaResource  *stored;           /* what parsing @body would give (during preparation) */
   GPtrArray       *values;           /* index values of @body */
   ChartaIndexValue *lu_value;        /* the _lastUpdated value among @values, if any */
   gboolean         wants_provenance;
@@ -102,6 +122,7 @@ typedef struct
   size_t           prov_length;
   size_t           prov_lu_at[2];    /* meta.lastUpdated and recorded */
   size_t           prov_vid_at[2];   /* start and end of meta.versionId's value */
+  GChecksum       *prov_checksum;    /* the content hash of @prov_body up to its recorded */
   GPtrArray       *prov_values;
   ChartaIndexValue *prov_lu_values[2];
 
@@ -114,6 +135,7 @@ typedef struct
 
 typedef struct
 {
+  ChartaStore     *store;            /* not a reference: requests never outlive their call */
   Op              *ops;
   size_t           n_ops;
   gboolean         is_transaction;
@@ -141,6 +163,7 @@ op_clear_prepared (Op *op)
   op->lu_value = NULL;
   g_clear_pointer (&op->prov_id, g_free);
   g_clear_pointer (&op->prov_body, g_free);
+  g_clear_pointer (&op->prov_checksum, g_checksum_free);
   g_clear_pointer (&op->prov_values, g_ptr_array_unref);
   op->prov_lu_values[0] = op->prov_lu_values[1] = NULL;
 }
@@ -165,6 +188,7 @@ request_new (ChartaStore  *self,
 {
   Request *req = g_new0 (Request, 1);
 
+  req->store = self;
   req->ops = g_new0 (Op, MAX (n_ops, 1));
   req->n_ops = n_ops;
   g_mutex_init (&req->lock);
@@ -282,6 +306,40 @@ append_json_string (GString    *out,
   g_string_append_c (out, '"');
 }
 
+/* A new resource id: a UUID of version 7 (RFC 9562), whose first 48 bits are the Unix time in
+ * milliseconds and the other 74 random.  Ids made one after another sort together, so a new
+ * resource's entries land at the end of every index on ids (resource ids, _id tokens, and
+ * the references that other entries of the same import make to it) instead of in a random
+ * page each: a commit then rewrites a few pages per index, not a few per resource. */
+static char *
+new_resource_id (void)
+{
+  static const char hex[] = "0123456789abcdef";
+  uint64_t ms = (uint64_t) (g_get_real_time () / 1000);
+  guint32 r[3] = { g_random_int (), g_random_int (), g_random_int () };
+  guint8 bytes[16];
+  char *id = g_malloc (37);
+  char *p = id;
+
+  for (unsigned i = 0; i < 6; i++)
+    bytes[i] = (guint8) (ms >> (40 - 8 * i));
+  bytes[6] = 0x70 | ((r[0] >> 8) & 0x0f);       /* version 7 */
+  bytes[7] = (guint8) r[0];
+  bytes[8] = 0x80 | ((r[0] >> 16) & 0x3f);      /* variant 10 */
+  bytes[9] = (guint8) (r[0] >> 24);
+  for (unsigned i = 0; i < 6; i++)
+    bytes[10 + i] = (guint8) (r[1 + i / 4] >> (8 * (i % 4)));
+  for (unsigned i = 0; i < 16; i++)
+    {
+      if (i == 4 || i == 6 || i == 8 || i == 10)
+        *p++ = '-';
+      *p++ = hex[bytes[i] >> 4];
+      *p++ = hex[bytes[i] & 0x0f];
+    }
+  *p = '\0';
+  return id;
+}
+
 /* "1st", "2nd", "500th". */
 static char *
 ordinal (size_t n)
@@ -317,6 +375,18 @@ prefix_entry (GError   **error,
     g_prefix_error (error, "transaction entry %" G_GSIZE_FORMAT " (the %s): ", op->index, nth);
 }
 
+static inline void
+put_digits (char    *out,
+            unsigned value,
+            unsigned n)
+{
+  for (unsigned i = n; i > 0; i--)
+    {
+      out[i - 1] = (char) ('0' + value % 10);
+      value /= 10;
+    }
+}
+
 /* µs since the epoch as an instant of exactly INSTANT_LENGTH characters. */
 static void
 format_instant (int64_t  usec,
@@ -332,9 +402,23 @@ format_instant (int64_t  usec,
       secs--;
     }
   gmtime_r (&secs, &tm);
-  g_snprintf (out, INSTANT_LENGTH + 1, "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ",
-              tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-              micro);
+  /* "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", without printf's cost (the writer makes two per
+   * version).  Years past 9999 do not occur: the clock would have to be that wrong. */
+  put_digits (out, (unsigned) (tm.tm_year + 1900) % 10000, 4);
+  out[4] = '-';
+  put_digits (out + 5, (unsigned) tm.tm_mon + 1, 2);
+  out[7] = '-';
+  put_digits (out + 8, (unsigned) tm.tm_mday, 2);
+  out[10] = 'T';
+  put_digits (out + 11, (unsigned) tm.tm_hour, 2);
+  out[13] = ':';
+  put_digits (out + 14, (unsigned) tm.tm_min, 2);
+  out[16] = ':';
+  put_digits (out + 17, (unsigned) tm.tm_sec, 2);
+  out[19] = '.';
+  put_digits (out + 20, (unsigned) micro, 6);
+  out[26] = 'Z';
+  out[27] = '\0';
 }
 
 /* The value of "@key":"…" inside the resource's meta object in canonical @body: its start
@@ -345,12 +429,15 @@ find_meta_value (const char *body,
                  size_t     *start,
                  size_t     *end)
 {
-  g_autofree char *needle = g_strdup_printf ("\"%s\":\"", key);
+  char needle[32];
   const char *meta = strstr (body, "\"meta\":{");
   const char *p, *q;
 
-  if (meta == NULL)
+  if (meta == NULL || strlen (key) + 5 > sizeof needle)
     return FALSE;
+  needle[0] = '"';
+  strcpy (needle + 1, key);
+  strcat (needle, "\":\"");
   p = strstr (meta, needle);
   if (p == NULL)
     return FALSE;
@@ -494,14 +581,18 @@ extract_values (ChartaResource  *resource,
   return values;
 }
 
-static gboolean
-prepare_provenance (Request  *req,
-                    Op       *op,
-                    GError  **error)
+/* A Provenance body: every write's is made here.  @prov_id, @target_id and @version_text
+ * name the Provenance and the version it records; the offsets of meta.versionId's value and
+ * of the two instants (placeholders, overwritten at commit) are stored in @op, so the body
+ * that @op keeps must be the last one written for it. */
+static GString *
+write_provenance (Request    *req,
+                  Op         *op,
+                  const char *prov_id,
+                  const char *target_id,
+                  const char *version_text)
 {
-  g_autoptr(GString) out = g_string_sized_new (512);
-  g_autoptr(ChartaResource) resource = NULL;
-  g_autoptr(GError) local_error = NULL;
+  GString *out = g_string_sized_new (640);
   ChartaChange *change = req->change;
   const char *activity_code = change != NULL ? charta_change_get_activity_code (change) : NULL;
   const char *activity_system = change != NULL ? charta_change_get_activity_system (change)
@@ -509,8 +600,6 @@ prepare_provenance (Request  *req,
   const char *reason_code = change != NULL ? charta_change_get_reason_code (change) : NULL;
   const char *reason_system = change != NULL ? charta_change_get_reason_system (change) : NULL;
   const char *reason_text = change != NULL ? charta_change_get_reason_text (change) : NULL;
-  g_autofree char *target = g_strdup_printf ("%s/%s/_history/%" G_GINT64_FORMAT, op->type,
-                                             op->id, op->version);
   gboolean first;
 
   if (activity_code == NULL)
@@ -520,19 +609,23 @@ prepare_provenance (Request  *req,
                       : op->stored_method == CHARTA_METHOD_DELETE ? "DELETE" : "UPDATE";
     }
 
-  op->prov_id = g_uuid_string_random ();
   /* Canonical order of Provenance: id, meta, target, recorded, reason, activity, agent. */
   g_string_append (out, "{\"resourceType\":\"Provenance\",\"id\":");
-  append_json_string (out, op->prov_id);
+  append_json_string (out, prov_id);
   g_string_append (out, ",\"meta\":{\"versionId\":\"");
   op->prov_vid_at[0] = out->len;
   g_string_append (out, "1");
   op->prov_vid_at[1] = out->len;
   g_string_append (out, "\",\"lastUpdated\":\"");
   op->prov_lu_at[0] = out->len;
-  g_string_append (out, PLACEHOLDER_INSTANT "\"},\"target\":[{\"reference\":");
-  append_json_string (out, target);
-  g_string_append (out, "}],\"recorded\":\"");
+  g_string_append (out, PLACEHOLDER_INSTANT "\"},\"target\":[{\"reference\":\"");
+  /* Type, id and version need no escaping: the type is a model name, the id was checked. */
+  g_string_append (out, op->type);
+  g_string_append_c (out, '/');
+  g_string_append (out, target_id);
+  g_string_append (out, "/_history/");
+  g_string_append (out, version_text);
+  g_string_append (out, "\"}],\"recorded\":\"");
   op->prov_lu_at[1] = out->len;
   g_string_append (out, PLACEHOLDER_INSTANT "\"");
   if (reason_code != NULL || reason_text != NULL)
@@ -587,20 +680,249 @@ prepare_provenance (Request  *req,
       append_json_string (out, req->agent_display != NULL ? req->agent_display : "Charta");
     }
   g_string_append (out, "}}]}");
+  return out;
+}
 
-  resource = charta_resource_new_from_data (out->str, out->len, NULL, &local_error);
+/* ---- Provenance index values from templates ------------------------------------------------
+ *
+ * Provenance bodies differ only in their id, the version they target and their instants, so
+ * their index values are extracted once per template (the body with placeholders for the
+ * three names; the instants are patched at commit as for every body) and copied with the
+ * names put in.  A template is used only when the placeholders occur nowhere else in its
+ * text, and each index value holds them whole or not at all: otherwise every Provenance of
+ * that kind is parsed and extracted as any resource.  charta check compares the stored rows
+ * with a fresh extraction, and the store's tests run it. */
+
+#define TEMPLATE_MARK "charta-template-"
+#define TEMPLATE_PROV_ID TEMPLATE_MARK "provenance"
+#define TEMPLATE_TARGET_ID TEMPLATE_MARK "target"
+#define TEMPLATE_VERSION TEMPLATE_MARK "version"
+#define MAX_TEMPLATES 256
+
+typedef struct
+{
+  GPtrArray *values;   /* ChartaIndexValue *, NULL when this template cannot be used */
+} ProvenanceTemplate;
+
+static void
+provenance_template_free (ProvenanceTemplate *template)
+{
+  g_clear_pointer (&template->values, g_ptr_array_unref);
+  g_free (template);
+}
+
+static guint
+count_marks (const char *text)
+{
+  guint n = 0;
+
+  for (const char *p = strstr (text, TEMPLATE_MARK); p != NULL; p = strstr (p + 1, TEMPLATE_MARK))
+    n++;
+  return n;
+}
+
+/* Whether every string of @v holds a placeholder whole or not at all. */
+static gboolean
+value_fits_template (const ChartaIndexValue *v)
+{
+  const char *strings[] = { v->normalized, v->text, v->system, v->code, v->display,
+                            v->unit_system, v->unit_code, v->unit, v->ref_type, v->ref_id,
+                            v->ref_version, v->ref_url, v->identifier_type_system,
+                            v->identifier_type_code };
+
+  for (unsigned i = 0; i < G_N_ELEMENTS (strings); i++)
+    if (strings[i] != NULL && strstr (strings[i], TEMPLATE_MARK) != NULL
+        && strcmp (strings[i], TEMPLATE_PROV_ID) != 0
+        && strcmp (strings[i], TEMPLATE_TARGET_ID) != 0
+        && strcmp (strings[i], TEMPLATE_VERSION) != 0)
+      return FALSE;
+  for (unsigned i = 0; v->components != NULL && i < v->components->len; i++)
+    if (!value_fits_template (g_ptr_array_index (v->components, i)))
+      return FALSE;
+  return TRUE;
+}
+
+typedef struct
+{
+  const char *prov_id;
+  const char *target_id;
+  const char *version;
+} TemplateNames;
+
+static char *
+fill_template (const char          *text,
+               const TemplateNames *names)
+{
+  if (text == NULL)
+    return NULL;
+  if (strncmp (text, TEMPLATE_MARK, strlen (TEMPLATE_MARK)) == 0)
+    {
+      if (strcmp (text, TEMPLATE_PROV_ID) == 0)
+        return g_strdup (names->prov_id);
+      if (strcmp (text, TEMPLATE_TARGET_ID) == 0)
+        return g_strdup (names->target_id);
+      if (strcmp (text, TEMPLATE_VERSION) == 0)
+        return g_strdup (names->version);
+    }
+  return g_strdup (text);
+}
+
+/* A copy of template value @t with the names put in.  Every field of ChartaIndexValue. */
+static ChartaIndexValue *
+copy_template_value (const ChartaIndexValue *t,
+                     const TemplateNames    *names)
+{
+  ChartaIndexValue *v = g_new (ChartaIndexValue, 1);
+
+  *v = *t;
+  v->normalized = fill_template (t->normalized, names);
+  v->text = fill_template (t->text, names);
+  v->system = fill_template (t->system, names);
+  v->code = fill_template (t->code, names);
+  v->display = fill_template (t->display, names);
+  v->unit_system = fill_template (t->unit_system, names);
+  v->unit_code = fill_template (t->unit_code, names);
+  v->unit = fill_template (t->unit, names);
+  v->ref_type = fill_template (t->ref_type, names);
+  v->ref_id = fill_template (t->ref_id, names);
+  v->ref_version = fill_template (t->ref_version, names);
+  v->ref_url = fill_template (t->ref_url, names);
+  v->identifier_type_system = fill_template (t->identifier_type_system, names);
+  v->identifier_type_code = fill_template (t->identifier_type_code, names);
+  if (t->components != NULL)
+    {
+      v->components = g_ptr_array_new_full (t->components->len,
+                                            (GDestroyNotify) charta_index_value_free);
+      for (unsigned i = 0; i < t->components->len; i++)
+        g_ptr_array_add (v->components,
+                         copy_template_value (g_ptr_array_index (t->components, i), names));
+    }
+  return v;
+}
+
+/* The index values of the Provenance body @text, by parsing and extracting. */
+static GPtrArray *
+extract_provenance (const char  *text,
+                    size_t       length,
+                    Op          *op,
+                    GError     **error)
+{
+  g_autoptr(ChartaResource) resource = NULL;
+  g_autoptr(GError) local_error = NULL;
+
+  resource = charta_resource_new_from_data (text, length, NULL, &local_error);
   if (resource == NULL)
     {
       g_set_error (error, CHARTA_STORE_ERROR, CHARTA_STORE_ERROR_INVALID,
                    "the Provenance of %s/%s cannot be made: %s", op->type, op->id,
                    local_error->message);
-      return FALSE;
+      return NULL;
     }
-  op->prov_values = extract_values (resource, error);
-  if (op->prov_values == NULL)
+  return extract_values (resource, error);
+}
+
+/* The template for the Provenance of @op (made and kept when new), or NULL when the store
+ * keeps too many already. */
+static ProvenanceTemplate *
+get_provenance_template (ChartaStore  *self,
+                         Request      *req,
+                         Op           *op,
+                         GError      **error)
+{
+  g_autoptr(GString) text = write_provenance (req, op, TEMPLATE_PROV_ID, TEMPLATE_TARGET_ID,
+                                              TEMPLATE_VERSION);
+  ProvenanceTemplate *template;
+  gboolean fits;
+
+  g_mutex_lock (&self->lock);
+  template = g_hash_table_lookup (self->prov_templates, text->str);
+  g_mutex_unlock (&self->lock);
+  if (template != NULL)
+    return template;
+
+  template = g_new0 (ProvenanceTemplate, 1);
+  fits = count_marks (text->str) == 3;
+  if (fits)
+    {
+      template->values = extract_provenance (text->str, text->len, op, error);
+      if (template->values == NULL)
+        {
+          provenance_template_free (template);
+          return NULL;
+        }
+      for (unsigned i = 0; fits && i < template->values->len; i++)
+        fits = value_fits_template (g_ptr_array_index (template->values, i));
+      if (!fits)
+        g_clear_pointer (&template->values, g_ptr_array_unref);
+    }
+
+  g_mutex_lock (&self->lock);
+  if (g_hash_table_size (self->prov_templates) >= MAX_TEMPLATES)
+    {
+      g_mutex_unlock (&self->lock);
+      provenance_template_free (template);
+      return NULL;
+    }
+  {
+    ProvenanceTemplate *other = g_hash_table_lookup (self->prov_templates, text->str);
+
+    if (other != NULL)
+      {
+        /* Made meanwhile by another thread. */
+        provenance_template_free (template);
+        template = other;
+      }
+    else
+      g_hash_table_insert (self->prov_templates, g_string_free (g_steal_pointer (&text), FALSE),
+                           template);
+  }
+  g_mutex_unlock (&self->lock);
+  return template;
+}
+
+static gboolean
+prepare_provenance (ChartaStore  *self,
+                    Request      *req,
+                    Op           *op,
+                    GError      **error)
+{
+  g_autoptr(GString) out = NULL;
+  ProvenanceTemplate *template;
+  char version_text[24];
+
+  g_snprintf (version_text, sizeof version_text, "%" G_GINT64_FORMAT, op->version);
+  op->prov_id = new_resource_id ();
+  template = self != NULL ? get_provenance_template (self, req, op, error) : NULL;
+  if (template == NULL && error != NULL && *error != NULL)
     return FALSE;
+  out = write_provenance (req, op, op->prov_id, op->id, version_text);
+
+  if (template != NULL && template->values != NULL)
+    {
+      TemplateNames names = { op->prov_id, op->id, version_text };
+
+      op->prov_values = g_ptr_array_new_full (template->values->len,
+                                              (GDestroyNotify) charta_index_value_free);
+      for (unsigned i = 0; i < template->values->len; i++)
+        g_ptr_array_add (op->prov_values,
+                         copy_template_value (g_ptr_array_index (template->values, i), &names));
+    }
+  else
+    {
+      op->prov_values = extract_provenance (out->str, out->len, op, error);
+      if (op->prov_values == NULL)
+        return FALSE;
+    }
   op->prov_lu_values[0] = find_value (op->prov_values, "_lastUpdated");
   op->prov_lu_values[1] = find_value (op->prov_values, "recorded");
+  /* Its content hash (without meta.versionId and meta.lastUpdated) up to recorded, whose
+   * value is known only at commit: the writer adds the rest. */
+  op->prov_checksum = g_checksum_new (G_CHECKSUM_SHA256);
+  g_checksum_update (op->prov_checksum, (const guchar *) out->str, op->prov_vid_at[0]);
+  g_checksum_update (op->prov_checksum, (const guchar *) out->str + op->prov_vid_at[1],
+                     op->prov_lu_at[0] - op->prov_vid_at[1]);
+  g_checksum_update (op->prov_checksum, (const guchar *) out->str + op->prov_lu_at[0]
+                     + INSTANT_LENGTH, op->prov_lu_at[1] - op->prov_lu_at[0] - INSTANT_LENGTH);
   op->prov_length = out->len;
   op->prov_body = g_string_free (g_steal_pointer (&out), FALSE);
   return TRUE;
@@ -633,7 +955,6 @@ prepare_op (Request                *req,
     }
   else
     {
-      g_autoptr(GError) local_error = NULL;
       char version_text[24];
       RewriteContext ctx = { req->urns, NULL };
       ChartaResourceEdits edits = { 0 };
@@ -649,7 +970,10 @@ prepare_op (Request                *req,
       edits.last_updated = PLACEHOLDER_INSTANT;
       edits.rewrite_reference = rewrite_reference;
       edits.user_data = &ctx;
-      op->body = charta_resource_to_json_edited (op->input, &edits, &op->body_length);
+      /* The body, and in the same pass the resource that parsing it would give (sharing the
+       * input's unedited subtrees): what the index values are extracted from.  (The caller
+       * gets back a resource made from the final body, see op_result_resource().) */
+      op->stored = charta_resource_new_edited (op->input, &edits, &op->body, &op->body_length);
       if (ctx.unresolved != NULL)
         {
           g_autofree char *path = find_reference_path (charta_resource_get_root (op->input),
@@ -668,22 +992,15 @@ prepare_op (Request                *req,
       op->body_lu_at = skip[2];
       hash_body (op->body, op->body_length, skip, op->hash);
 
-      op->stored = charta_resource_new_from_data (op->body, op->body_length, NULL,
-                                                  &local_error);
-      if (op->stored == NULL)
-        {
-          g_set_error (error, CHARTA_STORE_ERROR, CHARTA_STORE_ERROR_INVALID,
-                       "%s/%s: its stored form does not read back: %s", op->type, op->id,
-                       local_error->message);
-          return FALSE;
-        }
       op->values = extract_values (op->stored, error);
+      /* Freed now, while its nodes are still in the caches. */
+      g_clear_pointer (&op->stored, charta_resource_unref);
       if (op->values == NULL)
         return FALSE;
       op->lu_value = find_value (op->values, "_lastUpdated");
     }
 
-  if (op->wants_provenance && !prepare_provenance (req, op, error))
+  if (op->wants_provenance && !prepare_provenance (req->store, req, op, error))
     return FALSE;
   op->prepared = TRUE;
   return TRUE;
@@ -700,6 +1017,17 @@ next_last_updated (ChartaStore *self)
     now = self->last_updated + 1;
   self->last_updated = now;
   return now;
+}
+
+/* CPU time of the calling thread (µs), for the writer's figures. */
+static int64_t
+thread_cpu_usec (void)
+{
+  struct timespec ts;
+
+  if (clock_gettime (CLOCK_THREAD_CPUTIME_ID, &ts) != 0)
+    return 0;
+  return (int64_t) ts.tv_sec * G_USEC_PER_SEC + ts.tv_nsec / 1000;
 }
 
 static gboolean
@@ -783,8 +1111,7 @@ execute_op (ChartaStore  *self,
     {
       ChartaDbVersion prov = { 0 };
       guint8 prov_hash[CHARTA_HASH_LENGTH];
-      size_t skip[4] = { op->prov_vid_at[0], op->prov_vid_at[1], op->prov_lu_at[0],
-                         op->prov_lu_at[0] + INSTANT_LENGTH };
+      gsize prov_hash_length = CHARTA_HASH_LENGTH;
       char prov_instant[INSTANT_LENGTH + 1];
       int64_t prov_lu;
 
@@ -798,7 +1125,15 @@ execute_op (ChartaStore  *self,
       memcpy (op->prov_body + op->prov_lu_at[1], instant, INSTANT_LENGTH);
       patch_date (op->prov_lu_values[0], prov_lu);
       patch_date (op->prov_lu_values[1], lu);
-      hash_body (op->prov_body, op->prov_length, skip, prov_hash);
+      /* Its content hash: the part before recorded was hashed at preparation. */
+      {
+        /* A copy: a batch that runs again after a failure runs this again. */
+        g_autoptr(GChecksum) checksum = g_checksum_copy (op->prov_checksum);
+
+        g_checksum_update (checksum, (const guchar *) op->prov_body + op->prov_lu_at[1],
+                           op->prov_length - op->prov_lu_at[1]);
+        g_checksum_get_digest (checksum, prov_hash, &prov_hash_length);
+      }
       prov.type = "Provenance";
       prov.id = op->prov_id;
       prov.version = 1;
@@ -820,13 +1155,8 @@ execute_op (ChartaStore  *self,
 
   if (op->body != NULL)
     {
-      gboolean patched;
-
       memcpy (op->body + op->body_lu_at, instant, INSTANT_LENGTH);
       patch_date (op->lu_value, lu);
-      /* The parsed body becomes what parsing the final body gives: the caller gets it. */
-      patched = charta_resource_patch_last_updated (op->stored, instant);
-      g_assert (patched);
     }
   version.type = op->type;
   version.id = op->id;
@@ -882,28 +1212,54 @@ request_complete (Request *req)
   g_mutex_unlock (&req->lock);
 }
 
+/* Sets @error on every request of @batch that has none yet. */
 static void
-run_batch (ChartaStore *self,
-           GPtrArray   *batch)
+fail_batch (GPtrArray    *batch,
+            const GError *error)
+{
+  for (unsigned i = 0; i < batch->len; i++)
+    {
+      Request *req = g_ptr_array_index (batch, i);
+
+      if (req->error == NULL)
+        req->error = g_error_copy (error);
+    }
+}
+
+/* One attempt at @batch in one transaction.  With @savepoints, each request runs in its own
+ * savepoint, so that a failing one is rolled back alone and gets its error.  Without, the
+ * first failure rolls everything back and the attempt returns FALSE, errors cleared: the
+ * batch must then run again with savepoints (a single request keeps its error: alone, its
+ * failure is its whole outcome). */
+static gboolean
+attempt_batch (ChartaStore *self,
+               GPtrArray   *batch,
+               gboolean     savepoints)
 {
   g_autoptr(GError) error = NULL;
   ChartaDb *db = self->writer_db;
-  int64_t start = g_get_monotonic_time ();
 
+  for (unsigned i = 0; i < batch->len; i++)
+    g_clear_error (&((Request *) g_ptr_array_index (batch, i))->error);
   if (!charta_db_begin (db, &error))
     {
-      for (unsigned i = 0; i < batch->len; i++)
-        {
-          Request *req = g_ptr_array_index (batch, i);
-
-          req->error = g_error_copy (error);
-        }
-      return;
+      fail_batch (batch, error);
+      return TRUE;
     }
   for (unsigned i = 0; i < batch->len; i++)
     {
       Request *req = g_ptr_array_index (batch, i);
 
+      if (!savepoints)
+        {
+          if (execute_request (self, req, &req->error))
+            continue;
+          charta_db_rollback (db);
+          if (batch->len == 1)
+            return TRUE;
+          g_clear_error (&req->error);
+          return FALSE;
+        }
       if (!charta_db_savepoint (db, &req->error))
         continue;
       if (execute_request (self, req, &req->error) && charta_db_release (db, &req->error))
@@ -913,20 +1269,46 @@ run_batch (ChartaStore *self,
   if (!charta_db_commit (db, &error))
     {
       charta_db_rollback (db);
-      for (unsigned i = 0; i < batch->len; i++)
-        {
-          Request *req = g_ptr_array_index (batch, i);
-
-          if (req->error == NULL)
-            req->error = g_error_copy (error);
-        }
+      fail_batch (batch, error);
     }
+  return TRUE;
+}
+
+static void give_cpu_slot (ChartaStore *self);
+
+/* Runs @batch in one transaction, one commit.  Savepoints are not free (SQLite copies every
+ * page a savepoint touches first, and the index rows touch many), and requests seldom fail:
+ * so the batch first runs without them, and only when a request fails is it run again with
+ * each request in its own savepoint.  Either way each request ends exactly as if it had run
+ * in its own savepoint from the start. */
+static void
+run_batch (ChartaStore *self,
+           GPtrArray   *batch)
+{
+  int64_t start = g_get_monotonic_time ();
+  int64_t cpu_start = thread_cpu_usec ();
+
+  /* While it runs, the writer counts as one of the threads preparing writes (without waiting
+   * for a slot): every commit waits for it, so it should not have to share its core. */
+  g_mutex_lock (&self->lock);
+  self->preparing++;
+  g_mutex_unlock (&self->lock);
+
+  if (!attempt_batch (self, batch, FALSE))
+    {
+      g_debug ("a request of a batch of %u failed: running the batch again with savepoints",
+               batch->len);
+      attempt_batch (self, batch, TRUE);
+    }
+
+  give_cpu_slot (self);
 
   g_mutex_lock (&self->lock);
   self->stats.n_commits++;
   self->stats.n_requests += batch->len;
   self->stats.max_batch = MAX (self->stats.max_batch, batch->len);
   self->stats.busy_usec += g_get_monotonic_time () - start;
+  self->stats.cpu_usec += thread_cpu_usec () - cpu_start;
   g_mutex_unlock (&self->lock);
 }
 
@@ -1095,6 +1477,7 @@ charta_store_finalize (GObject *object)
 
   charta_store_close (self);
   g_ptr_array_unref (self->idle_readers);
+  g_hash_table_unref (self->prov_templates);
   if (self->requests != NULL)
     g_async_queue_unref (self->requests);
   g_free (self->path);
@@ -1102,6 +1485,7 @@ charta_store_finalize (GObject *object)
   g_free (self->agent_display);
   g_mutex_clear (&self->lock);
   g_cond_clear (&self->cond);
+  g_cond_clear (&self->slot_cond);
 
   G_OBJECT_CLASS (charta_store_parent_class)->finalize (object);
 }
@@ -1119,9 +1503,13 @@ charta_store_init (ChartaStore *self)
 {
   g_mutex_init (&self->lock);
   g_cond_init (&self->cond);
+  g_cond_init (&self->slot_cond);
   self->idle_readers = g_ptr_array_new ();
   self->agent_display = g_strdup ("Charta");
+  self->prov_templates = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                                (GDestroyNotify) provenance_template_free);
   self->max_readers = MAX (4, 2 * g_get_num_processors ());
+  self->max_preparing = MAX (1, g_get_num_processors ());
 }
 
 /* ---- open and close ----------------------------------------------------------------------- */
@@ -1250,6 +1638,47 @@ charta_store_get_stats (ChartaStore      *self,
   g_mutex_unlock (&self->lock);
 }
 
+/* ---- CPU slots ------------------------------------------------------------------------------
+ *
+ * Preparing a write (validation, canonical body, index values) is the CPU-heavy part of every
+ * write, and it runs on the callers' threads.  With more callers than cores, time-slicing them
+ * makes each one slower (their JSON trees evict each other from the caches) and starves the
+ * writer thread, on which every commit waits.  So at most as many threads as there are cores
+ * prepare at once; the others wait for a slot, which costs no CPU.  A large transaction takes
+ * more slots for helper threads only when they are free. */
+
+static void
+take_cpu_slot (ChartaStore *self)
+{
+  g_mutex_lock (&self->lock);
+  while (self->preparing >= self->max_preparing)
+    g_cond_wait (&self->slot_cond, &self->lock);
+  self->preparing++;
+  g_mutex_unlock (&self->lock);
+}
+
+static gboolean
+try_take_cpu_slot (ChartaStore *self)
+{
+  gboolean taken;
+
+  g_mutex_lock (&self->lock);
+  taken = self->preparing < self->max_preparing;
+  if (taken)
+    self->preparing++;
+  g_mutex_unlock (&self->lock);
+  return taken;
+}
+
+static void
+give_cpu_slot (ChartaStore *self)
+{
+  g_mutex_lock (&self->lock);
+  self->preparing--;
+  g_cond_signal (&self->slot_cond);
+  g_mutex_unlock (&self->lock);
+}
+
 /* ---- writes -------------------------------------------------------------------------------- */
 
 static gboolean
@@ -1293,8 +1722,20 @@ op_result_resource (Op      *op,
 {
   if (op->result_body == NULL)
     return NULL;
-  if (op->result_body == op->body && op->stored != NULL)
-    return charta_resource_ref (op->stored);
+  if (op->result_body == op->body)
+    {
+      char version_text[24];
+      char instant[INSTANT_LENGTH + 1];
+
+      /* The body just written, which this op no longer needs: the resource takes it and
+       * parses it only if the caller looks at more than its type, id and meta. */
+      g_snprintf (version_text, sizeof version_text, "%" G_GINT64_FORMAT, op->result_version);
+      memcpy (instant, op->body + op->body_lu_at, INSTANT_LENGTH);
+      instant[INSTANT_LENGTH] = '\0';
+      op->result_body = NULL;
+      return charta_resource_new_lazy (g_steal_pointer (&op->body), op->result_length, op->type,
+                                       op->id, version_text, instant);
+    }
   return parse_stored (op->result_body, op->result_length, error);
 }
 
@@ -1353,7 +1794,7 @@ op_init (Op              *op,
   op->input = charta_resource_ref (resource);
   op->type = g_strdup (charta_resource_get_resource_type (resource));
   if (method == CHARTA_METHOD_CREATE)
-    op->id = g_uuid_string_random ();
+    op->id = new_resource_id ();
   else
     {
       const char *rid = charta_resource_get_id (resource);
@@ -1386,6 +1827,7 @@ charta_store_create (ChartaStore     *self,
 {
   g_autoptr(Request) req = NULL;
   ChartaDbCurrent none = { 0 };
+  gboolean ok;
   Op *op;
 
   g_return_val_if_fail (CHARTA_IS_STORE (self), NULL);
@@ -1396,9 +1838,11 @@ charta_store_create (ChartaStore     *self,
     return NULL;
   req = request_new (self, 1, change);
   op = &req->ops[0];
-  if (!op_init (op, CHARTA_METHOD_CREATE, resource, NULL, NULL, NULL, 0, 0, TRUE, error)
-      || !prepare_op (req, op, &none, error)
-      || !submit_and_wait (self, req, error))
+  take_cpu_slot (self);
+  ok = op_init (op, CHARTA_METHOD_CREATE, resource, NULL, NULL, NULL, 0, 0, TRUE, error)
+       && prepare_op (req, op, &none, error);
+  give_cpu_slot (self);
+  if (!ok || !submit_and_wait (self, req, error))
     return NULL;
   return op_result_resource (op, error);
 }
@@ -1425,13 +1869,15 @@ charta_store_update (ChartaStore     *self,
     return NULL;
   req = request_new (self, 1, change);
   op = &req->ops[0];
-  if (!op_init (op, CHARTA_METHOD_UPDATE, resource, NULL, NULL, NULL, expected_version, 0, TRUE,
-                error))
-    return NULL;
-  ok = lookup_with_reader (self, &reader, op->type, op->id, &current, error);
+  take_cpu_slot (self);
+  ok = op_init (op, CHARTA_METHOD_UPDATE, resource, NULL, NULL, NULL, expected_version, 0, TRUE,
+                error)
+       && lookup_with_reader (self, &reader, op->type, op->id, &current, error);
   if (reader != NULL)
     give_reader (self, reader);
-  if (!ok || !prepare_op (req, op, &current, error) || !submit_and_wait (self, req, error))
+  ok = ok && prepare_op (req, op, &current, error);
+  give_cpu_slot (self);
+  if (!ok || !submit_and_wait (self, req, error))
     return NULL;
   if (created != NULL)
     *created = op->result_created;
@@ -1490,18 +1936,10 @@ charta_operation_result_free (ChartaOperationResult *result)
 #define PARALLEL_CHUNK 8
 #define PARALLEL_MIN_OPS 32
 
-typedef enum
-{
-  STAGE_PREPARE,
-  STAGE_RESULTS,
-} Stage;
-
 typedef struct
 {
   ChartaStore *self;
   Request     *req;
-  Stage        stage;
-  GPtrArray   *results;       /* STAGE_RESULTS: ChartaOperationResult * by entry */
   gint         next;          /* the next entry to hand out */
   gint         failed;        /* the lowest entry that failed, G_MAXINT when none */
   GMutex       lock;          /* guards error */
@@ -1524,20 +1962,24 @@ prepare_entry (ParallelJob  *job,
   return prepare_op (job->req, op, &current, error);
 }
 
-static gboolean
-result_entry (ParallelJob  *job,
-              size_t        index,
-              GError      **error)
+/* The result of @op, once written. */
+static ChartaOperationResult *
+op_result (Op      *op,
+           GError **error)
 {
-  Op *op = &job->req->ops[index];
-  ChartaOperationResult *result = g_ptr_array_index (job->results, index);
+  ChartaOperationResult *result = g_new0 (ChartaOperationResult, 1);
 
   result->type = g_strdup (op->type);
   result->id = g_strdup (op->id);
   result->version = op->result_version;
   result->created = op->result_created;
   result->resource = op_result_resource (op, error);
-  return op->result_body == NULL || result->resource != NULL;
+  if (op->result_body != NULL && result->resource == NULL)
+    {
+      charta_operation_result_free (result);
+      return NULL;
+    }
+  return result;
 }
 
 static gpointer
@@ -1562,12 +2004,10 @@ parallel_worker (gpointer data)
           /* Past an entry that failed, nothing matters any more. */
           if (g_atomic_int_get (&job->failed) < i)
             break;
-          ok = job->stage == STAGE_PREPARE ? prepare_entry (job, op, &reader, &error)
-                                           : result_entry (job, i, &error);
+          ok = prepare_entry (job, op, &reader, &error);
           if (ok)
             continue;
-          if (job->stage == STAGE_PREPARE)
-            prefix_entry (&error, op);
+          prefix_entry (&error, op);
           g_mutex_lock (&job->lock);
           if (i < job->failed)
             {
@@ -1583,31 +2023,46 @@ parallel_worker (gpointer data)
   return NULL;
 }
 
+static gpointer
+parallel_helper (gpointer data)
+{
+  ParallelJob *job = data;
+
+  parallel_worker (job);
+  give_cpu_slot (job->self);
+  return NULL;
+}
+
+/* Prepares @req's entries on the calling thread, and on helper threads while CPU slots are
+ * free. */
 static gboolean
 run_parallel (ChartaStore  *self,
               Request      *req,
-              Stage         stage,
-              GPtrArray    *results,
               GError      **error)
 {
-  ParallelJob job = { self, req, stage, results, 0, G_MAXINT, { 0 }, NULL };
+  ParallelJob job = { self, req, 0, G_MAXINT, { 0 }, NULL };
   GThread *helpers[8];
   unsigned n_helpers = 0;
 
   g_mutex_init (&job.lock);
+  take_cpu_slot (self);
   if (req->n_ops >= PARALLEL_MIN_OPS)
     {
-      unsigned wanted = MIN (g_get_num_processors (), G_N_ELEMENTS (helpers) + 1) - 1;
+      unsigned wanted = MIN (self->max_preparing, G_N_ELEMENTS (helpers) + 1) - 1;
 
       wanted = MIN (wanted, req->n_ops / PARALLEL_MIN_OPS);
-      for (; n_helpers < wanted; n_helpers++)
+      for (; n_helpers < wanted && try_take_cpu_slot (self); n_helpers++)
         {
-          helpers[n_helpers] = g_thread_try_new ("charta-prepare", parallel_worker, &job, NULL);
+          helpers[n_helpers] = g_thread_try_new ("charta-prepare", parallel_helper, &job, NULL);
           if (helpers[n_helpers] == NULL)
-            break;
+            {
+              give_cpu_slot (self);
+              break;
+            }
         }
     }
   parallel_worker (&job);
+  give_cpu_slot (self);
   for (unsigned i = 0; i < n_helpers; i++)
     g_thread_join (helpers[i]);
   g_mutex_clear (&job.lock);
@@ -1666,16 +2121,19 @@ charta_store_transaction (ChartaStore      *self,
   if (!ok)
     return NULL;
 
-  /* Then validation and preparation, on every core; then the writer. */
-  if (!run_parallel (self, req, STAGE_PREPARE, NULL, error)
-      || !submit_and_wait (self, req, error))
+  /* Then validation and preparation, on the cores that are free; then the writer. */
+  if (!run_parallel (self, req, error) || !submit_and_wait (self, req, error))
     return NULL;
 
   results = g_ptr_array_new_full (n_operations, (GDestroyNotify) charta_operation_result_free);
   for (size_t i = 0; i < n_operations; i++)
-    g_ptr_array_add (results, g_new0 (ChartaOperationResult, 1));
-  if (!run_parallel (self, req, STAGE_RESULTS, results, error))
-    return NULL;
+    {
+      ChartaOperationResult *result = op_result (&req->ops[i], error);
+
+      if (result == NULL)
+        return NULL;
+      g_ptr_array_add (results, result);
+    }
   return g_steal_pointer (&results);
 }
 

@@ -63,6 +63,14 @@ void         charta_json_document_clear      (ChartaJsonDocument      *doc);
 size_t       charta_json_limit_bytes         (const ChartaParseLimits *limits);
 unsigned     charta_json_limit_depth         (const ChartaParseLimits *limits);
 
+/* The members of @object in document order (the order json_object_iter_next_ordered() gives)
+ * into @names and @nodes, which have room for json_object_get_size() entries each; returns
+ * how many.  Unlike json-glib's ordered iterator it does not look each member up again by
+ * name (which hashes and compares every name). */
+unsigned     charta_json_object_members      (JsonObject              *object,
+                                              const char             **names,
+                                              JsonNode               **nodes);
+
 /* Appends @str as a JSON string literal: quotes, and escapes only where JSON requires them
  * ('"', '\\', control characters); everything else, non-ASCII included, is copied as is. */
 void         charta_json_append_string       (GString                 *out,

@@ -952,3 +952,62 @@ charta_json_append_string (GString    *out,
   g_string_append_len (out, (const char *) run, p - run);
   g_string_append_c (out, '"');
 }
+
+/* Objects larger than this are read with json-glib's ordered iterator (a lookup per member):
+ * matching names by pointer is quadratic. */
+#define MEMBERS_MATCH_MAX 64
+
+unsigned
+charta_json_object_members (JsonObject  *object,
+                            const char **names,
+                            JsonNode   **nodes)
+{
+  unsigned n = json_object_get_size (object);
+  const char *hashed_names[MEMBERS_MATCH_MAX];
+  JsonNode *hashed_nodes[MEMBERS_MATCH_MAX];
+  JsonObjectIter iter;
+  const char *name;
+  JsonNode *node;
+  unsigned k = 0, i = 0;
+
+  json_object_iter_init_ordered (&iter, object);
+  if (n > MEMBERS_MATCH_MAX)
+    {
+      while (json_object_iter_next_ordered (&iter, &name, &node))
+        {
+          names[i] = name;
+          nodes[i++] = node;
+        }
+      return i;
+    }
+
+  /* The hash table's order gives each name (the table's own key) with its node; the ordered
+   * iterator, asked for names only, gives the order; the two are matched by pointer, as
+   * json-glib keys the table and orders the members with the same string. */
+  {
+    JsonObjectIter hashed;
+
+    json_object_iter_init (&hashed, object);
+    while (k < n && json_object_iter_next (&hashed, &name, &node))
+      {
+        hashed_names[k] = name;
+        hashed_nodes[k++] = node;
+      }
+  }
+  while (i < k && json_object_iter_next_ordered (&iter, &name, NULL))
+    {
+      /* The entries before i have been matched and moved to the front. */
+      for (unsigned j = i; j < k; j++)
+        if (hashed_names[j] == name)
+          {
+            names[i] = name;
+            nodes[i] = hashed_nodes[j];
+            hashed_names[j] = hashed_names[i];
+            hashed_nodes[j] = hashed_nodes[i];
+            i++;
+            break;
+          }
+    }
+  g_assert (i == k);
+  return i;
+}

@@ -9,6 +9,16 @@
  * charta_resource_get_number_text(), which a mutex guards; so a resource may be shared across
  * threads.
  *
+ * charta_resource_new_edited() makes the resource that parsing an edited canonical text would
+ * give without parsing anything: a new tree only along the paths that the edits change (the
+ * root, meta, the objects above a rewritten reference), every other subtree shared (sealed,
+ * reference counted) with the source resource, which it keeps alive and whose recorded number
+ * texts it reads.  Shared nodes keep their parent pointers into the source's tree.
+ *
+ * charta_resource_new_lazy() (for the store: its own canonical bodies) makes a resource that
+ * knows its type, id and meta and parses its text only when something first asks for the
+ * tree: every function that reads the tree goes through ensure_tree().
+ *
  * Canonical JSON is written here, not by json-glib's generator, because numbers must keep the
  * text they were written with.  Members follow the R4 definition order of the object's type
  * (resourceType first; "_name" right after "name"); members the model does not know keep
@@ -29,6 +39,7 @@
 #include "charta-json-private.h"
 #include "charta-model.h"
 #include "charta-resource.h"
+#include "charta-resource-private.h"
 
 struct _ChartaResource
 {
@@ -46,6 +57,14 @@ struct _ChartaResource
   const char         *last_updated;
   GMutex              lock;         /* top-level only: guards int_texts */
   GHashTable         *int_texts;    /* JsonNode * → char *: plain integers' texts, on demand */
+  ChartaResource     *source;       /* top-level only: for a resource made by
+                                     * charta_resource_new_edited(), the resource whose tree
+                                     * its unedited parts are shared with, else NULL */
+  char               *lazy_data;    /* top-level only: for a resource made by
+                                     * charta_resource_new_lazy(), its JSON, parsed into @doc
+                                     * on first use (@lazy_ready) */
+  gsize               lazy_ready;
+  char               *lazy_names;   /* its type, id, versionId and lastUpdated */
 };
 
 G_DEFINE_BOXED_TYPE (ChartaResource, charta_resource, charta_resource_ref, charta_resource_unref)
@@ -228,6 +247,75 @@ node_is_within (JsonNode *node,
   return FALSE;
 }
 
+/* Parses a lazy resource's text the first time its tree is needed (any thread; once). */
+static inline void
+ensure_tree (ChartaResource *self)
+{
+  ChartaResource *top = self->top;
+
+  if (G_LIKELY (top->lazy_data == NULL))
+    return;
+  if (g_once_init_enter (&top->lazy_ready))
+    {
+      g_autoptr(GError) error = NULL;
+
+      if (charta_json_parse (top->lazy_data, top->length, NULL, 1, &top->doc, &error)
+          && JSON_NODE_HOLDS_OBJECT (top->doc.root))
+        {
+          top->node = top->doc.root;
+          top->object = json_node_get_object (top->node);
+        }
+      else
+        /* Names only: the parser's message may quote the body. */
+        g_critical ("%s/%s: a body the store wrote does not parse", top->resource_type,
+                    top->id != NULL ? top->id : "");
+      g_once_init_leave (&top->lazy_ready, 1);
+    }
+}
+
+ChartaResource *
+charta_resource_new_lazy (char       *data,
+                          size_t      length,
+                          const char *resource_type,
+                          const char *id,
+                          const char *version_id,
+                          const char *last_updated)
+{
+  const char *names[4] = { resource_type, id, version_id, last_updated };
+  size_t lengths[4], total = 0, at = 0;
+  ChartaResource *self;
+
+  g_return_val_if_fail (data != NULL, NULL);
+  g_return_val_if_fail (resource_type != NULL, NULL);
+
+  self = g_new0 (ChartaResource, 1);
+  g_atomic_ref_count_init (&self->ref_count);
+  g_mutex_init (&self->lock);
+  self->top = self;
+  self->lazy_data = data;
+  self->length = length;
+  self->type = charta_model_find_type (resource_type);
+  /* The four names in one allocation. */
+  for (unsigned i = 0; i < 4; i++)
+    total += lengths[i] = names[i] != NULL ? strlen (names[i]) + 1 : 0;
+  self->lazy_names = g_malloc (MAX (total, 1));
+  for (unsigned i = 0; i < 4; i++)
+    {
+      const char **field[4] = { &self->resource_type, &self->id, &self->version_id,
+                                &self->last_updated };
+
+      if (names[i] == NULL)
+        continue;
+      memcpy (self->lazy_names + at, names[i], lengths[i]);
+      *field[i] = self->lazy_names + at;
+      at += lengths[i];
+    }
+  return self;
+}
+
+static gboolean node_is_in_tree (ChartaResource *self,
+                                 JsonNode       *node);
+
 ChartaResource *
 charta_resource_new_nested (ChartaResource  *parent,
                             JsonNode        *node,
@@ -237,7 +325,8 @@ charta_resource_new_nested (ChartaResource  *parent,
 
   g_return_val_if_fail (parent != NULL, NULL);
   g_return_val_if_fail (node != NULL, NULL);
-  g_return_val_if_fail (node_is_within (node, parent->node), NULL);
+  ensure_tree (parent);
+  g_return_val_if_fail (node_is_in_tree (parent, node), NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
   self = g_new0 (ChartaResource, 1);
@@ -274,6 +363,9 @@ charta_resource_unref (ChartaResource *self)
     {
       charta_json_document_clear (&self->doc);
       g_clear_pointer (&self->int_texts, g_hash_table_unref);
+      g_clear_pointer (&self->source, charta_resource_unref);
+      g_free (self->lazy_data);
+      g_free (self->lazy_names);
       g_mutex_clear (&self->lock);
     }
   g_free (self);
@@ -313,6 +405,7 @@ JsonNode *
 charta_resource_get_root (ChartaResource *self)
 {
   g_return_val_if_fail (self != NULL, NULL);
+  ensure_tree (self);
   return self->node;
 }
 
@@ -320,16 +413,38 @@ JsonObject *
 charta_resource_get_object (ChartaResource *self)
 {
   g_return_val_if_fail (self != NULL, NULL);
+  ensure_tree (self);
   return self->object;
 }
 
+/* The text recorded for number @node when it was parsed: in this resource's document, or for
+ * an edited resource in its source's (the node is shared with it). */
 static inline const char *
 recorded_number_text (ChartaResource *self,
                       JsonNode       *node)
 {
-  GHashTable *numbers = self->top->doc.numbers;
+  for (ChartaResource *top = self->top; top != NULL;
+       top = top->source != NULL ? top->source->top : NULL)
+    {
+      GHashTable *numbers = top->doc.numbers;
+      const char *text = numbers != NULL ? g_hash_table_lookup (numbers, node) : NULL;
 
-  return numbers != NULL ? g_hash_table_lookup (numbers, node) : NULL;
+      if (text != NULL)
+        return text;
+    }
+  return NULL;
+}
+
+/* TRUE when @node is in @self's tree (for an edited resource: its own nodes, or its source's,
+ * where its shared nodes have their parents). */
+static gboolean
+node_is_in_tree (ChartaResource *self,
+                 JsonNode       *node)
+{
+  for (; self != NULL; self = self->top->source)
+    if (node_is_within (node, self->node))
+      return TRUE;
+  return FALSE;
 }
 
 const char *
@@ -347,7 +462,8 @@ charta_resource_get_number_text (ChartaResource *self,
   type = json_node_get_value_type (node);
   if (type != G_TYPE_INT64 && type != G_TYPE_DOUBLE)
     return NULL;
-  if (!node_is_within (node, self->node))
+  ensure_tree (self);
+  if (!node_is_in_tree (self, node))
     return NULL;
 
   text = recorded_number_text (self, node);
@@ -383,6 +499,8 @@ typedef struct
   const ChartaResourceEdits *edits;           /* NULL for plain canonical output */
   JsonObject                *edit_root;       /* the object whose id and meta @edits set */
   JsonObject                *edit_meta;       /* its meta object, NULL when it has none */
+  gboolean                   build;           /* also build the edited tree (see
+                                               * charta_resource_new_edited()) */
 } Writer;
 
 typedef enum
@@ -403,10 +521,10 @@ typedef struct
   const char *string; /* MEMBER_STRING: the value to write */
 } Member;
 
-static void write_node (Writer   *w,
-                        JsonNode *node,
-                        int       type,
-                        unsigned  indent);
+static JsonNode *write_node (Writer   *w,
+                             JsonNode *node,
+                             int       type,
+                             unsigned  indent);
 
 static inline void
 write_newline (Writer   *w,
@@ -522,18 +640,57 @@ edit_member (Writer     *w,
   (*n)++;
 }
 
-static void write_object (Writer     *w,
-                          JsonObject *object,
-                          int         type,
-                          unsigned    indent);
+static JsonNode *write_object (Writer     *w,
+                               JsonObject *object,
+                               int         type,
+                               unsigned    indent);
 
-/* The meta object that edits create when the resource has none. */
-static void
+/* A new string node (building edited trees). */
+static JsonNode *
+new_string_node (const char *value)
+{
+  JsonNode *node = json_node_alloc ();
+
+  json_node_init_string (node, value);
+  return node;
+}
+
+/* A new object or array node holding @object or @array (taken), the parent of @children
+ * (new nodes of the edited tree; the shared ones keep their parents). */
+static JsonNode *
+new_container_node (JsonObject *object,
+                    JsonArray  *array,
+                    JsonNode  **children,
+                    unsigned    n)
+{
+  JsonNode *node = json_node_alloc ();
+
+  if (object != NULL)
+    {
+      json_node_init (node, JSON_NODE_OBJECT);
+      json_node_take_object (node, object);
+    }
+  else
+    {
+      json_node_init (node, JSON_NODE_ARRAY);
+      json_node_take_array (node, array);
+    }
+  for (unsigned i = 0; i < n; i++)
+    if (children[i] != NULL)
+      json_node_set_parent (children[i], node);
+  return node;
+}
+
+/* The meta object that edits create when the resource has none; when building, returns its
+ * node. */
+static JsonNode *
 write_new_meta (Writer   *w,
                 unsigned  indent)
 {
   const char *names[2] = { "versionId", "lastUpdated" };
   const char *values[2] = { w->edits->version_id, w->edits->last_updated };
+  JsonNode *children[2] = { NULL, NULL };
+  JsonObject *object = NULL;
   gboolean first = TRUE;
 
   g_string_append_c (w->out, '{');
@@ -549,55 +706,43 @@ write_new_meta (Writer   *w,
       charta_json_append_string (w->out, names[i]);
       g_string_append (w->out, w->pretty ? ": " : ":");
       charta_json_append_string (w->out, values[i]);
+      if (w->build)
+        {
+          if (object == NULL)
+            object = json_object_new ();
+          children[i] = new_string_node (values[i]);
+          json_object_set_member (object, names[i], children[i]);
+        }
     }
   if (w->pretty)
     write_newline (w, indent);
   g_string_append_c (w->out, '}');
+  if (!w->build)
+    return NULL;
+  return new_container_node (object != NULL ? object : json_object_new (), NULL, children, 2);
 }
 
-static void
-write_object (Writer     *w,
-              JsonObject *object,
-              int         type,
-              unsigned    indent)
+/* Fills @members with @object's members (classified, references rewritten), in input order
+ * when @ordered, else in the hash table's; returns how many. */
+static unsigned
+collect_members (Writer     *w,
+                 JsonObject *object,
+                 int         type,
+                 gboolean    is_reference,
+                 gboolean    ordered,
+                 Member     *members)
 {
-  const ChartaTypeDef *def = charta_model_get_type (type);
-  unsigned n = json_object_get_size (object);
-  Member stack_members[16];
-  g_autofree Member *heap_members = NULL;
-  Member *members = stack_members;
   JsonObjectIter iter;
   const char *name;
   JsonNode *node;
   unsigned i = 0;
-  gboolean is_root = w->edits != NULL && object == w->edit_root;
-  gboolean is_meta = w->edits != NULL && object == w->edit_meta;
-  gboolean is_reference = w->edits != NULL && w->edits->rewrite_reference != NULL
-                          && type == w->reference_type && type >= 0;
 
-  if (n == 0 && !is_meta)
-    {
-      g_string_append (w->out, "{}");
-      return;
-    }
-
-  /* An element typed Resource (contained, Bundle.entry.resource, …) holds some resource: its
-   * own resourceType says which. */
-  if (def != NULL && def->kind == CHARTA_TYPE_KIND_RESOURCE)
-    {
-      const char *own = get_string_member (object, "resourceType");
-
-      type = own != NULL ? charta_model_find_type (own) : -1;
-      def = charta_model_get_type (type);
-      if (def == NULL || def->kind != CHARTA_TYPE_KIND_RESOURCE)
-        type = -1;
-    }
-
-  /* Edits may add two members. */
-  if (n + 2 > G_N_ELEMENTS (stack_members))
-    members = heap_members = g_new (Member, n + 2);
-  json_object_iter_init_ordered (&iter, object);
-  while (json_object_iter_next_ordered (&iter, &name, &node))
+  if (ordered)
+    json_object_iter_init_ordered (&iter, object);
+  else
+    json_object_iter_init (&iter, object);
+  while (ordered ? json_object_iter_next_ordered (&iter, &name, &node)
+                 : json_object_iter_next (&iter, &name, &node))
     {
       members[i].name = name;
       members[i].node = node;
@@ -619,39 +764,107 @@ write_object (Writer     *w,
         }
       i++;
     }
-  g_assert (i == n);
-  if (is_root)
-    {
-      if (w->edits->id != NULL)
-        edit_member (w, type, members, &n, "id", w->edits->id);
-      if (w->edit_meta == NULL && (w->edits->version_id != NULL || w->edits->last_updated != NULL))
-        {
-          members[n].name = "meta";
-          members[n].node = NULL;
-          members[n].seq = n;
-          members[n].kind = MEMBER_NEW_META;
-          members[n].string = NULL;
-          classify_member (w, type, &members[n]);
-          n++;
-        }
-    }
-  else if (is_meta)
-    {
-      if (w->edits->version_id != NULL)
-        edit_member (w, type, members, &n, "versionId", w->edits->version_id);
-      if (w->edits->last_updated != NULL)
-        edit_member (w, type, members, &n, "lastUpdated", w->edits->last_updated);
-      if (n == 0)
-        {
-          g_string_append (w->out, "{}");
-          return;
-        }
-    }
-  sort_members (members, n);
+  g_assert (i == json_object_get_size (object));
+  return i;
+}
 
+/* Writes @object; when building, returns its node in the edited tree if anything in it changed
+ * (NULL when it is shared unchanged). */
+static JsonNode *
+write_object (Writer     *w,
+              JsonObject *object,
+              int         type,
+              unsigned    indent)
+{
+  const ChartaTypeDef *def = charta_model_get_type (type);
+  unsigned n = json_object_get_size (object);
+  Member stack_members[16];
+  g_autofree Member *heap_members = NULL;
+  Member *members = stack_members;
+  unsigned i = 0;
+  gboolean is_root = w->edits != NULL && object == w->edit_root;
+  gboolean is_meta = w->edits != NULL && object == w->edit_meta;
+  gboolean is_reference = w->edits != NULL && w->edits->rewrite_reference != NULL
+                          && type == w->reference_type && type >= 0;
+  JsonNode *stack_children[18];
+  g_autofree JsonNode **heap_children = NULL;
+  JsonNode **children = NULL;
+  JsonObject *edited;
+  gboolean changed = FALSE;
+
+  if (n == 0 && !is_meta)
+    {
+      g_string_append (w->out, "{}");
+      return NULL;
+    }
+
+  /* An element typed Resource (contained, Bundle.entry.resource, …) holds some resource: its
+   * own resourceType says which. */
+  if (def != NULL && def->kind == CHARTA_TYPE_KIND_RESOURCE)
+    {
+      const char *own = get_string_member (object, "resourceType");
+
+      type = own != NULL ? charta_model_find_type (own) : -1;
+      def = charta_model_get_type (type);
+      if (def == NULL || def->kind != CHARTA_TYPE_KIND_RESOURCE)
+        type = -1;
+    }
+
+  /* Edits may add two members. */
+  if (n + 2 > G_N_ELEMENTS (stack_members))
+    members = heap_members = g_new (Member, n + 2);
+  /* json-glib's ordered iteration looks every member up again by name; the hash table's own
+   * order costs nothing, and sorting by definition order makes it irrelevant, unless a member
+   * has no place in the definition (unknown ones keep their input order) or two share one (a
+   * name given twice as a choice): then the members are read again in input order. */
+  for (gboolean ordered = FALSE;; ordered = TRUE)
+    {
+      gboolean ambiguous = FALSE;
+
+      n = collect_members (w, object, type, is_reference, ordered, members);
+      if (is_root)
+        {
+          if (w->edits->id != NULL)
+            edit_member (w, type, members, &n, "id", w->edits->id);
+          if (w->edit_meta == NULL
+              && (w->edits->version_id != NULL || w->edits->last_updated != NULL))
+            {
+              members[n].name = "meta";
+              members[n].node = NULL;
+              members[n].seq = n;
+              members[n].kind = MEMBER_NEW_META;
+              members[n].string = NULL;
+              classify_member (w, type, &members[n]);
+              n++;
+            }
+        }
+      else if (is_meta)
+        {
+          if (w->edits->version_id != NULL)
+            edit_member (w, type, members, &n, "versionId", w->edits->version_id);
+          if (w->edits->last_updated != NULL)
+            edit_member (w, type, members, &n, "lastUpdated", w->edits->last_updated);
+          if (n == 0)
+            {
+              g_string_append (w->out, "{}");
+              return NULL;
+            }
+        }
+      sort_members (members, n);
+      for (i = 0; i < n && !ordered && !ambiguous; i++)
+        ambiguous = members[i].order == G_MAXUINT
+                    || (i > 0 && members[i].order == members[i - 1].order);
+      if (!ambiguous)
+        break;
+    }
+  if (w->build)
+    children = n <= G_N_ELEMENTS (stack_children) ? stack_children
+                                                 : (heap_children = g_new (JsonNode *, n));
   g_string_append_c (w->out, '{');
   for (i = 0; i < n; i++)
     {
+      JsonNode *child = NULL;
+
       if (i > 0)
         g_string_append_c (w->out, ',');
       if (w->pretty)
@@ -662,22 +875,39 @@ write_object (Writer     *w,
         {
         case MEMBER_STRING:
           charta_json_append_string (w->out, members[i].string);
+          if (w->build)
+            child = new_string_node (members[i].string);
           break;
         case MEMBER_NEW_META:
-          write_new_meta (w, indent + 1);
+          child = write_new_meta (w, indent + 1);
           break;
         case MEMBER_NODE:
         default:
-          write_node (w, members[i].node, members[i].type, indent + 1);
+          child = write_node (w, members[i].node, members[i].type, indent + 1);
           break;
         }
+      if (children != NULL)
+        children[i] = child;
+      changed |= child != NULL;
     }
   if (w->pretty)
     write_newline (w, indent);
   g_string_append_c (w->out, '}');
+
+  if (!changed)
+    return NULL;
+  /* Something inside changed: a new object, members in canonical order as parsing the text
+   * would give, the unchanged ones shared. */
+  edited = json_object_new ();
+  for (i = 0; i < n; i++)
+    json_object_set_member (edited, members[i].name,
+                            children[i] != NULL ? children[i] : json_node_ref (members[i].node));
+  return new_container_node (edited, NULL, children, n);
 }
 
-static void
+/* Writes @node; when building, returns its node in the edited tree if anything in it changed
+ * (NULL when it is shared unchanged). */
+static JsonNode *
 write_node (Writer   *w,
             JsonNode *node,
             int       type,
@@ -686,33 +916,52 @@ write_node (Writer   *w,
   switch (json_node_get_node_type (node))
     {
     case JSON_NODE_OBJECT:
-      write_object (w, json_node_get_object (node), type, indent);
-      break;
+      return write_object (w, json_node_get_object (node), type, indent);
 
     case JSON_NODE_ARRAY:
       {
         JsonArray *array = json_node_get_array (node);
         unsigned n = json_array_get_length (array);
+        JsonNode *stack_children[16];
+        g_autofree JsonNode **heap_children = NULL;
+        JsonNode **children = NULL;
+        JsonArray *edited;
+        gboolean changed = FALSE;
 
         if (n == 0)
           {
             g_string_append (w->out, "[]");
             break;
           }
+        if (w->build)
+          children = n <= G_N_ELEMENTS (stack_children) ? stack_children
+                                                       : (heap_children = g_new (JsonNode *, n));
         g_string_append_c (w->out, '[');
         for (unsigned i = 0; i < n; i++)
           {
+            JsonNode *child;
+
             if (i > 0)
               g_string_append_c (w->out, ',');
             if (w->pretty)
               write_newline (w, indent + 1);
-            write_node (w, json_array_get_element (array, i), type, indent + 1);
+            child = write_node (w, json_array_get_element (array, i), type, indent + 1);
+            if (children != NULL)
+              children[i] = child;
+            changed |= child != NULL;
           }
         if (w->pretty)
           write_newline (w, indent);
         g_string_append_c (w->out, ']');
+        if (!changed)
+          break;
+        edited = json_array_sized_new (n);
+        for (unsigned i = 0; i < n; i++)
+          json_array_add_element (edited, children[i] != NULL
+                                          ? children[i]
+                                          : json_node_ref (json_array_get_element (array, i)));
+        return new_container_node (NULL, edited, children, n);
       }
-      break;
 
     case JSON_NODE_NULL:
       g_string_append (w->out, "null");
@@ -734,6 +983,7 @@ write_node (Writer   *w,
     default:
       g_assert_not_reached ();
     }
+  return NULL;
 }
 
 static int
@@ -764,13 +1014,18 @@ reference_type_index (void)
   return value;
 }
 
+/* The canonical text of @self, with @edits when not NULL; with @built, also the edited tree
+ * (its root, a new node: edits always change the root). */
 static GString *
 write_canonical (ChartaResource            *self,
                  gboolean                   pretty,
-                 const ChartaResourceEdits *edits)
+                 const ChartaResourceEdits *edits,
+                 JsonNode                 **built)
 {
+  JsonNode *root;
   Writer w;
 
+  ensure_tree (self);
   w.out = g_string_sized_new (self->parent == NULL ? self->length + self->length / 8 + 256
                                                    : 1024);
   w.resource = self;
@@ -780,6 +1035,7 @@ write_canonical (ChartaResource            *self,
   w.edits = edits;
   w.edit_root = NULL;
   w.edit_meta = NULL;
+  w.build = built != NULL;
   if (edits != NULL)
     {
       JsonNode *meta = json_object_get_member (self->object, "meta");
@@ -788,7 +1044,11 @@ write_canonical (ChartaResource            *self,
       if (meta != NULL && JSON_NODE_HOLDS_OBJECT (meta))
         w.edit_meta = json_node_get_object (meta);
     }
-  write_node (&w, self->node, self->type, 0);
+  root = write_node (&w, self->node, self->type, 0);
+  if (built != NULL)
+    *built = root != NULL ? root : json_node_ref (self->node);
+  else
+    g_assert (root == NULL);
   return w.out;
 }
 
@@ -801,7 +1061,7 @@ charta_resource_to_json (ChartaResource *self,
 
   g_return_val_if_fail (self != NULL, NULL);
 
-  out = write_canonical (self, pretty, NULL);
+  out = write_canonical (self, pretty, NULL, NULL);
   if (length != NULL)
     *length = out->len;
   return g_string_free (out, FALSE);
@@ -817,10 +1077,47 @@ charta_resource_to_json_edited (ChartaResource            *self,
   g_return_val_if_fail (self != NULL, NULL);
   g_return_val_if_fail (edits != NULL, NULL);
 
-  out = write_canonical (self, FALSE, edits);
+  out = write_canonical (self, FALSE, edits, NULL);
   if (length != NULL)
     *length = out->len;
   return g_string_free (out, FALSE);
+}
+
+ChartaResource *
+charta_resource_new_edited (ChartaResource            *self,
+                            const ChartaResourceEdits *edits,
+                            char                     **json,
+                            size_t                    *length)
+{
+  ChartaResource *edited;
+  JsonNode *root = NULL;
+  size_t out_length;
+  GString *out;
+  gboolean ok;
+
+  g_return_val_if_fail (self != NULL, NULL);
+  g_return_val_if_fail (edits != NULL, NULL);
+
+  out = write_canonical (self, FALSE, edits, &root);
+  out_length = out->len;
+  if (length != NULL)
+    *length = out_length;
+  if (json != NULL)
+    *json = g_string_free (out, FALSE);
+  else
+    g_string_free (out, TRUE);
+
+  json_node_seal (root);
+  edited = g_new0 (ChartaResource, 1);
+  g_atomic_ref_count_init (&edited->ref_count);
+  g_mutex_init (&edited->lock);
+  edited->top = edited;
+  edited->source = charta_resource_ref (self);
+  edited->doc.root = root;
+  edited->length = out_length;
+  ok = describe_resource (edited, root, NULL);
+  g_assert (ok);  /* the edits keep the source's resourceType */
+  return edited;
 }
 
 GBytes *
@@ -829,7 +1126,7 @@ charta_resource_to_bytes (ChartaResource *self,
 {
   g_return_val_if_fail (self != NULL, NULL);
 
-  return g_string_free_to_bytes (write_canonical (self, pretty, NULL));
+  return g_string_free_to_bytes (write_canonical (self, pretty, NULL, NULL));
 }
 
 gboolean
@@ -842,7 +1139,8 @@ charta_resource_patch_last_updated (ChartaResource *self,
   g_return_val_if_fail (instant != NULL, FALSE);
 
   length = strlen (instant);
-  if (self->last_updated == NULL || strlen (self->last_updated) != length)
+  if (self->top->lazy_data != NULL || self->last_updated == NULL
+      || strlen (self->last_updated) != length)
     return FALSE;
   /* The string is the JSON node's own copy (json_node_init_string duplicates it), and
    * self->last_updated points at it: one write updates both. */

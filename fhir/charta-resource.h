@@ -107,6 +107,15 @@ typedef struct
 char           *charta_resource_to_json_edited    (ChartaResource            *self,
                                                    const ChartaResourceEdits *edits,
                                                    size_t                    *length);
+/* The resource that parsing charta_resource_to_json_edited()'s text would give (same tree
+ * content, resourceType, id, meta and number texts; the members of unedited objects keep
+ * @self's order), made in the same pass without parsing: only the objects and arrays the
+ * edits change are new, the rest of the tree is shared with @self, which it keeps alive.
+ * When @json is not NULL it receives that text (and @length its length). */
+ChartaResource *charta_resource_new_edited        (ChartaResource            *self,
+                                                   const ChartaResourceEdits *edits,
+                                                   char                     **json,
+                                                   size_t                    *length);
 
 /* For the store, which parses a body whose meta.lastUpdated is a placeholder and learns the
  * real instant only when it commits: overwrites meta.lastUpdated in place with @instant, which

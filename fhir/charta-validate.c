@@ -37,6 +37,7 @@
 #include "charta-datetime-private.h"
 #include "charta-fhir-error.h"
 #include "charta-fhirpath.h"
+#include "charta-json-private.h"
 #include "charta-model.h"
 #include "charta-validate-private.h"
 
@@ -2085,7 +2086,6 @@ validate_object_members (Validator  *v,
   g_autofree Member *heap_members = NULL;
   Member *members = stack_members;
   unsigned n_members = json_object_get_size (obj), n_underscored = 0, k = 0;
-  JsonObjectIter iter;
   const char *name;
   JsonNode *node;
 
@@ -2103,15 +2103,27 @@ validate_object_members (Validator  *v,
    * them), gathered first so that a primitive finds its "_name" without a lookup by name. */
   if (n_members > G_N_ELEMENTS (stack_members))
     members = heap_members = g_new (Member, n_members);
-  json_object_iter_init_ordered (&iter, obj);
-  while (k < n_members && json_object_iter_next_ordered (&iter, &name, &node))
-    {
-      members[k].name = name;
-      members[k].node = node;
-      n_underscored += name[0] == '_';
-      k++;
-    }
-  n_members = k;
+  {
+    const char *stack_names[G_N_ELEMENTS (stack_members)];
+    JsonNode *stack_nodes[G_N_ELEMENTS (stack_members)];
+    g_autofree const char **heap_names = NULL;
+    g_autofree JsonNode **heap_nodes = NULL;
+    const char **names = stack_names;
+    JsonNode **nodes = stack_nodes;
+
+    if (n_members > G_N_ELEMENTS (stack_members))
+      {
+        names = heap_names = g_new (const char *, n_members);
+        nodes = heap_nodes = g_new (JsonNode *, n_members);
+      }
+    n_members = n_members > 0 ? charta_json_object_members (obj, names, nodes) : 0;
+    for (; k < n_members; k++)
+      {
+        members[k].name = names[k];
+        members[k].node = nodes[k];
+        n_underscored += names[k][0] == '_';
+      }
+  }
 
   for (unsigned i = 0; i < n_members; i++)
     {

@@ -14,6 +14,7 @@
 
 #include <glib/gstdio.h>
 
+#include "charta-resource-private.h"
 #include "charta-test-util.h"
 
 /* --- helpers --------------------------------------------------------------------------------- */
@@ -290,6 +291,188 @@ test_corpus_round_trip (void)
                   n_files, n_numbers, n_decimals);
   g_assert_cmpuint (n_files, ==, 724);
   g_assert_cmpuint (n_decimals, >, 100);
+}
+
+/* --- edited and lazy resources ------------------------------------------------------------ */
+
+/* A reference rewrite that changes most references, to several types (so that search
+ * parameters filtered with resolve() see new types): urn:uuid ones always, others often. */
+static const char *
+rewrite_for_test (const char *reference,
+                  gpointer    user_data)
+{
+  GHashTable *made = user_data;
+  const char *types[] = { "Patient", "Observation", "Practitioner", "Encounter" };
+  guint hash = g_str_hash (reference);
+  char *target;
+
+  if (reference[0] == '#' || (!g_str_has_prefix (reference, "urn:uuid:") && hash % 3 == 0))
+    return NULL;
+  target = g_hash_table_lookup (made, reference);
+  if (target == NULL)
+    {
+      target = g_strdup_printf ("%s/r%08x", types[hash % G_N_ELEMENTS (types)], hash);
+      g_hash_table_insert (made, g_strdup (reference), target);
+    }
+  return target;
+}
+
+static int
+compare_rendered (gconstpointer a,
+                  gconstpointer b)
+{
+  return strcmp (*(const char *const *) a, *(const char *const *) b);
+}
+
+/* The index values of @resource, each rendered as a string, sorted. */
+static GPtrArray *
+rendered_index_values (ChartaResource *resource)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) values = charta_search_index_extract (resource, &error);
+  GPtrArray *rows = g_ptr_array_new_with_free_func (g_free);
+
+  g_assert_no_error (error);
+  for (unsigned i = 0; i < values->len; i++)
+    {
+      const ChartaIndexValue *v = values->pdata[i];
+      GString *row = g_string_new (v->param->code);
+
+      g_string_append_printf (row, "|%d|%s|%s|%s|%s|%s|%" G_GINT64_FORMAT "|%" G_GINT64_FORMAT
+                              "|%.17g|%.17g|%.17g|%s|%s|%s|%s|%s|%s|%s|%s|%s|%u", v->type,
+                              v->normalized, v->text, v->system, v->code, v->display,
+                              v->date_low, v->date_high, v->number, v->number_low,
+                              v->number_high, v->unit_system, v->unit_code, v->unit,
+                              v->ref_type, v->ref_id, v->ref_version, v->ref_url,
+                              v->identifier_type_system, v->identifier_type_code,
+                              v->components != NULL ? v->components->len : 0);
+      g_ptr_array_add (rows, g_string_free (row, FALSE));
+    }
+  g_ptr_array_sort (rows, compare_rendered);
+  return rows;
+}
+
+/* charta_resource_new_edited() gives what parsing the edited text gives, and the same text as
+ * charta_resource_to_json_edited(); charta_resource_new_lazy() of that text reads as the text. */
+static void
+check_edited (ChartaResource *input,
+              const char     *where,
+              GHashTable     *made)
+{
+  ChartaResourceEdits edits = { "0190a1b2-c3d4-7e5f-8a6b-7c8d9e0f1a2b", "3",
+                                "2024-05-01T10:20:30.123456Z", rewrite_for_test, made };
+  g_autoptr(GError) error = NULL;
+  g_autofree char *text = NULL;
+  g_autofree char *edited_text = NULL;
+  g_autofree char *printed = NULL;
+  g_autofree char *lazy_printed = NULL;
+  g_autofree char *differs = NULL;
+  g_autoptr(ChartaResource) edited = NULL;
+  g_autoptr(ChartaResource) parsed = NULL;
+  g_autoptr(ChartaResource) lazy = NULL;
+  g_autoptr(GPtrArray) edited_rows = NULL;
+  g_autoptr(GPtrArray) parsed_rows = NULL;
+  size_t length, edited_length;
+  unsigned n_numbers = 0;
+
+  text = charta_resource_to_json_edited (input, &edits, &length);
+  edited = charta_resource_new_edited (input, &edits, &edited_text, &edited_length);
+  g_assert_cmpuint (edited_length, ==, length);
+  g_assert_cmpstr (edited_text, ==, text);
+  parsed = charta_resource_new_from_data (text, length, NULL, &error);
+  if (parsed == NULL)
+    g_error ("%s: the edited text does not parse: %s", where, error->message);
+
+  /* The same tree, names, meta and number texts. */
+  if (!charta_test_json_equal (charta_resource_get_root (parsed),
+                               charta_resource_get_root (edited), &differs))
+    g_error ("%s: the edited tree differs from the parsed text at %s", where, differs);
+  g_assert_true (json_node_is_immutable (charta_resource_get_root (edited)));
+  g_assert_cmpstr (charta_resource_get_resource_type (edited), ==,
+                   charta_resource_get_resource_type (input));
+  g_assert_cmpstr (charta_resource_get_id (edited), ==, edits.id);
+  g_assert_cmpstr (charta_resource_get_version_id (edited), ==, edits.version_id);
+  g_assert_cmpstr (charta_resource_get_last_updated (edited), ==, edits.last_updated);
+  assert_same_number_texts (parsed, charta_resource_get_root (parsed), edited,
+                            charta_resource_get_root (edited), where, &n_numbers);
+  printed = charta_resource_to_json (edited, FALSE, NULL);
+  g_assert_cmpstr (printed, ==, text);
+
+  /* The same index values (so the same search-index rows). */
+  edited_rows = rendered_index_values (edited);
+  parsed_rows = rendered_index_values (parsed);
+  g_assert_cmpuint (edited_rows->len, ==, parsed_rows->len);
+  for (unsigned i = 0; i < edited_rows->len; i++)
+    if (strcmp (edited_rows->pdata[i], parsed_rows->pdata[i]) != 0)
+      g_error ("%s: index value %s of the edited tree, %s of the parsed text", where,
+               (char *) edited_rows->pdata[i], (char *) parsed_rows->pdata[i]);
+
+  /* A lazy resource of the text knows its names before parsing, and then reads as the text. */
+  lazy = charta_resource_new_lazy (g_strdup (text), length,
+                                   charta_resource_get_resource_type (edited), edits.id,
+                                   edits.version_id, edits.last_updated);
+  g_assert_cmpstr (charta_resource_get_id (lazy), ==, edits.id);
+  g_assert_cmpstr (charta_resource_get_version_id (lazy), ==, edits.version_id);
+  g_assert_cmpstr (charta_resource_get_last_updated (lazy), ==, edits.last_updated);
+  g_assert_false (charta_resource_patch_last_updated (lazy, "2024-05-01T10:20:31.000000Z"));
+  if (!charta_test_json_equal (charta_resource_get_root (parsed),
+                               charta_resource_get_root (lazy), &differs))
+    g_error ("%s: the lazy tree differs from the parsed text at %s", where, differs);
+  assert_same_number_texts (parsed, charta_resource_get_root (parsed), lazy,
+                            charta_resource_get_root (lazy), where, &n_numbers);
+  lazy_printed = charta_resource_to_json (lazy, FALSE, NULL);
+  g_assert_cmpstr (lazy_printed, ==, text);
+}
+
+static void
+test_corpus_edited (void)
+{
+  g_autofree char *dir = NULL;
+  g_autoptr(GPtrArray) names = charta_test_list_valid_examples (&dir, NULL);
+  g_autoptr(GHashTable) made = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  g_autofree char *synthea = NULL;
+  g_autoptr(GPtrArray) bundles = NULL;
+  unsigned n = 0, n_entries = 0;
+
+  if (names == NULL)
+    return;
+  for (unsigned i = 0; i < names->len; i++, n++)
+    {
+      g_autofree char *path = g_build_filename (dir, names->pdata[i], NULL);
+      g_autoptr(ChartaResource) resource = charta_test_load_resource (path);
+
+      check_edited (resource, path, made);
+    }
+
+  /* The entries of a few Synthea bundles: every one has urn:uuid references. */
+  synthea = charta_test_corpus_path ("synthea");
+  bundles = charta_test_list_json_files (synthea, NULL);
+  for (unsigned i = 0; i < bundles->len && i < 3; i++)
+    {
+      g_autofree char *path = g_build_filename (synthea, bundles->pdata[i], NULL);
+      g_autoptr(ChartaResource) bundle = charta_test_load_resource (path);
+      JsonArray *entries = json_object_get_array_member (charta_resource_get_object (bundle),
+                                                         "entry");
+
+      for (unsigned k = 0; k < json_array_get_length (entries); k++, n_entries++)
+        {
+          JsonObject *entry = json_array_get_object_element (entries, k);
+          g_autoptr(GError) error = NULL;
+          g_autoptr(ChartaResource) resource = NULL;
+          g_autofree char *where = g_strdup_printf ("%s entry %u", path, k);
+
+          resource = charta_resource_new_nested (bundle, json_object_get_member (entry,
+                                                                                  "resource"),
+                                                 &error);
+          g_assert_no_error (error);
+          check_edited (resource, where, made);
+        }
+    }
+  g_test_message ("%u examples and %u Synthea entries edited, %u references rewritten", n,
+                  n_entries, g_hash_table_size (made));
+  g_assert_cmpuint (n, ==, 724);
+  g_assert_cmpuint (n_entries, >, 100);
+  g_assert_cmpuint (g_hash_table_size (made), >, 500);
 }
 
 /* The same file in a shuffled member order prints the same canonical bytes. */
@@ -1233,6 +1416,7 @@ main (int    argc,
 
   g_test_add_func ("/charta/fhir/resource/corpus-round-trip", test_corpus_round_trip);
   g_test_add_func ("/charta/fhir/resource/corpus-order-independent", test_corpus_order_independent);
+  g_test_add_func ("/charta/fhir/resource/corpus-edited", test_corpus_edited);
   g_test_add_func ("/charta/fhir/resource/depth-hostile", test_depth_hostile);
   g_test_add_func ("/charta/fhir/resource/depth-at-limit", test_depth_at_limit);
   g_test_add_func ("/charta/fhir/resource/too-large", test_too_large);
