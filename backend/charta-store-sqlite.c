@@ -2276,7 +2276,7 @@ check_current_versions (ChartaDb       *db,
                                     "%s does not validate: %s", what, issue->diagnostics);
             }
         }
-      values = charta_search_index_extract (resource, &local_error);
+      values = charta_search_index_extract_stored (resource, &local_error);
       if (values == NULL)
         {
           charta_outcome_add (outcome, CHARTA_ISSUE_ERROR, "exception", what,

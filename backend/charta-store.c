@@ -569,7 +569,7 @@ extract_values (ChartaResource  *resource,
                 GError         **error)
 {
   g_autoptr(GError) local_error = NULL;
-  GPtrArray *values = charta_search_index_extract (resource, &local_error);
+  GPtrArray *values = charta_search_index_extract_stored (resource, &local_error);
 
   if (values == NULL)
     {

@@ -163,6 +163,7 @@ typedef struct
    * elements in that mask (bits of TypeEntry.member_bits).  No clauses: always evaluate. */
   unsigned n_clauses;
   PrefilterClause clauses[2];
+  gboolean stored;                  /* charta_search_param_is_stored() */
 } ParamEntry;
 
 typedef struct
@@ -232,6 +233,7 @@ param_entry_init (ParamEntry                 *entry,
 
   memset (entry, 0, sizeof *entry);
   entry->param = param;
+  entry->stored = charta_search_param_is_stored (param);
   if (param->expression == NULL || param->type == CHARTA_SEARCH_TYPE_SPECIAL)
     return FALSE;
 
@@ -2407,18 +2409,26 @@ charta_search_index_extract_param (ChartaResource             *resource,
   return g_steal_pointer (&out);
 }
 
-GPtrArray *
-charta_search_index_extract (ChartaResource  *resource,
-                             GError         **error)
+gboolean
+charta_search_param_is_stored (const ChartaSearchParamDef *param)
+{
+  g_return_val_if_fail (param != NULL, FALSE);
+
+  /* The resource's id and the version's time: columns of the store's own tables. */
+  return !(g_str_equal (param->resource_type, "Resource")
+           && (g_str_equal (param->code, "_id") || g_str_equal (param->code, "_lastUpdated")));
+}
+
+static GPtrArray *
+extract_all (ChartaResource  *resource,
+             gboolean         stored_only,
+             GError         **error)
 {
   g_autoptr(GPtrArray) out = NULL;
   const TypeEntry *te;
   Call call = { resource, 0, NULL };
   gboolean prefilter;
   gboolean ok = TRUE;
-
-  g_return_val_if_fail (resource != NULL, NULL);
-  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
   out = g_ptr_array_new_full (64, (GDestroyNotify) charta_index_value_free);
   te = resource_type_entry (resource);
@@ -2432,6 +2442,8 @@ charta_search_index_extract (ChartaResource  *resource,
     {
       const ParamEntry *entry = &te->entries[i];
 
+      if (stored_only && !entry->stored)
+        continue;
       if (prefilter && !prefilter_may_match (entry, call.present))
         continue;
       ok = extract_entry (&call, entry, out, error);
@@ -2440,6 +2452,26 @@ charta_search_index_extract (ChartaResource  *resource,
   if (!ok)
     return NULL;
   return g_steal_pointer (&out);
+}
+
+GPtrArray *
+charta_search_index_extract (ChartaResource  *resource,
+                             GError         **error)
+{
+  g_return_val_if_fail (resource != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  return extract_all (resource, FALSE, error);
+}
+
+GPtrArray *
+charta_search_index_extract_stored (ChartaResource  *resource,
+                                    GError         **error)
+{
+  g_return_val_if_fail (resource != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  return extract_all (resource, TRUE, error);
 }
 
 

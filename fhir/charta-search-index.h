@@ -74,6 +74,15 @@ GPtrArray *charta_search_index_extract_param (ChartaResource             *resour
 GPtrArray *charta_search_index_extract       (ChartaResource             *resource,
                                               GError                    **error);
 
+/* Whether a store keeps index rows for @param: not for those it serves from its own tables,
+ * _id (the resource's id) and _lastUpdated (the time of the version, which the store sets). */
+gboolean   charta_search_param_is_stored     (const ChartaSearchParamDef *param);
+
+/* Index values of the parameters for which a store keeps rows (see above), in parameter
+ * order: what a store writes for a version and what `charta check` compares with. */
+GPtrArray *charta_search_index_extract_stored (ChartaResource            *resource,
+                                               GError                   **error);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (ChartaIndexValue, charta_index_value_free)
 
 G_END_DECLS
