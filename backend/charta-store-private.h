@@ -99,6 +99,8 @@ typedef struct
   const char   *type;
   const char   *id;
   int64_t       rid;            /* the resource's row, 0 for a new resource (set on return) */
+  gboolean      added;          /* @rid was just made by charta_db_add_resource() for this
+                                 * first version: nothing to update in it */
   int64_t       version;
   ChartaMethod  method;
   int64_t       last_updated;   /* µs */
@@ -110,6 +112,13 @@ typedef struct
   GPtrArray    *values;         /* ChartaIndexValue *, NULL for a tombstone */
 } ChartaDbVersion;
 
+/* Adds the resource row of a resource whose first version will be put later in the same
+ * transaction (a Provenance, which its targets' version rows name first). */
+gboolean    charta_db_add_resource       (ChartaDb          *db,
+                                          const char        *type,
+                                          const char        *id,
+                                          int64_t           *rid,
+                                          GError           **error);
 gboolean    charta_db_put_version        (ChartaDb          *db,
                                           ChartaDbVersion   *version,
                                           GError           **error);

@@ -1559,6 +1559,46 @@ delete_index_rows (ChartaDb    *db,
   return TRUE;
 }
 
+static gboolean
+add_resource (ChartaDb    *db,
+              int64_t      tid,
+              const char  *id,
+              int64_t      version,
+              gboolean     deleted,
+              int64_t     *rid,
+              GError     **error)
+{
+  g_autoptr(ChartaStmt) stmt = get_stmt (db, STMT_RESOURCE_INSERT, error);
+
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 1, tid);
+  bind_text (stmt, 2, id);
+  sqlite3_bind_int64 (stmt, 3, version);
+  sqlite3_bind_int (stmt, 4, deleted);
+  if (!run_stmt (db, stmt, "adding a resource", error))
+    return FALSE;
+  *rid = sqlite3_last_insert_rowid (db->handle);
+  return TRUE;
+}
+
+gboolean
+charta_db_add_resource (ChartaDb    *db,
+                        const char  *type,
+                        const char  *id,
+                        int64_t     *rid,
+                        GError     **error)
+{
+  int64_t tid;
+
+  g_return_val_if_fail (!db->read_only, FALSE);
+
+  tid = type_id (db, type, error);
+  if (tid == 0)
+    return FALSE;
+  return add_resource (db, tid, id, 1, FALSE, rid, error);
+}
+
 gboolean
 charta_db_put_version (ChartaDb         *db,
                        ChartaDbVersion  *v,
@@ -1574,19 +1614,10 @@ charta_db_put_version (ChartaDb         *db,
 
   if (v->rid == 0)
     {
-      g_autoptr(ChartaStmt) stmt = get_stmt (db, STMT_RESOURCE_INSERT, error);
-
-      if (stmt == NULL)
+      if (!add_resource (db, tid, v->id, v->version, v->body == NULL, &v->rid, error))
         return FALSE;
-      sqlite3_bind_int64 (stmt, 1, tid);
-      bind_text (stmt, 2, v->id);
-      sqlite3_bind_int64 (stmt, 3, v->version);
-      sqlite3_bind_int (stmt, 4, v->body == NULL);
-      if (!run_stmt (db, stmt, "adding a resource", error))
-        return FALSE;
-      v->rid = sqlite3_last_insert_rowid (db->handle);
     }
-  else
+  else if (!v->added)
     {
       g_autoptr(ChartaStmt) stmt = get_stmt (db, STMT_RESOURCE_UPDATE, error);
 

@@ -5,26 +5,24 @@
  * A write is a Request holding one or more Ops (a transaction holds many).  Everything that
  * needs no database is done on the caller's thread before the request is queued: validation,
  * ids, urn:uuid resolution, the canonical body with id and meta stamped on it, its content
- * hash, the search-index values, and the Provenance resource with its index values.  The
- * caller prepares against the current state it reads from a reader connection; the writer
- * looks the state up again inside its transaction and, in the rare case it changed
- * meanwhile, prepares the op again itself.
+ * hash and the search-index values.  The caller prepares against the current state it reads
+ * from a reader connection; the writer looks the state up again inside its transaction and,
+ * in the rare case it changed meanwhile, prepares the op again itself.  The writer also makes
+ * the request's Provenance (see "Provenance"): one per request, not per version.
  *
  * What that costs, per resource, is what bounds the store's throughput, so:
  *  - the body and the tree its index values are extracted from are made in one pass
  *    (charta_resource_new_edited(): the tree shares the input's unedited subtrees instead of
  *    parsing the body again), and that tree is freed as soon as the values are out;
- *  - a Provenance's index values are copied from a template extracted once per kind of
- *    Provenance (see "Provenance index values from templates");
  *  - the resource a write returns is made from the committed body and parsed only if the
  *    caller looks inside it (charta_resource_new_lazy());
  *  - ids are time-ordered UUIDs (new_resource_id()), so that the index pages a commit
  *    dirties are few;
  *  - at most as many threads as there are cores prepare at once (see "CPU slots").
  *
- * Only meta.lastUpdated (and Provenance.recorded) cannot be known before the writer runs: the
- * body carries a placeholder instant of the same width, which the writer overwrites in place,
- * and the index values derived from it are patched the same way.  lastUpdated is strictly
+ * Only meta.lastUpdated cannot be known before the writer runs: the body carries a
+ * placeholder instant of the same width, which the writer overwrites in place (no index row
+ * depends on it: _lastUpdated is served from the version table).  lastUpdated is strictly
  * increasing over the whole store (µs; bumped by 1 µs when the clock stands still or goes
  * back), so history has one total order.
  *
@@ -73,7 +71,6 @@ struct _ChartaStore
   unsigned          readers_out;     /* lent */
   unsigned          max_readers;
 
-  GHashTable       *prov_templates;  /* template text → ProvenanceTemplate * */
   unsigned          preparing;       /* threads preparing writes (see take_cpu_slot()) */
   unsigned          max_preparing;
   GCond             slot_cond;       /* signalled when a slot is given back */
@@ -115,16 +112,7 @@ typedef struct
   guint8           hash[CHARTA_HASH_LENGTH];
   ChartaResource  *stored;           /* what parsing @body would give (during preparation) */
   GPtrArray       *values;           /* index values of @body */
-  ChartaIndexValue *lu_value;        /* the _lastUpdated value among @values, if any */
   gboolean         wants_provenance;
-  char            *prov_id;
-  char            *prov_body;
-  size_t           prov_length;
-  size_t           prov_lu_at[2];    /* meta.lastUpdated and recorded */
-  size_t           prov_vid_at[2];   /* start and end of meta.versionId's value */
-  GChecksum       *prov_checksum;    /* the content hash of @prov_body up to its recorded */
-  GPtrArray       *prov_values;
-  ChartaIndexValue *prov_lu_values[2];
 
   /* Outcome (set by the writer). */
   int64_t          result_version;
@@ -144,6 +132,7 @@ typedef struct
   char            *agent_reference;  /* the agent its Provenance names */
   char            *agent_display;
   GHashTable      *urns;             /* fullUrl → "Type/id", transactions only */
+  GPtrArray       *prov_groups;      /* ProvGroup *: the writer's, while it runs the request */
 
   GMutex           lock;
   GCond            cond;
@@ -160,12 +149,6 @@ op_clear_prepared (Op *op)
   g_clear_pointer (&op->body, g_free);
   g_clear_pointer (&op->stored, charta_resource_unref);
   g_clear_pointer (&op->values, g_ptr_array_unref);
-  op->lu_value = NULL;
-  g_clear_pointer (&op->prov_id, g_free);
-  g_clear_pointer (&op->prov_body, g_free);
-  g_clear_pointer (&op->prov_checksum, g_checksum_free);
-  g_clear_pointer (&op->prov_values, g_ptr_array_unref);
-  op->prov_lu_values[0] = op->prov_lu_values[1] = NULL;
 }
 
 static void
@@ -223,6 +206,7 @@ request_free (Request *req)
   g_free (req->agent_reference);
   g_free (req->agent_display);
   g_clear_pointer (&req->urns, g_hash_table_unref);
+  g_clear_pointer (&req->prov_groups, g_ptr_array_unref);
   g_clear_error (&req->error);
   g_mutex_clear (&req->lock);
   g_cond_clear (&req->cond);
@@ -477,21 +461,6 @@ hash_body (const char   *body,
   g_checksum_get_digest (checksum, hash, &digest_length);
 }
 
-/* The index value of the parameter @code among @values (the first), or NULL. */
-static ChartaIndexValue *
-find_value (GPtrArray  *values,
-            const char *code)
-{
-  for (unsigned i = 0; i < values->len; i++)
-    {
-      ChartaIndexValue *v = g_ptr_array_index (values, i);
-
-      if (v->type == CHARTA_SEARCH_TYPE_DATE && strcmp (v->param->code, code) == 0)
-        return v;
-    }
-  return NULL;
-}
-
 /* The path of the first Reference.reference (any "reference" member) equal to @value in
  * @node, for error messages; NULL when not found.  Only used on the error path. */
 static char *
@@ -563,7 +532,7 @@ rewrite_reference (const char *reference,
   return NULL;
 }
 
-/* Index values of @resource, with the ones that come from lastUpdated found. */
+/* The index values the store keeps for @resource. */
 static GPtrArray *
 extract_values (ChartaResource  *resource,
                 GError         **error)
@@ -581,53 +550,83 @@ extract_values (ChartaResource  *resource,
   return values;
 }
 
-/* A Provenance body: every write's is made here.  @prov_id, @target_id and @version_text
- * name the Provenance and the version it records; the offsets of meta.versionId's value and
- * of the two instants (placeholders, overwritten at commit) are stored in @op, so the body
- * that @op keeps must be the last one written for it. */
+/* ---- Provenance ------------------------------------------------------------------------------
+ *
+ * One Provenance records each write request: a single write's, or a whole transaction's (one
+ * activity, one reason, one agent: one event, the way HIM staff read a merge or an import).
+ * Its targets are the exact versions the request wrote, in entry order.  The versions' activity
+ * is the change's when it names one, else CREATE, UPDATE or DELETE as each version was written,
+ * so a transaction that mixes them gets one Provenance per activity (and a new one every
+ * MAX_PROVENANCE_TARGETS versions, so that no Provenance grows without bound).
+ *
+ * The writer makes it once the request's versions are written, when their numbers are final:
+ * the Provenance's resource row is added when its first target is written (each version row
+ * names it), its body and index rows after the last.  Its meta.lastUpdated is its own instant,
+ * after its targets'; recorded is the instant of its last target. */
+
+#define MAX_PROVENANCE_TARGETS 1000
+
+typedef struct
+{
+  const char *activity_system;   /* borrowed from the request's change, or static */
+  const char *activity_code;
+  char       *id;
+  int64_t     rid;               /* its resource row */
+  GString    *targets;           /* the target array's members, ready to be written */
+  unsigned    n_targets;
+  int64_t     recorded;          /* the last target's lastUpdated */
+} ProvGroup;
+
+static void
+prov_group_free (ProvGroup *group)
+{
+  g_free (group->id);
+  g_string_free (group->targets, TRUE);
+  g_free (group);
+}
+
+static void
+op_activity (Request     *req,
+             Op          *op,
+             const char **system,
+             const char **code)
+{
+  *code = req->change != NULL ? charta_change_get_activity_code (req->change) : NULL;
+  *system = req->change != NULL ? charta_change_get_activity_system (req->change) : NULL;
+  if (*code == NULL)
+    {
+      *system = CHARTA_SYSTEM_DATA_OPERATION;
+      *code = op->stored_method == CHARTA_METHOD_CREATE ? "CREATE"
+              : op->stored_method == CHARTA_METHOD_DELETE ? "DELETE" : "UPDATE";
+    }
+}
+
+/* The body of @group's Provenance, stamped with @last_updated. */
 static GString *
 write_provenance (Request    *req,
-                  Op         *op,
-                  const char *prov_id,
-                  const char *target_id,
-                  const char *version_text)
+                  ProvGroup  *group,
+                  int64_t     last_updated)
 {
-  GString *out = g_string_sized_new (640);
+  GString *out = g_string_sized_new (512 + group->targets->len);
   ChartaChange *change = req->change;
-  const char *activity_code = change != NULL ? charta_change_get_activity_code (change) : NULL;
-  const char *activity_system = change != NULL ? charta_change_get_activity_system (change)
-                                               : NULL;
   const char *reason_code = change != NULL ? charta_change_get_reason_code (change) : NULL;
   const char *reason_system = change != NULL ? charta_change_get_reason_system (change) : NULL;
   const char *reason_text = change != NULL ? charta_change_get_reason_text (change) : NULL;
+  char instant[INSTANT_LENGTH + 1];
   gboolean first;
-
-  if (activity_code == NULL)
-    {
-      activity_system = CHARTA_SYSTEM_DATA_OPERATION;
-      activity_code = op->stored_method == CHARTA_METHOD_CREATE ? "CREATE"
-                      : op->stored_method == CHARTA_METHOD_DELETE ? "DELETE" : "UPDATE";
-    }
 
   /* Canonical order of Provenance: id, meta, target, recorded, reason, activity, agent. */
   g_string_append (out, "{\"resourceType\":\"Provenance\",\"id\":");
-  append_json_string (out, prov_id);
-  g_string_append (out, ",\"meta\":{\"versionId\":\"");
-  op->prov_vid_at[0] = out->len;
-  g_string_append (out, "1");
-  op->prov_vid_at[1] = out->len;
-  g_string_append (out, "\",\"lastUpdated\":\"");
-  op->prov_lu_at[0] = out->len;
-  g_string_append (out, PLACEHOLDER_INSTANT "\"},\"target\":[{\"reference\":\"");
-  /* Type, id and version need no escaping: the type is a model name, the id was checked. */
-  g_string_append (out, op->type);
-  g_string_append_c (out, '/');
-  g_string_append (out, target_id);
-  g_string_append (out, "/_history/");
-  g_string_append (out, version_text);
-  g_string_append (out, "\"}],\"recorded\":\"");
-  op->prov_lu_at[1] = out->len;
-  g_string_append (out, PLACEHOLDER_INSTANT "\"");
+  append_json_string (out, group->id);
+  format_instant (last_updated, instant);
+  g_string_append (out, ",\"meta\":{\"versionId\":\"1\",\"lastUpdated\":\"");
+  g_string_append (out, instant);
+  g_string_append (out, "\"},\"target\":[");
+  g_string_append_len (out, group->targets->str, group->targets->len);
+  format_instant (group->recorded, instant);
+  g_string_append (out, "],\"recorded\":\"");
+  g_string_append (out, instant);
+  g_string_append_c (out, '"');
   if (reason_code != NULL || reason_text != NULL)
     {
       g_string_append (out, ",\"reason\":[{");
@@ -654,14 +653,14 @@ write_provenance (Request    *req,
       g_string_append (out, "}]");
     }
   g_string_append (out, ",\"activity\":{\"coding\":[{");
-  if (activity_system != NULL)
+  if (group->activity_system != NULL)
     {
       g_string_append (out, "\"system\":");
-      append_json_string (out, activity_system);
+      append_json_string (out, group->activity_system);
       g_string_append_c (out, ',');
     }
   g_string_append (out, "\"code\":");
-  append_json_string (out, activity_code);
+  append_json_string (out, group->activity_code);
   g_string_append (out, "}]},\"agent\":[{\"type\":{\"coding\":[{\"system\":\""
                    CHARTA_SYSTEM_PARTICIPANT "\",\"code\":\"author\",\"display\":\"Author\"}]},"
                    "\"who\":{");
@@ -681,251 +680,6 @@ write_provenance (Request    *req,
     }
   g_string_append (out, "}}]}");
   return out;
-}
-
-/* ---- Provenance index values from templates ------------------------------------------------
- *
- * Provenance bodies differ only in their id, the version they target and their instants, so
- * their index values are extracted once per template (the body with placeholders for the
- * three names; the instants are patched at commit as for every body) and copied with the
- * names put in.  A template is used only when the placeholders occur nowhere else in its
- * text, and each index value holds them whole or not at all: otherwise every Provenance of
- * that kind is parsed and extracted as any resource.  charta check compares the stored rows
- * with a fresh extraction, and the store's tests run it. */
-
-#define TEMPLATE_MARK "charta-template-"
-#define TEMPLATE_PROV_ID TEMPLATE_MARK "provenance"
-#define TEMPLATE_TARGET_ID TEMPLATE_MARK "target"
-#define TEMPLATE_VERSION TEMPLATE_MARK "version"
-#define MAX_TEMPLATES 256
-
-typedef struct
-{
-  GPtrArray *values;   /* ChartaIndexValue *, NULL when this template cannot be used */
-} ProvenanceTemplate;
-
-static void
-provenance_template_free (ProvenanceTemplate *template)
-{
-  g_clear_pointer (&template->values, g_ptr_array_unref);
-  g_free (template);
-}
-
-static guint
-count_marks (const char *text)
-{
-  guint n = 0;
-
-  for (const char *p = strstr (text, TEMPLATE_MARK); p != NULL; p = strstr (p + 1, TEMPLATE_MARK))
-    n++;
-  return n;
-}
-
-/* Whether every string of @v holds a placeholder whole or not at all. */
-static gboolean
-value_fits_template (const ChartaIndexValue *v)
-{
-  const char *strings[] = { v->normalized, v->text, v->system, v->code, v->display,
-                            v->unit_system, v->unit_code, v->unit, v->ref_type, v->ref_id,
-                            v->ref_version, v->ref_url, v->identifier_type_system,
-                            v->identifier_type_code };
-
-  for (unsigned i = 0; i < G_N_ELEMENTS (strings); i++)
-    if (strings[i] != NULL && strstr (strings[i], TEMPLATE_MARK) != NULL
-        && strcmp (strings[i], TEMPLATE_PROV_ID) != 0
-        && strcmp (strings[i], TEMPLATE_TARGET_ID) != 0
-        && strcmp (strings[i], TEMPLATE_VERSION) != 0)
-      return FALSE;
-  for (unsigned i = 0; v->components != NULL && i < v->components->len; i++)
-    if (!value_fits_template (g_ptr_array_index (v->components, i)))
-      return FALSE;
-  return TRUE;
-}
-
-typedef struct
-{
-  const char *prov_id;
-  const char *target_id;
-  const char *version;
-} TemplateNames;
-
-static char *
-fill_template (const char          *text,
-               const TemplateNames *names)
-{
-  if (text == NULL)
-    return NULL;
-  if (strncmp (text, TEMPLATE_MARK, strlen (TEMPLATE_MARK)) == 0)
-    {
-      if (strcmp (text, TEMPLATE_PROV_ID) == 0)
-        return g_strdup (names->prov_id);
-      if (strcmp (text, TEMPLATE_TARGET_ID) == 0)
-        return g_strdup (names->target_id);
-      if (strcmp (text, TEMPLATE_VERSION) == 0)
-        return g_strdup (names->version);
-    }
-  return g_strdup (text);
-}
-
-/* A copy of template value @t with the names put in.  Every field of ChartaIndexValue. */
-static ChartaIndexValue *
-copy_template_value (const ChartaIndexValue *t,
-                     const TemplateNames    *names)
-{
-  ChartaIndexValue *v = g_new (ChartaIndexValue, 1);
-
-  *v = *t;
-  v->normalized = fill_template (t->normalized, names);
-  v->text = fill_template (t->text, names);
-  v->system = fill_template (t->system, names);
-  v->code = fill_template (t->code, names);
-  v->display = fill_template (t->display, names);
-  v->unit_system = fill_template (t->unit_system, names);
-  v->unit_code = fill_template (t->unit_code, names);
-  v->unit = fill_template (t->unit, names);
-  v->ref_type = fill_template (t->ref_type, names);
-  v->ref_id = fill_template (t->ref_id, names);
-  v->ref_version = fill_template (t->ref_version, names);
-  v->ref_url = fill_template (t->ref_url, names);
-  v->identifier_type_system = fill_template (t->identifier_type_system, names);
-  v->identifier_type_code = fill_template (t->identifier_type_code, names);
-  if (t->components != NULL)
-    {
-      v->components = g_ptr_array_new_full (t->components->len,
-                                            (GDestroyNotify) charta_index_value_free);
-      for (unsigned i = 0; i < t->components->len; i++)
-        g_ptr_array_add (v->components,
-                         copy_template_value (g_ptr_array_index (t->components, i), names));
-    }
-  return v;
-}
-
-/* The index values of the Provenance body @text, by parsing and extracting. */
-static GPtrArray *
-extract_provenance (const char  *text,
-                    size_t       length,
-                    Op          *op,
-                    GError     **error)
-{
-  g_autoptr(ChartaResource) resource = NULL;
-  g_autoptr(GError) local_error = NULL;
-
-  resource = charta_resource_new_from_data (text, length, NULL, &local_error);
-  if (resource == NULL)
-    {
-      g_set_error (error, CHARTA_STORE_ERROR, CHARTA_STORE_ERROR_INVALID,
-                   "the Provenance of %s/%s cannot be made: %s", op->type, op->id,
-                   local_error->message);
-      return NULL;
-    }
-  return extract_values (resource, error);
-}
-
-/* The template for the Provenance of @op (made and kept when new), or NULL when the store
- * keeps too many already. */
-static ProvenanceTemplate *
-get_provenance_template (ChartaStore  *self,
-                         Request      *req,
-                         Op           *op,
-                         GError      **error)
-{
-  g_autoptr(GString) text = write_provenance (req, op, TEMPLATE_PROV_ID, TEMPLATE_TARGET_ID,
-                                              TEMPLATE_VERSION);
-  ProvenanceTemplate *template;
-  gboolean fits;
-
-  g_mutex_lock (&self->lock);
-  template = g_hash_table_lookup (self->prov_templates, text->str);
-  g_mutex_unlock (&self->lock);
-  if (template != NULL)
-    return template;
-
-  template = g_new0 (ProvenanceTemplate, 1);
-  fits = count_marks (text->str) == 3;
-  if (fits)
-    {
-      template->values = extract_provenance (text->str, text->len, op, error);
-      if (template->values == NULL)
-        {
-          provenance_template_free (template);
-          return NULL;
-        }
-      for (unsigned i = 0; fits && i < template->values->len; i++)
-        fits = value_fits_template (g_ptr_array_index (template->values, i));
-      if (!fits)
-        g_clear_pointer (&template->values, g_ptr_array_unref);
-    }
-
-  g_mutex_lock (&self->lock);
-  if (g_hash_table_size (self->prov_templates) >= MAX_TEMPLATES)
-    {
-      g_mutex_unlock (&self->lock);
-      provenance_template_free (template);
-      return NULL;
-    }
-  {
-    ProvenanceTemplate *other = g_hash_table_lookup (self->prov_templates, text->str);
-
-    if (other != NULL)
-      {
-        /* Made meanwhile by another thread. */
-        provenance_template_free (template);
-        template = other;
-      }
-    else
-      g_hash_table_insert (self->prov_templates, g_string_free (g_steal_pointer (&text), FALSE),
-                           template);
-  }
-  g_mutex_unlock (&self->lock);
-  return template;
-}
-
-static gboolean
-prepare_provenance (ChartaStore  *self,
-                    Request      *req,
-                    Op           *op,
-                    GError      **error)
-{
-  g_autoptr(GString) out = NULL;
-  ProvenanceTemplate *template;
-  char version_text[24];
-
-  g_snprintf (version_text, sizeof version_text, "%" G_GINT64_FORMAT, op->version);
-  op->prov_id = new_resource_id ();
-  template = self != NULL ? get_provenance_template (self, req, op, error) : NULL;
-  if (template == NULL && error != NULL && *error != NULL)
-    return FALSE;
-  out = write_provenance (req, op, op->prov_id, op->id, version_text);
-
-  if (template != NULL && template->values != NULL)
-    {
-      TemplateNames names = { op->prov_id, op->id, version_text };
-
-      op->prov_values = g_ptr_array_new_full (template->values->len,
-                                              (GDestroyNotify) charta_index_value_free);
-      for (unsigned i = 0; i < template->values->len; i++)
-        g_ptr_array_add (op->prov_values,
-                         copy_template_value (g_ptr_array_index (template->values, i), &names));
-    }
-  else
-    {
-      op->prov_values = extract_provenance (out->str, out->len, op, error);
-      if (op->prov_values == NULL)
-        return FALSE;
-    }
-  op->prov_lu_values[0] = find_value (op->prov_values, "_lastUpdated");
-  op->prov_lu_values[1] = find_value (op->prov_values, "recorded");
-  /* Its content hash (without meta.versionId and meta.lastUpdated) up to recorded, whose
-   * value is known only at commit: the writer adds the rest. */
-  op->prov_checksum = g_checksum_new (G_CHECKSUM_SHA256);
-  g_checksum_update (op->prov_checksum, (const guchar *) out->str, op->prov_vid_at[0]);
-  g_checksum_update (op->prov_checksum, (const guchar *) out->str + op->prov_vid_at[1],
-                     op->prov_lu_at[0] - op->prov_vid_at[1]);
-  g_checksum_update (op->prov_checksum, (const guchar *) out->str + op->prov_lu_at[0]
-                     + INSTANT_LENGTH, op->prov_lu_at[1] - op->prov_lu_at[0] - INSTANT_LENGTH);
-  op->prov_length = out->len;
-  op->prov_body = g_string_free (g_steal_pointer (&out), FALSE);
-  return TRUE;
 }
 
 /* Prepares @op against the current state @current: everything but the writes themselves. */
@@ -997,11 +751,8 @@ prepare_op (Request                *req,
       g_clear_pointer (&op->stored, charta_resource_unref);
       if (op->values == NULL)
         return FALSE;
-      op->lu_value = find_value (op->values, "_lastUpdated");
     }
 
-  if (op->wants_provenance && !prepare_provenance (req->store, req, op, error))
-    return FALSE;
   op->prepared = TRUE;
   return TRUE;
 }
@@ -1037,12 +788,90 @@ same_state (const ChartaDbCurrent *a,
   return a->rid == b->rid && a->version == b->version && a->deleted == b->deleted;
 }
 
-static void
-patch_date (ChartaIndexValue *value,
-            int64_t           usec)
+/* The Provenance group of @req that @op's version joins (a new one when none fits). */
+static ProvGroup *
+prov_group_for (Request *req,
+                Op      *op)
 {
-  if (value != NULL)
-    value->date_low = value->date_high = usec;
+  const char *system, *code;
+  ProvGroup *group;
+
+  op_activity (req, op, &system, &code);
+  if (req->prov_groups == NULL)
+    req->prov_groups = g_ptr_array_new_with_free_func ((GDestroyNotify) prov_group_free);
+  for (unsigned i = 0; i < req->prov_groups->len; i++)
+    {
+      group = g_ptr_array_index (req->prov_groups, i);
+      if (strcmp (group->activity_code, code) == 0
+          && g_strcmp0 (group->activity_system, system) == 0
+          && group->n_targets < MAX_PROVENANCE_TARGETS)
+        return group;
+    }
+  group = g_new0 (ProvGroup, 1);
+  group->activity_system = system;
+  group->activity_code = code;
+  group->id = new_resource_id ();
+  group->targets = g_string_sized_new (128);
+  g_ptr_array_add (req->prov_groups, group);
+  return group;
+}
+
+static void
+prov_group_add_target (ProvGroup *group,
+                       Op        *op,
+                       int64_t    last_updated)
+{
+  /* Type, id and version need no escaping: the type is a model name, the id was checked. */
+  g_string_append_printf (group->targets, "%s{\"reference\":\"%s/%s/_history/%" G_GINT64_FORMAT
+                          "\"}", group->n_targets > 0 ? "," : "", op->type, op->id, op->version);
+  group->n_targets++;
+  group->recorded = last_updated;
+}
+
+/* Writes @group's Provenance: its body, version and index rows (its resource row is there). */
+static gboolean
+put_provenance (ChartaStore  *self,
+                Request      *req,
+                ProvGroup    *group,
+                GError      **error)
+{
+  g_autoptr(GString) body = NULL;
+  g_autoptr(ChartaResource) resource = NULL;
+  g_autoptr(GPtrArray) values = NULL;
+  g_autoptr(GError) local_error = NULL;
+  ChartaDbVersion version = { 0 };
+  guint8 hash[CHARTA_HASH_LENGTH];
+  size_t skip[4];
+  int64_t lu = next_last_updated (self);
+
+  body = write_provenance (req, group, lu);
+  resource = charta_resource_new_from_data (body->str, body->len, NULL, &local_error);
+  if (resource == NULL)
+    {
+      g_set_error (error, CHARTA_STORE_ERROR, CHARTA_STORE_ERROR_INVALID,
+                   "the Provenance of this write cannot be made: %s", local_error->message);
+      return FALSE;
+    }
+  values = extract_values (resource, error);
+  if (values == NULL)
+    return FALSE;
+  if (!find_meta_value (body->str, "versionId", &skip[0], &skip[1])
+      || !find_meta_value (body->str, "lastUpdated", &skip[2], &skip[3]))
+    g_error ("Provenance/%s: its body has no meta.versionId or meta.lastUpdated", group->id);
+  hash_body (body->str, body->len, skip, hash);
+
+  version.type = "Provenance";
+  version.id = group->id;
+  version.rid = group->rid;
+  version.added = TRUE;
+  version.version = 1;
+  version.method = CHARTA_METHOD_CREATE;
+  version.last_updated = lu;
+  version.body = body->str;
+  version.body_length = body->len;
+  version.hash = hash;
+  version.values = values;
+  return charta_db_put_version (self->writer_db, &version, error);
 }
 
 /* Runs one op inside the writer's transaction. */
@@ -1055,7 +884,8 @@ execute_op (ChartaStore  *self,
   ChartaDb *db = self->writer_db;
   ChartaDbCurrent current;
   ChartaDbVersion version = { 0 };
-  int64_t prov_rid = 0, lu;
+  ProvGroup *group = NULL;
+  int64_t lu;
   char instant[INSTANT_LENGTH + 1];
 
   /* A create's id is a new random UUID: no resource can have it yet. */
@@ -1109,55 +939,15 @@ execute_op (ChartaStore  *self,
 
   if (op->wants_provenance)
     {
-      ChartaDbVersion prov = { 0 };
-      guint8 prov_hash[CHARTA_HASH_LENGTH];
-      gsize prov_hash_length = CHARTA_HASH_LENGTH;
-      char prov_instant[INSTANT_LENGTH + 1];
-      int64_t prov_lu;
-
-      /* The Provenance is written first, one µs before the version it records (every write of
-       * the store has its own instant); its recorded is the version's lastUpdated. */
-      prov_lu = next_last_updated (self);
-      lu = next_last_updated (self);
-      format_instant (prov_lu, prov_instant);
-      format_instant (lu, instant);
-      memcpy (op->prov_body + op->prov_lu_at[0], prov_instant, INSTANT_LENGTH);
-      memcpy (op->prov_body + op->prov_lu_at[1], instant, INSTANT_LENGTH);
-      patch_date (op->prov_lu_values[0], prov_lu);
-      patch_date (op->prov_lu_values[1], lu);
-      /* Its content hash: the part before recorded was hashed at preparation. */
-      {
-        /* A copy: a batch that runs again after a failure runs this again. */
-        g_autoptr(GChecksum) checksum = g_checksum_copy (op->prov_checksum);
-
-        g_checksum_update (checksum, (const guchar *) op->prov_body + op->prov_lu_at[1],
-                           op->prov_length - op->prov_lu_at[1]);
-        g_checksum_get_digest (checksum, prov_hash, &prov_hash_length);
-      }
-      prov.type = "Provenance";
-      prov.id = op->prov_id;
-      prov.version = 1;
-      prov.method = CHARTA_METHOD_CREATE;
-      prov.last_updated = prov_lu;
-      prov.body = op->prov_body;
-      prov.body_length = op->prov_length;
-      prov.hash = prov_hash;
-      prov.values = op->prov_values;
-      if (!charta_db_put_version (db, &prov, error))
+      group = prov_group_for (req, op);
+      if (group->rid == 0 && !charta_db_add_resource (db, "Provenance", group->id, &group->rid,
+                                                      error))
         return FALSE;
-      prov_rid = prov.rid;
     }
-  else
-    {
-      lu = next_last_updated (self);
-      format_instant (lu, instant);
-    }
-
+  lu = next_last_updated (self);
+  format_instant (lu, instant);
   if (op->body != NULL)
-    {
-      memcpy (op->body + op->body_lu_at, instant, INSTANT_LENGTH);
-      patch_date (op->lu_value, lu);
-    }
+    memcpy (op->body + op->body_lu_at, instant, INSTANT_LENGTH);
   version.type = op->type;
   version.id = op->id;
   version.rid = current.rid;
@@ -1167,11 +957,13 @@ execute_op (ChartaStore  *self,
   version.body = op->body;
   version.body_length = op->body_length;
   version.hash = op->body != NULL ? op->hash : NULL;
-  version.provenance_rid = prov_rid;
+  version.provenance_rid = group != NULL ? group->rid : 0;
   version.had_index = current.rid != 0 && !current.deleted;
   version.values = op->values;
   if (!charta_db_put_version (db, &version, error))
     return FALSE;
+  if (group != NULL)
+    prov_group_add_target (group, op, lu);
 
   op->result_version = op->version;
   op->result_created = op->created;
@@ -1185,6 +977,8 @@ execute_request (ChartaStore  *self,
                  Request      *req,
                  GError      **error)
 {
+  /* A request that runs again (after another of its batch failed) starts afresh. */
+  g_clear_pointer (&req->prov_groups, g_ptr_array_unref);
   for (size_t i = 0; i < req->n_ops; i++)
     {
       Op *op = &req->ops[i];
@@ -1200,6 +994,9 @@ execute_request (ChartaStore  *self,
           return FALSE;
         }
     }
+  for (unsigned i = 0; req->prov_groups != NULL && i < req->prov_groups->len; i++)
+    if (!put_provenance (self, req, g_ptr_array_index (req->prov_groups, i), error))
+      return FALSE;
   return TRUE;
 }
 
@@ -1477,7 +1274,6 @@ charta_store_finalize (GObject *object)
 
   charta_store_close (self);
   g_ptr_array_unref (self->idle_readers);
-  g_hash_table_unref (self->prov_templates);
   if (self->requests != NULL)
     g_async_queue_unref (self->requests);
   g_free (self->path);
@@ -1506,8 +1302,6 @@ charta_store_init (ChartaStore *self)
   g_cond_init (&self->slot_cond);
   self->idle_readers = g_ptr_array_new ();
   self->agent_display = g_strdup ("Charta");
-  self->prov_templates = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
-                                                (GDestroyNotify) provenance_template_free);
   self->max_readers = MAX (4, 2 * g_get_num_processors ());
   self->max_preparing = MAX (1, g_get_num_processors ());
 }

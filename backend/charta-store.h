@@ -4,9 +4,12 @@
  *
  * One SQLite file (WAL) holds every version of every resource.  A write is never an overwrite:
  * it adds an immutable version (versionId 1, 2, 3… per resource; a delete adds a tombstone)
- * and, in the same transaction, a Provenance resource whose target is exactly that version,
- * plus the search-index rows of the new current version (superseded and deleted versions have
- * none).  The stored body of a version is exactly the JSON a read returns, so reads never parse.
+ * and, in the same transaction, a Provenance resource whose targets are exactly the versions
+ * the write made (`Patient/7/_history/3`): one Provenance per write, so a transaction of many
+ * entries, one event with one agent and reason, has one Provenance targeting each of its
+ * versions (one per activity when the entries' default activities differ: CREATE, UPDATE,
+ * DELETE).  The search-index rows of the new current version are written in the same
+ * transaction (superseded and deleted versions have none).  The stored body of a version is exactly the JSON a read returns, so reads never parse.
  *
  * Threads: any thread may call any function.  Writes are queued to one writer thread that owns
  * the write connection and commits queued writes together (group commit: each request in its

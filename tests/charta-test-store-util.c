@@ -77,6 +77,25 @@ charta_test_store_provenance_of (ChartaStore *store,
   return charta_resource_ref (g_ptr_array_index (list, 0));
 }
 
+gboolean
+charta_test_provenance_targets (ChartaResource *provenance,
+                                const char     *reference)
+{
+  JsonObject *root = charta_resource_get_object (provenance);
+  JsonArray *targets = json_object_get_array_member (root, "target");
+
+  g_assert_nonnull (targets);
+  for (unsigned i = 0; i < json_array_get_length (targets); i++)
+    {
+      JsonObject *target = json_array_get_object_element (targets, i);
+
+      if (g_strcmp0 (json_object_get_string_member_with_default (target, "reference", NULL),
+                     reference) == 0)
+        return TRUE;
+    }
+  return FALSE;
+}
+
 void
 charta_test_store_foreach_version (ChartaStore           *store,
                                    unsigned               page_size,

@@ -45,6 +45,10 @@ ChartaResource *charta_test_store_provenance_of (ChartaStore *store,
                                                  const char  *id,
                                                  int64_t      version);
 
+/* Whether @provenance has @reference ("Patient/7/_history/3") among its targets. */
+gboolean        charta_test_provenance_targets  (ChartaResource *provenance,
+                                                 const char     *reference);
+
 /* Calls @func on every version in @store's whole history, newest first, reading it in pages of
  * @page_size; fails the test on error. */
 typedef void (*ChartaTestVersionFunc) (ChartaHistoryEntry *entry,

@@ -306,7 +306,8 @@ assert_one_provenance (ChartaStore *store,
   ChartaResource *provenance = charta_test_store_provenance_of (store, type, id, version);
 
   g_assert_cmpstr (charta_resource_get_resource_type (provenance), ==, "Provenance");
-  g_assert_cmpstr (json_string_at (provenance, "target[0].reference"), ==, target);
+  if (!charta_test_provenance_targets (provenance, target))
+    g_error ("the Provenance of %s does not target it", target);
   g_assert_nonnull (json_string_at (provenance, "recorded"));
   charta_validate (provenance, &error);
   g_assert_no_error (error);
@@ -961,7 +962,19 @@ test_transaction_invalid_500th (Fixture       *f,
   g_assert_no_error (error);
   g_assert_cmpuint (results->len, ==, 600);
   g_assert_cmpint (charta_test_store_count (f->store, "Patient"), ==, 601);
-  g_assert_cmpint (charta_test_store_count (f->store, "Provenance"), ==, 601);
+  /* One Provenance for the earlier write, one for the whole transaction, targeting each of
+   * its 600 versions. */
+  g_assert_cmpint (charta_test_store_count (f->store, "Provenance"), ==, 2);
+  {
+    ChartaOperationResult *last = g_ptr_array_index (results, 599);
+    const char *id = last->id;
+    g_autoptr(ChartaResource) provenance = charta_test_store_provenance_of (f->store, "Patient",
+                                                                           id, 1);
+    JsonObject *root = charta_resource_get_object (provenance);
+
+    g_assert_cmpuint (json_array_get_length (json_object_get_array_member (root, "target")),
+                      ==, 600);
+  }
 }
 
 /* A transaction that fails in the writer (a conflict on its last entry) undoes its earlier
@@ -1116,8 +1129,12 @@ test_history_since_at (Fixture       *f,
   options.since = t2 + 1;
   page = charta_store_history (f->store, NULL, NULL, &options, NULL, &error);
   g_assert_no_error (error);
-  /* b1 and its Provenance. */
-  g_assert_cmpuint (page->len, ==, 2);
+  /* Newest first: b1's Provenance, b1, and a2's Provenance (written just after a2). */
+  g_assert_cmpuint (page->len, ==, 3);
+  g_assert_cmpstr (((ChartaHistoryEntry *) g_ptr_array_index (page, 0))->type, ==, "Provenance");
+  g_assert_cmpstr (((ChartaHistoryEntry *) g_ptr_array_index (page, 1))->id, ==,
+                   charta_resource_get_id (b1));
+  g_assert_cmpstr (((ChartaHistoryEntry *) g_ptr_array_index (page, 2))->type, ==, "Provenance");
   g_clear_pointer (&page, g_ptr_array_unref);
 
   /* at: the versions current at that instant. */
@@ -1144,7 +1161,8 @@ test_history_since_at (Fixture       *f,
   g_clear_pointer (&page, g_ptr_array_unref);
 
   /* Every write of the store has its own instant, Provenance included: the whole history is
-   * strictly ordered by lastUpdated, and each Provenance records its version's instant. */
+   * strictly ordered by lastUpdated, and each Provenance, written just after the version it
+   * records, has that version's instant as its recorded. */
   page = charta_store_history (f->store, NULL, NULL, NULL, NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (page->len, ==, 6);
@@ -1153,8 +1171,8 @@ test_history_since_at (Fixture       *f,
                      ((ChartaHistoryEntry *) g_ptr_array_index (page, i - 1))->last_updated);
   for (unsigned i = 0; i < page->len; i += 2)
     {
-      ChartaHistoryEntry *version = g_ptr_array_index (page, i);
-      ChartaHistoryEntry *provenance = g_ptr_array_index (page, i + 1);
+      ChartaHistoryEntry *provenance = g_ptr_array_index (page, i);
+      ChartaHistoryEntry *version = g_ptr_array_index (page, i + 1);
 
       g_assert_cmpstr (version->type, ==, "Patient");
       g_assert_cmpstr (provenance->type, ==, "Provenance");
