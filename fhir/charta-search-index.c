@@ -2023,6 +2023,28 @@ add_reference_object (Extractor  *x,
       v->system = dup_nonempty (member_string (identifier, "system"));
       v->code = dup_nonempty (member_string (identifier, "value"));
     }
+  /* A local reference takes the type of the contained resource it names (as resolve() does),
+   * so that a parameter narrowed to a type (patient: subject.where(resolve() is Patient)) can
+   * be answered from the wider one's rows (charta_search_param_get_sources()). */
+  if (v->ref_type == NULL && reference != NULL && reference[0] == '#' && reference[1] != '\0')
+    {
+      JsonArray *contained = member_array (charta_resource_get_object (x->resource),
+                                           "contained");
+
+      for (unsigned i = 0; contained != NULL && i < json_array_get_length (contained); i++)
+        {
+          JsonObject *r = node_object (json_array_get_element (contained, i));
+          const char *id = r != NULL ? member_string (r, "id") : NULL;
+          const char *rtype = r != NULL ? member_string (r, "resourceType") : NULL;
+
+          if (g_strcmp0 (id, reference + 1) == 0)
+            {
+              if (rtype != NULL && charta_model_is_resource_type (rtype))
+                v->ref_type = g_strdup (rtype);
+              break;
+            }
+        }
+    }
   if (v->ref_type == NULL && type != NULL)
     {
       if (g_str_has_prefix (type, STRUCTURE_DEFINITION_PREFIX))
@@ -2407,16 +2429,6 @@ charta_search_index_extract_param (ChartaResource             *resource,
   if (!ok)
     return NULL;
   return g_steal_pointer (&out);
-}
-
-gboolean
-charta_search_param_is_stored (const ChartaSearchParamDef *param)
-{
-  g_return_val_if_fail (param != NULL, FALSE);
-
-  /* The resource's id and the version's time: columns of the store's own tables. */
-  return !(g_str_equal (param->resource_type, "Resource")
-           && (g_str_equal (param->code, "_id") || g_str_equal (param->code, "_lastUpdated")));
 }
 
 static GPtrArray *

@@ -74,8 +74,26 @@ GPtrArray *charta_search_index_extract_param (ChartaResource             *resour
 GPtrArray *charta_search_index_extract       (ChartaResource             *resource,
                                               GError                    **error);
 
-/* Whether a store keeps index rows for @param: not for those it serves from its own tables,
- * _id (the resource's id) and _lastUpdated (the time of the version, which the store sets). */
+/* Where a store finds the values of a search parameter (charta-search-sources.c): the rows
+ * of @param itself for most; for a parameter whose expression is a union of others' of the
+ * same resource type (Observation's combo-code: code | component-code), the rows of those; for
+ * one that only narrows another's references to a type (Observation's patient:
+ * subject.where(resolve() is Patient)), that one's rows whose reference type is @target_type. */
+#define CHARTA_MAX_INDEX_SOURCES 4
+
+typedef struct
+{
+  const ChartaSearchParamDef *param;        /* a stored parameter */
+  const char                 *target_type;  /* only its references to this type, or NULL */
+} ChartaIndexSource;
+
+/* Fills @sources (room for CHARTA_MAX_INDEX_SOURCES) and returns how many; 0 for the
+ * parameters a store serves from its own tables, _id (the resource's id) and _lastUpdated
+ * (the version's time, which the store sets), and for those without an expression. */
+unsigned   charta_search_param_get_sources   (const ChartaSearchParamDef *param,
+                                              ChartaIndexSource          *sources);
+
+/* Whether a store keeps index rows for @param: whether @param is its own single source. */
 gboolean   charta_search_param_is_stored     (const ChartaSearchParamDef *param);
 
 /* Index values of the parameters for which a store keeps rows (see above), in parameter
