@@ -20,10 +20,6 @@ G_BEGIN_DECLS
 #define CHARTA_SYSTEM_ACT_REASON     "http://terminology.hl7.org/CodeSystem/v3-ActReason"
 #define CHARTA_SYSTEM_PARTICIPANT    "http://terminology.hl7.org/CodeSystem/provenance-participant-type"
 
-/* The content hash of a version (SHA-256 of its body without meta.versionId and
- * meta.lastUpdated), to see an update that changes nothing. */
-#define CHARTA_HASH_LENGTH 32
-
 /* charta-change.c */
 const char *charta_change_get_reason_system   (ChartaChange *self);
 const char *charta_change_get_activity_system (ChartaChange *self);
@@ -80,7 +76,6 @@ typedef struct
   int64_t rid;                       /* 0 when the store has no such resource */
   int64_t version;                   /* current version number (a tombstone's when deleted) */
   gboolean deleted;
-  guint8 hash[CHARTA_HASH_LENGTH];   /* content hash of the current version (zeros if deleted) */
 } ChartaDbCurrent;
 
 gboolean    charta_db_lookup             (ChartaDb          *db,
@@ -106,7 +101,6 @@ typedef struct
   int64_t       last_updated;   /* µs */
   const char   *body;           /* NULL for a tombstone */
   size_t        body_length;
-  const guint8 *hash;           /* CHARTA_HASH_LENGTH bytes, NULL for a tombstone */
   int64_t       provenance_rid; /* the Provenance resource of this version, 0 for none */
   gboolean      had_index;      /* the previous current version has index rows to remove */
   GPtrArray    *values;         /* ChartaIndexValue *, NULL for a tombstone */

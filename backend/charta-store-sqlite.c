@@ -70,9 +70,8 @@ static const char *const stmt_sql[STMT_INDEX_INSERT] = {
   [STMT_RELEASE] = "RELEASE request",
   [STMT_ROLLBACK_TO] = "ROLLBACK TO request",
   [STMT_LOOKUP] =
-    "SELECT r.rid, r.version, r.deleted, v.hash FROM rtype t"
+    "SELECT r.rid, r.version, r.deleted FROM rtype t"
     " JOIN resource r ON r.tid = t.tid"
-    " JOIN version v ON v.rid = r.rid AND v.version = r.version"
     " WHERE t.name = ?1 AND r.id = ?2",
   [STMT_MAX_LAST_UPDATED] = "SELECT max(last_updated) FROM version",
   [STMT_TYPE_FIND] = "SELECT tid FROM rtype WHERE name = ?1",
@@ -83,8 +82,8 @@ static const char *const stmt_sql[STMT_INDEX_INSERT] = {
     "INSERT INTO resource (tid, id, version, deleted) VALUES (?1, ?2, ?3, ?4)",
   [STMT_RESOURCE_UPDATE] = "UPDATE resource SET version = ?2, deleted = ?3 WHERE rid = ?1",
   [STMT_VERSION_INSERT] =
-    "INSERT INTO version (rid, tid, version, method, last_updated, body, hash, provenance)"
-    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    "INSERT INTO version (rid, tid, version, method, last_updated, body, provenance)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
   [STMT_READ_CURRENT] =
     "SELECT r.version, r.deleted, v.body FROM rtype t"
     " JOIN resource r ON r.tid = t.tid"
@@ -1182,8 +1181,6 @@ charta_db_lookup (ChartaDb         *db,
       current->rid = sqlite3_column_int64 (stmt, 0);
       current->version = sqlite3_column_int64 (stmt, 1);
       current->deleted = sqlite3_column_int (stmt, 2) != 0;
-      if (sqlite3_column_bytes (stmt, 3) == CHARTA_HASH_LENGTH)
-        memcpy (current->hash, sqlite3_column_blob (stmt, 3), CHARTA_HASH_LENGTH);
       return TRUE;
     }
   if (rc == SQLITE_DONE)
@@ -1644,14 +1641,10 @@ charta_db_put_version (ChartaDb         *db,
       sqlite3_bind_blob64 (stmt, 6, v->body, v->body_length, SQLITE_STATIC);
     else
       sqlite3_bind_null (stmt, 6);
-    if (v->hash != NULL)
-      sqlite3_bind_blob (stmt, 7, v->hash, CHARTA_HASH_LENGTH, SQLITE_STATIC);
+    if (v->provenance_rid > 0)
+      sqlite3_bind_int64 (stmt, 7, v->provenance_rid);
     else
       sqlite3_bind_null (stmt, 7);
-    if (v->provenance_rid > 0)
-      sqlite3_bind_int64 (stmt, 8, v->provenance_rid);
-    else
-      sqlite3_bind_null (stmt, 8);
     if (!run_stmt (db, stmt, "adding a version", error))
       return FALSE;
   }

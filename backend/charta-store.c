@@ -4,8 +4,8 @@
  *
  * A write is a Request holding one or more Ops (a transaction holds many).  Everything that
  * needs no database is done on the caller's thread before the request is queued: validation,
- * ids, urn:uuid resolution, the canonical body with id and meta stamped on it, its content
- * hash and the search-index values.  The caller prepares against the current state it reads
+ * ids, urn:uuid resolution, the canonical body with id and meta stamped on it, and the
+ * search-index values.  The caller prepares against the current state it reads
  * from a reader connection; the writer looks the state up again inside its transaction and,
  * in the rare case it changed meanwhile, prepares the op again itself.  The writer also makes
  * the request's Provenance (see "Provenance"): one per request, not per version.
@@ -109,7 +109,6 @@ typedef struct
   char            *body;             /* NULL for a tombstone */
   size_t           body_length;
   size_t           body_lu_at;       /* offset of the lastUpdated value in @body */
-  guint8           hash[CHARTA_HASH_LENGTH];
   ChartaResource  *stored;           /* what parsing @body would give (during preparation) */
   GPtrArray       *values;           /* index values of @body */
   gboolean         wants_provenance;
@@ -434,31 +433,39 @@ find_meta_value (const char *body,
   return TRUE;
 }
 
-/* SHA-256 of @body without the byte ranges [skip[0], skip[1]) and [skip[2], skip[3])
- * (meta.versionId's and meta.lastUpdated's values; either order). */
-static void
-hash_body (const char   *body,
-           size_t        length,
-           const size_t  skip[4],
-           guint8       *hash)
+/* Whether canonical bodies @a and @b (NUL-terminated) are the same but for their
+ * meta.versionId and meta.lastUpdated values: an update that changes nothing. */
+static gboolean
+same_content (const char *a,
+              size_t      a_length,
+              const char *b,
+              size_t      b_length)
 {
-  g_autoptr(GChecksum) checksum = g_checksum_new (G_CHECKSUM_SHA256);
-  size_t a0 = skip[0], a1 = skip[1], b0 = skip[2], b1 = skip[3];
-  gsize digest_length = CHARTA_HASH_LENGTH;
+  size_t sa[4], sb[4];
+  size_t a_at = 0, b_at = 0;
 
-  if (b0 < a0)
+  if (!find_meta_value (a, "versionId", &sa[0], &sa[1])
+      || !find_meta_value (a, "lastUpdated", &sa[2], &sa[3])
+      || !find_meta_value (b, "versionId", &sb[0], &sb[1])
+      || !find_meta_value (b, "lastUpdated", &sb[2], &sb[3]))
+    return FALSE;
+  /* Canonical order puts versionId before lastUpdated. */
+  if (sa[0] > sa[2] || sb[0] > sb[2])
+    return FALSE;
+  for (unsigned k = 0; k <= 4; k += 2)
     {
-      size_t t0 = a0, t1 = a1;
+      size_t a_end = k < 4 ? sa[k] : a_length;
+      size_t b_end = k < 4 ? sb[k] : b_length;
 
-      a0 = b0;
-      a1 = b1;
-      b0 = t0;
-      b1 = t1;
+      if (a_end - a_at != b_end - b_at || memcmp (a + a_at, b + b_at, a_end - a_at) != 0)
+        return FALSE;
+      if (k < 4)
+        {
+          a_at = sa[k + 1];
+          b_at = sb[k + 1];
+        }
     }
-  g_checksum_update (checksum, (const guchar *) body, a0);
-  g_checksum_update (checksum, (const guchar *) body + a1, b0 - a1);
-  g_checksum_update (checksum, (const guchar *) body + b1, length - b1);
-  g_checksum_get_digest (checksum, hash, &digest_length);
+  return TRUE;
 }
 
 /* The path of the first Reference.reference (any "reference" member) equal to @value in
@@ -744,7 +751,6 @@ prepare_op (Request                *req,
         g_error ("%s/%s: the canonical body has no meta.versionId or meta.lastUpdated",
                  op->type, op->id);
       op->body_lu_at = skip[2];
-      hash_body (op->body, op->body_length, skip, op->hash);
 
       op->values = extract_values (op->stored, error);
       /* Freed now, while its nodes are still in the caches. */
@@ -840,8 +846,6 @@ put_provenance (ChartaStore  *self,
   g_autoptr(GPtrArray) values = NULL;
   g_autoptr(GError) local_error = NULL;
   ChartaDbVersion version = { 0 };
-  guint8 hash[CHARTA_HASH_LENGTH];
-  size_t skip[4];
   int64_t lu = next_last_updated (self);
 
   body = write_provenance (req, group, lu);
@@ -855,10 +859,6 @@ put_provenance (ChartaStore  *self,
   values = extract_values (resource, error);
   if (values == NULL)
     return FALSE;
-  if (!find_meta_value (body->str, "versionId", &skip[0], &skip[1])
-      || !find_meta_value (body->str, "lastUpdated", &skip[2], &skip[3]))
-    g_error ("Provenance/%s: its body has no meta.versionId or meta.lastUpdated", group->id);
-  hash_body (body->str, body->len, skip, hash);
 
   version.type = "Provenance";
   version.id = group->id;
@@ -869,7 +869,6 @@ put_provenance (ChartaStore  *self,
   version.last_updated = lu;
   version.body = body->str;
   version.body_length = body->len;
-  version.hash = hash;
   version.values = values;
   return charta_db_put_version (self->writer_db, &version, error);
 }
@@ -919,22 +918,29 @@ execute_op (ChartaStore  *self,
       op->result_version = 0;
       return TRUE;
     }
-  if (op->stored_method == CHARTA_METHOD_UPDATE
-      && memcmp (op->hash, current.hash, CHARTA_HASH_LENGTH) == 0)
+  if (op->stored_method == CHARTA_METHOD_UPDATE)
     {
       g_autoptr(GBytes) body = NULL;
       int64_t current_version = 0;
+      g_autofree char *text = NULL;
       gsize length;
 
-      /* Nothing changed: no version, no Provenance; the current version is the answer. */
+      /* Nothing changed: no version, no Provenance; the current version is the answer.  (The
+       * bodies are canonical, so equal content is equal bytes.) */
       body = charta_db_read_current (db, op->type, op->id, &current_version, error);
       if (body == NULL)
         return FALSE;
-      op->result_version = current_version;
-      op->result_created = FALSE;
-      op->result_body = g_bytes_unref_to_data (g_steal_pointer (&body), &length);
-      op->result_length = length;
-      return TRUE;
+      text = g_bytes_unref_to_data (g_steal_pointer (&body), &length);
+      text = g_realloc (text, length + 1);
+      text[length] = '\0';
+      if (same_content (text, length, op->body, op->body_length))
+        {
+          op->result_version = current_version;
+          op->result_created = FALSE;
+          op->result_body = g_steal_pointer (&text);
+          op->result_length = length;
+          return TRUE;
+        }
     }
 
   if (op->wants_provenance)
@@ -956,7 +962,6 @@ execute_op (ChartaStore  *self,
   version.last_updated = lu;
   version.body = op->body;
   version.body_length = op->body_length;
-  version.hash = op->body != NULL ? op->hash : NULL;
   version.provenance_rid = group != NULL ? group->rid : 0;
   version.had_index = current.rid != 0 && !current.deleted;
   version.values = op->values;

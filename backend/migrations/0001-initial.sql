@@ -9,9 +9,8 @@
 --            version is a tombstone).
 -- version    one immutable row per version of every resource; seq is the store-wide order of
 --            writes (history is newest first by seq, and its cursors are seqs); body is the
---            exact JSON a read returns (NULL for a tombstone); hash is the SHA-256 of the body
---            without meta.versionId and meta.lastUpdated, to see updates that change nothing;
---            provenance is the Provenance resource written for this version.
+--            exact JSON a read returns (NULL for a tombstone); provenance is the Provenance
+--            resource that records this version.
 -- rtype, param   dictionaries: resource type names and (resource type, search parameter code)
 --            pairs as small integers, so index rows stay compact and do not depend on the
 --            order of the generated model.
@@ -54,7 +53,6 @@ CREATE TABLE version (
   method        INTEGER NOT NULL,          -- 0 create, 1 update, 2 delete
   last_updated  INTEGER NOT NULL,
   body          BLOB,
-  hash          BLOB,
   provenance    INTEGER REFERENCES resource (rid),
   UNIQUE (rid, version)
 );
