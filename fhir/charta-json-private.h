@@ -34,6 +34,32 @@
 
 #include "charta-resource.h"
 
+#include <string.h>
+
+/* g_string_append_len() with the inline fast path GLib 2.74 lacks (2.76 has it): the
+ * canonical writer appends hundreds of short pieces per resource. */
+static inline void
+charta_string_append_len (GString    *out,
+                          const char *text,
+                          gsize       length)
+{
+  if (G_LIKELY (out->len + length < out->allocated_len))
+    {
+      memcpy (out->str + out->len, text, length);
+      out->len += length;
+      out->str[out->len] = '\0';
+    }
+  else
+    g_string_append_len (out, text, (gssize) length);
+}
+
+static inline void
+charta_string_append (GString    *out,
+                      const char *text)
+{
+  charta_string_append_len (out, text, strlen (text));
+}
+
 G_BEGIN_DECLS
 
 /* Depth limits above this are lowered to it: json-glib's own tree functions (sealing) and the

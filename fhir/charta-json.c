@@ -380,7 +380,7 @@ parse_string (Parser       *self,
         break;
       if (c == '\\')
         {
-          g_string_append_len (out, (const char *) run, p - run);
+          charta_string_append_len (out, (const char *) run, (gsize) (p - run));
           if (!parse_escape (self, &p, out))
             return NULL;
           run = p;
@@ -404,7 +404,7 @@ parse_string (Parser       *self,
           p += n;
         }
     }
-  g_string_append_len (out, (const char *) run, p - run);
+  charta_string_append_len (out, (const char *) run, (gsize) (p - run));
   return p + 1;
 }
 
@@ -542,7 +542,7 @@ container_path (Parser *self)
       if (JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == G_TYPE_STRING)
         type = json_node_get_string (node);
     }
-  g_string_append (path, type != NULL ? type : "$");
+  charta_string_append (path, type != NULL ? type : "$");
 
   for (unsigned i = 1; i < self->depth; i++)
     {
@@ -919,37 +919,37 @@ charta_json_append_string (GString    *out,
         continue;
       if (c == '\0')
         break;
-      g_string_append_len (out, (const char *) run, p - run);
+      charta_string_append_len (out, (const char *) run, (gsize) (p - run));
       run = p + 1;
       switch (c)
         {
         case '"':
-          g_string_append (out, "\\\"");
+          charta_string_append (out, "\\\"");
           break;
         case '\\':
-          g_string_append (out, "\\\\");
+          charta_string_append (out, "\\\\");
           break;
         case '\b':
-          g_string_append (out, "\\b");
+          charta_string_append (out, "\\b");
           break;
         case '\f':
-          g_string_append (out, "\\f");
+          charta_string_append (out, "\\f");
           break;
         case '\n':
-          g_string_append (out, "\\n");
+          charta_string_append (out, "\\n");
           break;
         case '\r':
-          g_string_append (out, "\\r");
+          charta_string_append (out, "\\r");
           break;
         case '\t':
-          g_string_append (out, "\\t");
+          charta_string_append (out, "\\t");
           break;
         default:
           g_string_append_printf (out, "\\u%04x", c);
           break;
         }
     }
-  g_string_append_len (out, (const char *) run, p - run);
+  charta_string_append_len (out, (const char *) run, (gsize) (p - run));
   g_string_append_c (out, '"');
 }
 

@@ -532,7 +532,7 @@ write_newline (Writer   *w,
 {
   g_string_append_c (w->out, '\n');
   for (unsigned i = 0; i < indent; i++)
-    g_string_append (w->out, "  ");
+    charta_string_append (w->out, "  ");
 }
 
 static void
@@ -542,7 +542,7 @@ write_number (Writer   *w,
   const char *text = recorded_number_text (w->resource, node);
 
   if (text != NULL)
-    g_string_append (w->out, text);
+    charta_string_append (w->out, text);
   else if (json_node_get_value_type (node) == G_TYPE_INT64)
     g_string_append_printf (w->out, "%" G_GINT64_FORMAT, json_node_get_int (node));
   else
@@ -550,7 +550,8 @@ write_number (Writer   *w,
       char buf[G_ASCII_DTOSTR_BUF_SIZE];
 
       /* Not from our parser (no recorded text): the shortest text that reads back the same. */
-      g_string_append (w->out, g_ascii_dtostr (buf, sizeof buf, json_node_get_double (node)));
+      charta_string_append (w->out,
+                            g_ascii_dtostr (buf, sizeof buf, json_node_get_double (node)));
     }
 }
 
@@ -704,7 +705,7 @@ write_new_meta (Writer   *w,
       if (w->pretty)
         write_newline (w, indent + 1);
       charta_json_append_string (w->out, names[i]);
-      g_string_append (w->out, w->pretty ? ": " : ":");
+      charta_string_append (w->out, w->pretty ? ": " : ":");
       charta_json_append_string (w->out, values[i]);
       if (w->build)
         {
@@ -794,7 +795,7 @@ write_object (Writer     *w,
 
   if (n == 0 && !is_meta)
     {
-      g_string_append (w->out, "{}");
+      charta_string_append (w->out, "{}");
       return NULL;
     }
 
@@ -846,7 +847,7 @@ write_object (Writer     *w,
             edit_member (w, type, members, &n, "lastUpdated", w->edits->last_updated);
           if (n == 0)
             {
-              g_string_append (w->out, "{}");
+              charta_string_append (w->out, "{}");
               return NULL;
             }
         }
@@ -870,7 +871,7 @@ write_object (Writer     *w,
       if (w->pretty)
         write_newline (w, indent + 1);
       charta_json_append_string (w->out, members[i].name);
-      g_string_append (w->out, w->pretty ? ": " : ":");
+      charta_string_append (w->out, w->pretty ? ": " : ":");
       switch (members[i].kind)
         {
         case MEMBER_STRING:
@@ -930,7 +931,7 @@ write_node (Writer   *w,
 
         if (n == 0)
           {
-            g_string_append (w->out, "[]");
+            charta_string_append (w->out, "[]");
             break;
           }
         if (w->build)
@@ -964,7 +965,7 @@ write_node (Writer   *w,
       }
 
     case JSON_NODE_NULL:
-      g_string_append (w->out, "null");
+      charta_string_append (w->out, "null");
       break;
 
     case JSON_NODE_VALUE:
@@ -974,7 +975,7 @@ write_node (Writer   *w,
         if (value_type == G_TYPE_STRING)
           charta_json_append_string (w->out, json_node_get_string (node));
         else if (value_type == G_TYPE_BOOLEAN)
-          g_string_append (w->out, json_node_get_boolean (node) ? "true" : "false");
+          charta_string_append (w->out, json_node_get_boolean (node) ? "true" : "false");
         else
           write_number (w, node);
       }
