@@ -32,5 +32,7 @@ int charta_cmd_check    (int    argc,
                          char **argv);
 int charta_cmd_demo     (int    argc,
                          char **argv);
+int charta_cmd_search   (int    argc,
+                         char **argv);
 
 G_END_DECLS

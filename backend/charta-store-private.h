@@ -164,4 +164,31 @@ gboolean    charta_db_check              (ChartaDb          *db,
                                           ChartaOutcome     *outcome,
                                           GError           **error);
 
+/* Search (charta-search-sqlite.c): one page of @query's matches (at most @count), in order,
+ * then the resources its _include and _revinclude bring. */
+typedef struct
+{
+  int64_t   rid;
+  char     *type;
+  char     *id;
+  int64_t   version;
+  int64_t   last_updated;     /* µs */
+  GBytes   *body;             /* the stored JSON */
+  gboolean  included;         /* brought by _include/_revinclude, not a match */
+} ChartaDbSearchRow;
+
+typedef struct
+{
+  GPtrArray *rows;            /* ChartaDbSearchRow *: the matches, then the included */
+  int64_t    total;           /* matches in all, -1 when not counted */
+  char      *next_cursor;     /* the next page's _cursor, NULL on the last page */
+} ChartaDbSearchPage;
+
+gboolean    charta_db_search             (ChartaDb                *db,
+                                          const ChartaSearchQuery *query,
+                                          unsigned                 count,
+                                          ChartaDbSearchPage      *page,
+                                          GError                 **error);
+void        charta_db_search_page_clear  (ChartaDbSearchPage      *page);
+
 G_END_DECLS

@@ -21,8 +21,9 @@
 
 #include <sqlite3.h>
 
-#include "charta-store-private.h"
+#include "charta-search-index-private.h"
 #include "charta-store-resources.h"
+#include "charta-store-sqlite-private.h"
 
 /* 'CHRT' */
 #define CHARTA_APPLICATION_ID 0x43485254
@@ -149,7 +150,7 @@ static const IndexTableDef index_tables[N_TABLES] = {
 
 #define MAX_COLUMNS 12
 /* Index rows of resource rid have rowids [rid << ROWS_SHIFT, (rid + 1) << ROWS_SHIFT). */
-#define ROWS_SHIFT 20
+#define ROWS_SHIFT CHARTA_DB_ROWS_SHIFT
 #define ROWS_FIRST(rid) ((int64_t) (rid) << ROWS_SHIFT)
 #define ROWS_END(rid) (((int64_t) (rid) + 1) << ROWS_SHIFT)
 #define N_COMPOSITE_SLOTS 3
@@ -207,6 +208,41 @@ set_sqlite_error (GError    **error,
   g_set_error (error, CHARTA_STORE_ERROR, code, "%s: %s: %s (SQLite %d)",
                db != NULL && db->path != NULL ? db->path : "store", doing, detail, rc);
   return FALSE;
+}
+
+/* charta_normalize(text): the search index's normal form of a string (lowercase, no
+ * accents), for conditions on text the index keeps only as written (token :text). */
+static void
+normalize_function (sqlite3_context  *context,
+                    int               argc,
+                    sqlite3_value   **argv)
+{
+  const char *text = (const char *) sqlite3_value_text (argv[0]);
+  char *normalized;
+
+  (void) argc;
+  if (text == NULL)
+    {
+      sqlite3_result_null (context);
+      return;
+    }
+  normalized = charta_search_normalize_string (text, -1);
+  sqlite3_result_text (context, normalized, -1, g_free);
+}
+
+gboolean
+charta_db_set_error (GError     **error,
+                     ChartaDb    *db,
+                     int          rc,
+                     const char  *doing)
+{
+  return set_sqlite_error (error, db, rc, doing);
+}
+
+sqlite3 *
+charta_db_get_handle (ChartaDb *db)
+{
+  return db->handle;
 }
 
 /* --- statements ---------------------------------------------------------------------------- */
@@ -1042,6 +1078,9 @@ charta_db_open (const char        *path,
       return NULL;
     }
   sqlite3_extended_result_codes (db->handle, 1);
+  sqlite3_create_function_v2 (db->handle, "charta_normalize", 1,
+                              SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS, NULL,
+                              normalize_function, NULL, NULL, NULL);
   sqlite3_busy_timeout (db->handle, BUSY_TIMEOUT_MS);
 
   if (!recognise (db, flags, error))

@@ -70,6 +70,8 @@ struct _ChartaStore
   unsigned          n_readers;       /* open reader connections (idle or lent) */
   unsigned          readers_out;     /* lent */
   unsigned          max_readers;
+  unsigned          default_count;   /* search page sizes */
+  unsigned          max_count;
 
   unsigned          preparing;       /* threads preparing writes (see take_cpu_slot()) */
   unsigned          max_preparing;
@@ -1308,6 +1310,8 @@ charta_store_init (ChartaStore *self)
   self->idle_readers = g_ptr_array_new ();
   self->agent_display = g_strdup ("Charta");
   self->max_readers = MAX (4, 2 * g_get_num_processors ());
+  self->default_count = 20;
+  self->max_count = 1000;
   self->max_preparing = MAX (1, g_get_num_processors ());
 }
 
@@ -2291,6 +2295,185 @@ charta_store_read_finish (ChartaStore   *self,
 {
   g_return_val_if_fail (g_task_is_valid (result, self), NULL);
   g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == charta_store_read_async, NULL);
+
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+/* ---- search ------------------------------------------------------------------------------- */
+
+void
+charta_store_set_page_sizes (ChartaStore *self,
+                             unsigned     default_count,
+                             unsigned     max_count)
+{
+  g_return_if_fail (CHARTA_IS_STORE (self));
+  g_return_if_fail (max_count > 0 && default_count <= max_count);
+
+  g_mutex_lock (&self->lock);
+  self->default_count = default_count;
+  self->max_count = max_count;
+  g_mutex_unlock (&self->lock);
+}
+
+void
+charta_search_result_free (ChartaSearchResult *result)
+{
+  if (result == NULL)
+    return;
+  g_clear_pointer (&result->entries, g_ptr_array_unref);
+  g_free (result->next_cursor);
+  g_free (result);
+}
+
+static void
+search_entry_free (ChartaSearchEntry *entry)
+{
+  g_clear_pointer (&entry->json, g_bytes_unref);
+  g_clear_pointer (&entry->resource, charta_resource_unref);
+  g_free (entry);
+}
+
+/* An entry for @row, subsetted when the query asks (matches only). */
+static ChartaSearchEntry *
+search_entry_new (ChartaDbSearchRow        *row,
+                  const ChartaSearchQuery  *query,
+                  GError                  **error)
+{
+  g_autoptr(ChartaResource) resource = NULL;
+  ChartaSearchEntry *entry;
+  char instant[INSTANT_LENGTH + 1];
+  char version[24];
+  gsize length;
+  const char *data = g_bytes_get_data (row->body, &length);
+
+  format_instant (row->last_updated, instant);
+  g_snprintf (version, sizeof version, "%" G_GINT64_FORMAT, row->version);
+  resource = charta_resource_new_lazy (g_strndup (data, length), length, row->type, row->id,
+                                       version, instant);
+  entry = g_new0 (ChartaSearchEntry, 1);
+  entry->mode = row->included ? CHARTA_SEARCH_MODE_INCLUDE : CHARTA_SEARCH_MODE_MATCH;
+  if (!row->included && (query->summary != CHARTA_SEARCH_SUMMARY_FALSE
+                         || query->elements != NULL))
+    {
+      g_autoptr(GPtrArray) names = g_ptr_array_new ();
+      ChartaResource *subset;
+
+      if (query->elements != NULL)
+        {
+          for (unsigned i = 0; i < query->elements->len; i++)
+            g_ptr_array_add (names, g_ptr_array_index (query->elements, i));
+          g_ptr_array_add (names, NULL);
+        }
+      subset = charta_resource_subset (resource, query->summary,
+                                       query->elements != NULL
+                                       ? (const char * const *) names->pdata : NULL,
+                                       error);
+      if (subset == NULL)
+        {
+          g_free (entry);
+          return NULL;
+        }
+      entry->resource = subset;
+      entry->json = charta_resource_to_bytes (subset, FALSE);
+    }
+  else
+    {
+      entry->resource = g_steal_pointer (&resource);
+      entry->json = g_bytes_ref (row->body);
+    }
+  return entry;
+}
+
+ChartaSearchResult *
+charta_store_search (ChartaStore              *self,
+                     const ChartaSearchQuery  *query,
+                     GError                  **error)
+{
+  g_autoptr(ChartaSearchResult) result = NULL;
+  ChartaDbSearchPage page;
+  ChartaDb *db;
+  unsigned count;
+  gboolean ok;
+
+  g_return_val_if_fail (CHARTA_IS_STORE (self), NULL);
+  g_return_val_if_fail (query != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  g_mutex_lock (&self->lock);
+  count = query->count >= 0 ? MIN ((unsigned) query->count, self->max_count)
+                            : self->default_count;
+  g_mutex_unlock (&self->lock);
+
+  db = take_reader (self, error);
+  if (db == NULL)
+    return NULL;
+  ok = charta_db_search (db, query, count, &page, error);
+  give_reader (self, db);
+  if (!ok)
+    return NULL;
+
+  result = g_new0 (ChartaSearchResult, 1);
+  result->entries = g_ptr_array_new_with_free_func ((GDestroyNotify) search_entry_free);
+  result->total = page.total;
+  result->next_cursor = g_steal_pointer (&page.next_cursor);
+  result->count = count;
+  for (unsigned i = 0; i < page.rows->len; i++)
+    {
+      ChartaSearchEntry *entry = search_entry_new (g_ptr_array_index (page.rows, i), query,
+                                                   error);
+
+      if (entry == NULL)
+        {
+          charta_db_search_page_clear (&page);
+          return NULL;
+        }
+      g_ptr_array_add (result->entries, entry);
+    }
+  charta_db_search_page_clear (&page);
+  return g_steal_pointer (&result);
+}
+
+static void
+search_thread (GTask        *task,
+               gpointer      source,
+               gpointer      task_data,
+               GCancellable *cancellable)
+{
+  GError *error = NULL;
+  ChartaSearchResult *result = charta_store_search (source, task_data, &error);
+
+  if (result == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_pointer (task, result, (GDestroyNotify) charta_search_result_free);
+}
+
+void
+charta_store_search_async (ChartaStore              *self,
+                           const ChartaSearchQuery  *query,
+                           GCancellable             *cancellable,
+                           GAsyncReadyCallback       callback,
+                           gpointer                  user_data)
+{
+  g_autoptr(GTask) task = NULL;
+
+  g_return_if_fail (CHARTA_IS_STORE (self));
+  g_return_if_fail (query != NULL);
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, charta_store_search_async);
+  g_task_set_task_data (task, (gpointer) query, NULL);
+  g_task_run_in_thread (task, search_thread);
+}
+
+ChartaSearchResult *
+charta_store_search_finish (ChartaStore   *self,
+                            GAsyncResult  *result,
+                            GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == charta_store_search_async,
+                        NULL);
 
   return g_task_propagate_pointer (G_TASK (result), error);
 }

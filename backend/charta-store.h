@@ -44,6 +44,8 @@ typedef enum
   CHARTA_STORE_ERROR_VERSION,       /* the file's schema is newer than this Charta */
   CHARTA_STORE_ERROR_IO,            /* SQLite or the file system failed (disk full, locked…) */
   CHARTA_STORE_ERROR_CLOSED,        /* the store was closed */
+  CHARTA_STORE_ERROR_UNSUPPORTED,   /* a valid request this version of Charta cannot answer
+                                     * (a search modifier needing a terminology it lacks…) */
 } ChartaStoreError;
 
 GQuark charta_store_error_quark (void);
@@ -241,6 +243,62 @@ GPtrArray      *charta_store_transaction        (ChartaStore           *self,
                                                  GError               **error);
 void            charta_operation_result_free    (ChartaOperationResult *result);
 
+/* ---- search ------------------------------------------------------------------------------ */
+
+typedef enum
+{
+  CHARTA_SEARCH_MODE_MATCH,    /* the resource matches the query */
+  CHARTA_SEARCH_MODE_INCLUDE,  /* brought by _include or _revinclude */
+} ChartaSearchMode;
+
+typedef struct
+{
+  ChartaSearchMode  mode;
+  GBytes           *json;       /* the resource's JSON: the stored body as a read returns it, or
+                                 * the subset that _summary/_elements ask for */
+  ChartaResource   *resource;   /* the same, parsed only when something looks inside */
+} ChartaSearchEntry;
+
+typedef struct
+{
+  GPtrArray *entries;       /* ChartaSearchEntry *: the page's matches in order, then the
+                             * included resources */
+  int64_t    total;         /* how many match in all; -1 when not counted (_total=none, or
+                             * left out because counting would cost a scan) */
+  char      *next_cursor;   /* the _cursor of the next page; NULL on the last page */
+  unsigned   count;         /* the page size used */
+} ChartaSearchResult;
+
+/* Runs @query (see charta-search-query.h): one page of matches, _count of them (default 20,
+ * at most the store's maximum: a larger _count is lowered to it), in _sort order then in the
+ * order resources were created, and what _include/_revinclude bring.  A page's next_cursor,
+ * set as the query's cursor, gives the next page: pages never repeat or skip a match because
+ * of writes made in between (a resource created meanwhile appears on a later page when it
+ * sorts after the cursor).  Errors: CHARTA_STORE_ERROR_INVALID for a cursor of another query
+ * or a compartment the type is not in, CHARTA_STORE_ERROR_UNSUPPORTED for what this version
+ * cannot search (_text, _content, :above/:below on codes, value sets it does not know). */
+ChartaSearchResult *charta_store_search          (ChartaStore              *self,
+                                                  const ChartaSearchQuery  *query,
+                                                  GError                  **error);
+void                charta_search_result_free    (ChartaSearchResult       *result);
+
+/* The default and largest page size (_count); 20 and 1000 unless set. */
+void                charta_store_set_page_sizes  (ChartaStore              *self,
+                                                  unsigned                  default_count,
+                                                  unsigned                  max_count);
+
+/* A searchset Bundle of @result, as JSON text: total (when counted), the links self and next
+ * (@path and the query's parameters: "Patient?name=peter&_cursor=…", after @base with a '/'
+ * when @base is not NULL), one entry per resource (fullUrl from @base, the resource's JSON as
+ * stored, search.mode), and, when the query ignored unknown parameters, an OperationOutcome
+ * entry (mode outcome) naming them.  The resources' JSON is copied, never parsed. */
+GBytes             *charta_search_result_to_bundle (const ChartaSearchResult *result,
+                                                    const ChartaSearchQuery  *query,
+                                                    const char               *base,
+                                                    const char               *path);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (ChartaSearchResult, charta_search_result_free)
+
 /* ---- checks and figures -------------------------------------------------------------------- */
 
 /* Counts of current, non-deleted resources per type: a GHashTable from type name (char *) to
@@ -269,6 +327,15 @@ void            charta_store_read_async         (ChartaStore         *self,
                                                  GAsyncReadyCallback  callback,
                                                  gpointer             user_data);
 ChartaResource *charta_store_read_finish        (ChartaStore         *self,
+                                                 GAsyncResult        *result,
+                                                 GError             **error);
+/* @query must stay alive (and unchanged) until @callback runs. */
+void            charta_store_search_async       (ChartaStore              *self,
+                                                 const ChartaSearchQuery  *query,
+                                                 GCancellable             *cancellable,
+                                                 GAsyncReadyCallback       callback,
+                                                 gpointer                  user_data);
+ChartaSearchResult *charta_store_search_finish  (ChartaStore         *self,
                                                  GAsyncResult        *result,
                                                  GError             **error);
 void            charta_store_update_async       (ChartaStore         *self,

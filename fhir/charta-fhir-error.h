@@ -26,6 +26,8 @@ typedef enum
   CHARTA_FHIR_ERROR_FHIRPATH_SYNTAX, /* a FHIRPath expression that does not parse */
   CHARTA_FHIR_ERROR_FHIRPATH_EVAL,   /* a FHIRPath evaluation error (type error, singleton expected) */
   CHARTA_FHIR_ERROR_UNSUPPORTED,     /* valid input that this version of Charta cannot handle */
+  CHARTA_FHIR_ERROR_UNKNOWN_PARAMETER, /* a search parameter the resource type does not have
+                                        * (strict handling) */
 } ChartaFhirError;
 
 GQuark charta_fhir_error_quark (void);

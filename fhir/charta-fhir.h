@@ -12,3 +12,5 @@
 #include "charta-fhirpath.h"
 #include "charta-validate.h"
 #include "charta-search-index.h"
+#include "charta-search-query.h"
+#include "charta-subset.h"

@@ -1,0 +1,2069 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * charta-search-sqlite.c: the search compiler of the SQLite engine.
+ *
+ * The one place a ChartaSearchQuery becomes SQL.  Every value of the query is bound; the SQL
+ * text is made only of fixed fragments, table and column names chosen here, and '?'s.
+ *
+ * Each clause compiles to two forms:
+ *  - a condition on one resource row (`r`): EXISTS over that resource's index rows, found by
+ *    their rowid range (a resource's rows are [rid << 20, (rid + 1) << 20), see 0001), so a
+ *    condition costs a few row reads whatever the store's size;
+ *  - where it can, the set of resources it matches: a SELECT of rids through the value index
+ *    of the clause's table (pid, value…), usable to drive the query.
+ * Before the query runs, the set of each clause is counted up to DRIVER_PROBE rows; the
+ * smallest, when below that, drives (`r.rid IN (set)`), the other clauses being checked on
+ * each of its resources.  When no clause is that selective, the resources of the type are
+ * walked in rid order (resource_by_type, 0002) and checked one by one, which stops as soon as a
+ * page is full: a condition that matches half the store finds its first page at once.
+ *
+ * Pages: matches are ordered by the _sort keys, then by rid (the order of creation), and a
+ * page's cursor holds the last match's keys and rid: the next page starts strictly after it,
+ * so a write made meanwhile never shifts or repeats a later page (a new resource has a larger
+ * rid).  A cursor carries a digest of the query's conditions and sort, and is refused for
+ * another query.
+ *
+ * Parameters answered from other parameters' rows (charta_search_param_get_sources()) read
+ * those rows; _id and _lastUpdated read the resource and version tables.
+ */
+#define G_LOG_DOMAIN "charta-search"
+
+#include <math.h>
+#include <string.h>
+
+#include "charta-store-sqlite-private.h"
+
+#define DRIVER_PROBE 1000
+#define MAX_INCLUDE_ROUNDS 8
+#define MAX_INCLUDED 10000
+#define CURSOR_VERSION "c1"
+
+/* --- SQL with bound values ------------------------------------------------------------------ */
+
+typedef enum
+{
+  BIND_NULL,
+  BIND_INT,
+  BIND_REAL,
+  BIND_TEXT,
+  BIND_BLOB,
+} BindKind;
+
+typedef struct
+{
+  BindKind kind;
+  int64_t i;
+  double d;
+  char *text;     /* TEXT and BLOB (owned) */
+  size_t length;  /* BLOB */
+} Bind;
+
+typedef struct
+{
+  GString *text;
+  GArray *binds;  /* Bind */
+} Sql;
+
+static void
+bind_clear (gpointer data)
+{
+  Bind *b = data;
+
+  g_free (b->text);
+}
+
+static void
+sql_init (Sql *q)
+{
+  q->text = g_string_new (NULL);
+  q->binds = g_array_new (FALSE, TRUE, sizeof (Bind));
+  g_array_set_clear_func (q->binds, bind_clear);
+}
+
+static void
+sql_clear (Sql *q)
+{
+  if (q->text != NULL)
+    g_string_free (q->text, TRUE);
+  if (q->binds != NULL)
+    g_array_unref (q->binds);
+  q->text = NULL;
+  q->binds = NULL;
+}
+
+static void
+sql_add (Sql        *q,
+         const char *text)
+{
+  g_string_append (q->text, text);
+}
+
+static void
+sql_text (Sql        *q,
+          const char *value)
+{
+  Bind b = { value != NULL ? BIND_TEXT : BIND_NULL, 0, 0, g_strdup (value), 0 };
+
+  g_string_append_c (q->text, '?');
+  g_array_append_val (q->binds, b);
+}
+
+static void
+sql_int (Sql     *q,
+         int64_t  value)
+{
+  Bind b = { BIND_INT, value, 0, NULL, 0 };
+
+  g_string_append_c (q->text, '?');
+  g_array_append_val (q->binds, b);
+}
+
+static void
+sql_real (Sql    *q,
+          double  value)
+{
+  Bind b = { isnan (value) ? BIND_NULL : BIND_REAL, 0, value, NULL, 0 };
+
+  g_string_append_c (q->text, '?');
+  g_array_append_val (q->binds, b);
+}
+
+static void
+sql_bind_copy (Sql        *q,
+               const Bind *from)
+{
+  Bind b = *from;
+
+  b.text = from->kind == BIND_BLOB ? g_memdup2 (from->text, from->length)
+                                   : g_strdup (from->text);
+  g_string_append_c (q->text, '?');
+  g_array_append_val (q->binds, b);
+}
+
+/* Appends @from (its text and its values) to @q. */
+static void
+sql_append (Sql       *q,
+            const Sql *from)
+{
+  g_string_append_len (q->text, from->text->str, from->text->len);
+  for (unsigned i = 0; i < from->binds->len; i++)
+    {
+      Bind b = g_array_index (from->binds, Bind, i);
+
+      b.text = b.kind == BIND_BLOB ? g_memdup2 (b.text, b.length) : g_strdup (b.text);
+      g_array_append_val (q->binds, b);
+    }
+}
+
+static sqlite3_stmt *
+sql_prepare (ChartaDb    *db,
+             const Sql   *q,
+             GError     **error)
+{
+  sqlite3 *handle = charta_db_get_handle (db);
+  sqlite3_stmt *stmt = NULL;
+  int rc = sqlite3_prepare_v2 (handle, q->text->str, (int) q->text->len, &stmt, NULL);
+
+  if (rc != SQLITE_OK)
+    {
+      g_debug ("search SQL that failed to prepare: %s", q->text->str);
+      charta_db_set_error (error, db, rc, "preparing a search");
+      return NULL;
+    }
+  for (unsigned i = 0; i < q->binds->len; i++)
+    {
+      const Bind *b = &g_array_index (q->binds, Bind, i);
+      int index = (int) i + 1;
+
+      switch (b->kind)
+        {
+        case BIND_NULL:
+          sqlite3_bind_null (stmt, index);
+          break;
+        case BIND_INT:
+          sqlite3_bind_int64 (stmt, index, b->i);
+          break;
+        case BIND_REAL:
+          sqlite3_bind_double (stmt, index, b->d);
+          break;
+        case BIND_TEXT:
+          sqlite3_bind_text (stmt, index, b->text, -1, SQLITE_TRANSIENT);
+          break;
+        case BIND_BLOB:
+          sqlite3_bind_blob64 (stmt, index, b->text, b->length, SQLITE_TRANSIENT);
+          break;
+        }
+    }
+  return stmt;
+}
+
+/* --- the compiler --------------------------------------------------------------------------- */
+
+typedef struct
+{
+  ChartaDb *db;
+  const ChartaSearchQuery *query;
+  unsigned next_alias;
+} Compiler;
+
+static const char *
+table_of (ChartaSearchType type)
+{
+  switch (type)
+    {
+    case CHARTA_SEARCH_TYPE_STRING: return "idx_string";
+    case CHARTA_SEARCH_TYPE_TOKEN: return "idx_token";
+    case CHARTA_SEARCH_TYPE_DATE: return "idx_date";
+    case CHARTA_SEARCH_TYPE_NUMBER: return "idx_number";
+    case CHARTA_SEARCH_TYPE_QUANTITY: return "idx_quantity";
+    case CHARTA_SEARCH_TYPE_REFERENCE: return "idx_reference";
+    case CHARTA_SEARCH_TYPE_URI: return "idx_uri";
+    case CHARTA_SEARCH_TYPE_COMPOSITE: return "idx_composite";
+    default: return NULL;
+    }
+}
+
+static char *
+new_alias (Compiler   *c,
+           const char *stem)
+{
+  return g_strdup_printf ("%s%u", stem, ++c->next_alias);
+}
+
+/* "x.rowid >= (r.rid << 20) AND x.rowid < ((r.rid + 1) << 20)": @x's rows of resource @r. */
+static void
+rows_of (Sql        *q,
+         const char *x,
+         const char *r)
+{
+  g_string_append_printf (q->text, "%s.rowid >= (%s.rid << %d) AND %s.rowid < ((%s.rid + 1) << %d)",
+                          x, r, CHARTA_DB_ROWS_SHIFT, x, r, CHARTA_DB_ROWS_SHIFT);
+}
+
+/* "(SELECT tid FROM rtype WHERE name = ?)" */
+static void
+tid_of (Sql        *q,
+        const char *type)
+{
+  sql_add (q, "(SELECT tid FROM rtype WHERE name = ");
+  sql_text (q, type);
+  sql_add (q, ")");
+}
+
+/* @x.pid is one of (@type, @code)'s; for a search of the whole store (@type NULL or a base
+ * type), any type's. */
+static void
+pid_of (Sql        *q,
+        const char *x,
+        const char *type,
+        const char *code)
+{
+  g_string_append_printf (q->text, "%s.pid IN (SELECT pid FROM param WHERE ", x);
+  if (type != NULL && strcmp (type, "Resource") != 0 && strcmp (type, "DomainResource") != 0)
+    {
+      sql_add (q, "type = ");
+      sql_text (q, type);
+      sql_add (q, " AND ");
+    }
+  sql_add (q, "code = ");
+  sql_text (q, code);
+  sql_add (q, ")");
+}
+
+/* The rows of @param's values among @x's: its own, or its sources' (with their type filter).
+ * FALSE when the store keeps none (_id, _lastUpdated, special parameters). */
+static gboolean
+param_rows (Sql                        *q,
+            const char                 *x,
+            const char                 *type,
+            const ChartaSearchParamDef *param)
+{
+  ChartaIndexSource sources[CHARTA_MAX_INDEX_SOURCES];
+  unsigned n = charta_search_param_get_sources (param, sources);
+
+  if (n == 0)
+    return FALSE;
+  sql_add (q, "(");
+  for (unsigned i = 0; i < n; i++)
+    {
+      if (i > 0)
+        sql_add (q, " OR ");
+      sql_add (q, "(");
+      pid_of (q, x, type, sources[i].param->code);
+      if (sources[i].target_type != NULL)
+        {
+          g_string_append_printf (q->text, " AND %s.type = ", x);
+          sql_text (q, sources[i].target_type);
+        }
+      sql_add (q, ")");
+    }
+  sql_add (q, ")");
+  return TRUE;
+}
+
+/* A value of @text (NUL-terminated UTF-8) and everything that starts with it:
+ * [@text, @text + "\xff") in binary order ("\xff" never occurs in UTF-8). */
+static void
+prefix_range (Sql        *q,
+              const char *column,
+              const char *text)
+{
+  g_autofree char *high = g_strconcat (text, "\xff", NULL);
+
+  g_string_append_printf (q->text, "(%s >= ", column);
+  sql_text (q, text);
+  g_string_append_printf (q->text, " AND %s < ", column);
+  sql_text (q, high);
+  sql_add (q, ")");
+}
+
+/* Range comparisons of FHIR search (search.html, "prefixes"): the parameter's range [@pl, @ph]
+ * against the resource's [lo, hi] (columns @lo and @hi). */
+static void
+range_cond_int (Sql                *q,
+                const char         *lo,
+                const char         *hi,
+                ChartaSearchPrefix  prefix,
+                int64_t             pl,
+                int64_t             ph)
+{
+  switch (prefix)
+    {
+    case CHARTA_SEARCH_PREFIX_EQ:
+      g_string_append_printf (q->text, "(%s >= ", lo);
+      sql_int (q, pl);
+      g_string_append_printf (q->text, " AND %s <= ", hi);
+      sql_int (q, ph);
+      sql_add (q, ")");
+      break;
+    case CHARTA_SEARCH_PREFIX_NE:
+      g_string_append_printf (q->text, "(%s < ", lo);
+      sql_int (q, pl);
+      g_string_append_printf (q->text, " OR %s > ", hi);
+      sql_int (q, ph);
+      sql_add (q, ")");
+      break;
+    case CHARTA_SEARCH_PREFIX_GT:
+      g_string_append_printf (q->text, "%s > ", hi);
+      sql_int (q, ph);
+      break;
+    case CHARTA_SEARCH_PREFIX_LT:
+      g_string_append_printf (q->text, "%s < ", lo);
+      sql_int (q, pl);
+      break;
+    case CHARTA_SEARCH_PREFIX_GE:
+      /* gt, or the parameter's range contains the resource's */
+      g_string_append_printf (q->text, "(%s > ", hi);
+      sql_int (q, ph);
+      g_string_append_printf (q->text, " OR (%s >= ", lo);
+      sql_int (q, pl);
+      g_string_append_printf (q->text, " AND %s <= ", hi);
+      sql_int (q, ph);
+      sql_add (q, "))");
+      break;
+    case CHARTA_SEARCH_PREFIX_LE:
+      g_string_append_printf (q->text, "(%s < ", lo);
+      sql_int (q, pl);
+      g_string_append_printf (q->text, " OR (%s >= ", lo);
+      sql_int (q, pl);
+      g_string_append_printf (q->text, " AND %s <= ", hi);
+      sql_int (q, ph);
+      sql_add (q, "))");
+      break;
+    case CHARTA_SEARCH_PREFIX_SA:
+      g_string_append_printf (q->text, "%s > ", lo);
+      sql_int (q, ph);
+      break;
+    case CHARTA_SEARCH_PREFIX_EB:
+      g_string_append_printf (q->text, "%s < ", hi);
+      sql_int (q, pl);
+      break;
+    case CHARTA_SEARCH_PREFIX_AP:
+      {
+        /* Approximately: the ranges overlap once the parameter's is widened by 10% of its
+         * distance from now (at least a day). */
+        int64_t now = g_get_real_time ();
+        int64_t mid = pl / 2 + ph / 2;
+        int64_t slack = (int64_t) (llabs (now - mid) / 10);
+
+        slack = MAX (slack, G_GINT64_CONSTANT (86400000000));
+        g_string_append_printf (q->text, "(%s <= ", lo);
+        sql_int (q, ph > G_MAXINT64 - slack ? G_MAXINT64 : ph + slack);
+        g_string_append_printf (q->text, " AND %s >= ", hi);
+        sql_int (q, pl < G_MININT64 + slack ? G_MININT64 : pl - slack);
+        sql_add (q, ")");
+      }
+      break;
+    }
+}
+
+/* Number comparisons: the resource's value @col against the parameter's value @v, whose
+ * precision gives [@pl, @ph) for eq and ne (search.html: "eq100" matches 99.5 ≤ x < 100.5). */
+static void
+number_cond (Sql                *q,
+             const char         *col,
+             ChartaSearchPrefix  prefix,
+             double              v,
+             double              pl,
+             double              ph)
+{
+  const char *op = NULL;
+
+  switch (prefix)
+    {
+    case CHARTA_SEARCH_PREFIX_EQ:
+      /* (the value itself too: with 17 significant digits the range is below a double's
+       * resolution and may come out empty) */
+      g_string_append_printf (q->text, "((%s >= ", col);
+      sql_real (q, pl);
+      g_string_append_printf (q->text, " AND %s < ", col);
+      sql_real (q, ph);
+      g_string_append_printf (q->text, ") OR %s = ", col);
+      sql_real (q, v);
+      sql_add (q, ")");
+      return;
+    case CHARTA_SEARCH_PREFIX_NE:
+      g_string_append_printf (q->text, "((%s < ", col);
+      sql_real (q, pl);
+      g_string_append_printf (q->text, " OR %s >= ", col);
+      sql_real (q, ph);
+      g_string_append_printf (q->text, ") AND %s != ", col);
+      sql_real (q, v);
+      sql_add (q, ")");
+      return;
+    case CHARTA_SEARCH_PREFIX_AP:
+      {
+        double slack = fabs (v) / 10;
+
+        g_string_append_printf (q->text, "(%s >= ", col);
+        sql_real (q, v - slack);
+        g_string_append_printf (q->text, " AND %s <= ", col);
+        sql_real (q, v + slack);
+        sql_add (q, ")");
+      }
+      return;
+    case CHARTA_SEARCH_PREFIX_GT:
+    case CHARTA_SEARCH_PREFIX_SA:
+      op = ">";
+      break;
+    case CHARTA_SEARCH_PREFIX_LT:
+    case CHARTA_SEARCH_PREFIX_EB:
+      op = "<";
+      break;
+    case CHARTA_SEARCH_PREFIX_GE:
+      op = ">=";
+      break;
+    case CHARTA_SEARCH_PREFIX_LE:
+      op = "<=";
+      break;
+    }
+  g_string_append_printf (q->text, "%s %s ", col, op);
+  sql_real (q, v);
+}
+
+/* The codes of a value set, for :in and :not-in: the model's (required bindings of R4), else
+ * none (NULL). */
+static const ChartaValueSetDef *
+find_value_set (const char *url)
+{
+  g_autofree char *plain = NULL;
+  const char *bar = strchr (url, '|');
+
+  if (bar != NULL)
+    url = plain = g_strndup (url, (size_t) (bar - url));
+  return charta_model_lookup_value_set (url);
+}
+
+static gboolean
+token_cond (Sql                      *q,
+            const char               *x,
+            const ChartaSearchClause *clause,
+            const ChartaSearchValue  *v,
+            GError                  **error)
+{
+  g_autofree char *col_system = g_strdup_printf ("%s.system", x);
+  g_autofree char *col_code = g_strdup_printf ("%s.code", x);
+
+  switch (clause->modifier)
+    {
+    case CHARTA_SEARCH_MODIFIER_TEXT:
+      g_string_append_printf (q->text, "charta_normalize (%s.display) GLOB ", x);
+      {
+        GString *pattern = g_string_new (NULL);
+
+        for (const char *p = v->normalized != NULL ? v->normalized : ""; *p != '\0'; p++)
+          {
+            if (*p == '*' || *p == '?' || *p == '[')
+              g_string_append_printf (pattern, "[%c]", *p);
+            else
+              g_string_append_c (pattern, *p);
+          }
+        g_string_append_c (pattern, '*');
+        sql_text (q, pattern->str);
+        g_string_free (pattern, TRUE);
+      }
+      return TRUE;
+    case CHARTA_SEARCH_MODIFIER_OF_TYPE:
+      g_string_append_printf (q->text, "(%s.type_system IS ", x);
+      sql_text (q, v->type_system);
+      g_string_append_printf (q->text, " AND %s.type_code = ", x);
+      sql_text (q, v->type_code);
+      g_string_append_printf (q->text, " AND %s.code = ", x);
+      sql_text (q, v->code);
+      sql_add (q, ")");
+      return TRUE;
+    case CHARTA_SEARCH_MODIFIER_IN:
+    case CHARTA_SEARCH_MODIFIER_NOT_IN:
+      {
+        const ChartaValueSetDef *vs = find_value_set (v->text);
+
+        if (vs == NULL)
+          {
+            g_set_error (error, CHARTA_STORE_ERROR, CHARTA_STORE_ERROR_UNSUPPORTED,
+                         "%s:%s: the value set “%s” is not known to this store", clause->name,
+                         clause->modifier == CHARTA_SEARCH_MODIFIER_IN ? "in" : "not-in",
+                         v->text);
+            return FALSE;
+          }
+        sql_add (q, "(0");
+        for (uint32_t i = 0; i < vs->n_codes; i++)
+          {
+            const ChartaCodeDef *code = &charta_model_codes[vs->first_code + i];
+            const char *system = code->system;
+
+            g_string_append_printf (q->text, " OR (%s = ", col_code);
+            sql_text (q, code->code);
+            if (system != NULL)
+              {
+                g_string_append_printf (q->text, " AND (%s IS NULL OR %s = ", col_system,
+                                        col_system);
+                sql_text (q, system);
+                sql_add (q, ")");
+              }
+            sql_add (q, ")");
+          }
+        sql_add (q, ")");
+      }
+      return TRUE;
+    case CHARTA_SEARCH_MODIFIER_ABOVE:
+    case CHARTA_SEARCH_MODIFIER_BELOW:
+      g_set_error (error, CHARTA_STORE_ERROR, CHARTA_STORE_ERROR_UNSUPPORTED,
+                   "%s:%s: subsumption needs a code system hierarchy this store does not keep",
+                   clause->name,
+                   clause->modifier == CHARTA_SEARCH_MODIFIER_ABOVE ? "above" : "below");
+      return FALSE;
+    default:
+      break;
+    }
+
+  /* code, system|code, |code, system| */
+  sql_add (q, "(");
+  if (v->code != NULL)
+    {
+      g_string_append_printf (q->text, "%s = ", col_code);
+      sql_text (q, v->code);
+    }
+  else
+    sql_add (q, "1");
+  if (v->system != NULL && *v->system == '\0')
+    g_string_append_printf (q->text, " AND %s IS NULL", col_system);
+  else if (v->system != NULL)
+    {
+      g_string_append_printf (q->text, " AND %s = ", col_system);
+      sql_text (q, v->system);
+    }
+  sql_add (q, ")");
+  return TRUE;
+}
+
+static void
+reference_cond (Sql                      *q,
+                const char               *x,
+                const ChartaSearchClause *clause,
+                const ChartaSearchValue  *v)
+{
+  const char *type = v->ref_type != NULL ? v->ref_type : clause->target_type;
+
+  if (clause->modifier == CHARTA_SEARCH_MODIFIER_IDENTIFIER)
+    {
+      sql_add (q, "(");
+      g_string_append_printf (q->text, "%s.value = ", x);
+      sql_text (q, v->code);
+      if (v->system != NULL && *v->system != '\0')
+        {
+          g_string_append_printf (q->text, " AND %s.system = ", x);
+          sql_text (q, v->system);
+        }
+      else if (v->system != NULL)
+        g_string_append_printf (q->text, " AND %s.system IS NULL", x);
+      sql_add (q, ")");
+      return;
+    }
+  sql_add (q, "(");
+  if (v->ref_url != NULL)
+    {
+      /* an absolute url (or canonical) matches as written */
+      g_string_append_printf (q->text, "%s.url = ", x);
+      sql_text (q, v->ref_url);
+      if (v->ref_version != NULL)
+        {
+          g_string_append_printf (q->text, " AND %s.version = ", x);
+          sql_text (q, v->ref_version);
+        }
+    }
+  else if (v->ref_id != NULL)
+    {
+      g_string_append_printf (q->text, "%s.id = ", x);
+      sql_text (q, v->ref_id);
+      if (type != NULL)
+        {
+          g_string_append_printf (q->text, " AND %s.type = ", x);
+          sql_text (q, type);
+        }
+      if (v->ref_version != NULL)
+        {
+          g_string_append_printf (q->text, " AND %s.version = ", x);
+          sql_text (q, v->ref_version);
+        }
+    }
+  else
+    sql_add (q, "0");
+  sql_add (q, ")");
+}
+
+/* One component of a composite value against slot @k of @x (a, b, lo, hi). */
+static gboolean
+component_cond (Sql                      *q,
+                const char               *x,
+                unsigned                  k,
+                ChartaSearchType          type,
+                const ChartaSearchValue  *v)
+{
+  g_autofree char *a = g_strdup_printf ("%s.c%u_a", x, k + 1);
+  g_autofree char *b = g_strdup_printf ("%s.c%u_b", x, k + 1);
+  g_autofree char *lo = g_strdup_printf ("%s.c%u_lo", x, k + 1);
+  g_autofree char *hi = g_strdup_printf ("%s.c%u_hi", x, k + 1);
+
+  switch (type)
+    {
+    case CHARTA_SEARCH_TYPE_TOKEN:
+      sql_add (q, "(");
+      if (v->code != NULL)
+        {
+          g_string_append_printf (q->text, "%s = ", b);
+          sql_text (q, v->code);
+        }
+      else
+        sql_add (q, "1");
+      if (v->system != NULL && *v->system == '\0')
+        g_string_append_printf (q->text, " AND %s IS NULL", a);
+      else if (v->system != NULL)
+        {
+          g_string_append_printf (q->text, " AND %s = ", a);
+          sql_text (q, v->system);
+        }
+      sql_add (q, ")");
+      return TRUE;
+    case CHARTA_SEARCH_TYPE_STRING:
+      prefix_range (q, a, v->normalized != NULL ? v->normalized : "");
+      return TRUE;
+    case CHARTA_SEARCH_TYPE_URI:
+      g_string_append_printf (q->text, "%s = ", a);
+      sql_text (q, v->text);
+      return TRUE;
+    case CHARTA_SEARCH_TYPE_REFERENCE:
+      g_string_append_printf (q->text, "(%s = ", b);
+      sql_text (q, v->ref_id);
+      if (v->ref_type != NULL)
+        {
+          g_string_append_printf (q->text, " AND %s = ", a);
+          sql_text (q, v->ref_type);
+        }
+      sql_add (q, ")");
+      return TRUE;
+    case CHARTA_SEARCH_TYPE_DATE:
+      range_cond_int (q, lo, hi, v->prefix, v->date_low, v->date_high);
+      return TRUE;
+    case CHARTA_SEARCH_TYPE_NUMBER:
+    case CHARTA_SEARCH_TYPE_QUANTITY:
+      {
+        /* The slot keeps the value's range: its middle is the value. */
+        g_autofree char *mid = g_strdup_printf ("((%s + %s) / 2)", lo, hi);
+
+        sql_add (q, "(");
+        number_cond (q, mid, v->prefix, v->number, v->number_low, v->number_high);
+        if (type == CHARTA_SEARCH_TYPE_QUANTITY && v->unit_code != NULL)
+          {
+            g_string_append_printf (q->text, " AND %s = ", b);
+            sql_text (q, v->unit_code);
+            if (v->unit_system != NULL)
+              {
+                g_string_append_printf (q->text, " AND %s = ", a);
+                sql_text (q, v->unit_system);
+              }
+          }
+        sql_add (q, ")");
+      }
+      return TRUE;
+    default:
+      return FALSE;
+    }
+}
+
+static const ChartaSearchParamDef *
+find_param_by_url (const char *url)
+{
+  for (unsigned i = 0; i < charta_model_n_search_params; i++)
+    if (g_strcmp0 (charta_model_search_params[i].url, url) == 0)
+      return &charta_model_search_params[i];
+  return NULL;
+}
+
+/* The condition one value puts on a row @x of the clause's table. */
+static gboolean
+value_cond (Sql                      *q,
+            const char               *x,
+            const ChartaSearchClause *clause,
+            const ChartaSearchValue  *v,
+            GError                  **error)
+{
+  const ChartaSearchParamDef *param = clause->param;
+  g_autofree char *col = NULL;
+
+  switch (param->type)
+    {
+    case CHARTA_SEARCH_TYPE_STRING:
+      if (clause->modifier == CHARTA_SEARCH_MODIFIER_EXACT)
+        {
+          g_string_append_printf (q->text, "%s.text = ", x);
+          sql_text (q, v->text);
+        }
+      else if (clause->modifier == CHARTA_SEARCH_MODIFIER_CONTAINS)
+        {
+          g_string_append_printf (q->text, "instr (%s.norm, ", x);
+          sql_text (q, v->normalized != NULL ? v->normalized : "");
+          sql_add (q, ") > 0");
+        }
+      else
+        {
+          col = g_strdup_printf ("%s.norm", x);
+          prefix_range (q, col, v->normalized != NULL ? v->normalized : "");
+        }
+      return TRUE;
+    case CHARTA_SEARCH_TYPE_TOKEN:
+      return token_cond (q, x, clause, v, error);
+    case CHARTA_SEARCH_TYPE_DATE:
+      {
+        g_autofree char *lo = g_strdup_printf ("%s.low", x);
+        g_autofree char *hi = g_strdup_printf ("%s.high", x);
+
+        range_cond_int (q, lo, hi, v->prefix, v->date_low, v->date_high);
+      }
+      return TRUE;
+    case CHARTA_SEARCH_TYPE_NUMBER:
+      col = g_strdup_printf ("%s.value", x);
+      number_cond (q, col, v->prefix, v->number, v->number_low, v->number_high);
+      return TRUE;
+    case CHARTA_SEARCH_TYPE_QUANTITY:
+      col = g_strdup_printf ("%s.value", x);
+      sql_add (q, "(");
+      number_cond (q, col, v->prefix, v->number, v->number_low, v->number_high);
+      if (v->unit_code != NULL && v->unit_system != NULL)
+        {
+          g_string_append_printf (q->text, " AND %s.system = ", x);
+          sql_text (q, v->unit_system);
+          g_string_append_printf (q->text, " AND %s.code = ", x);
+          sql_text (q, v->unit_code);
+        }
+      else if (v->unit_code != NULL)
+        {
+          g_string_append_printf (q->text, " AND (%s.code = ", x);
+          sql_text (q, v->unit_code);
+          g_string_append_printf (q->text, " OR %s.unit = ", x);
+          sql_text (q, v->unit_code);
+          sql_add (q, ")");
+        }
+      sql_add (q, ")");
+      return TRUE;
+    case CHARTA_SEARCH_TYPE_REFERENCE:
+      reference_cond (q, x, clause, v);
+      return TRUE;
+    case CHARTA_SEARCH_TYPE_URI:
+      if (clause->modifier == CHARTA_SEARCH_MODIFIER_BELOW)
+        {
+          col = g_strdup_printf ("%s.uri", x);
+          prefix_range (q, col, v->text);
+        }
+      else if (clause->modifier == CHARTA_SEARCH_MODIFIER_ABOVE)
+        {
+          /* the stored uri is a prefix of the value */
+          g_string_append_printf (q->text, "(%s.uri <= ", x);
+          sql_text (q, v->text);
+          g_string_append_printf (q->text, " AND substr (");
+          sql_text (q, v->text);
+          g_string_append_printf (q->text, ", 1, length (%s.uri)) = %s.uri)", x, x);
+        }
+      else if (clause->modifier == CHARTA_SEARCH_MODIFIER_CONTAINS)
+        {
+          g_string_append_printf (q->text, "instr (%s.uri, ", x);
+          sql_text (q, v->text);
+          sql_add (q, ") > 0");
+        }
+      else
+        {
+          g_string_append_printf (q->text, "%s.uri = ", x);
+          sql_text (q, v->text);
+        }
+      return TRUE;
+    case CHARTA_SEARCH_TYPE_COMPOSITE:
+      sql_add (q, "(1");
+      for (unsigned k = 0; v->components != NULL && k < v->components->len; k++)
+        {
+          const ChartaSearchComponentDef *comp =
+            &charta_model_search_components[param->first_component + k];
+          const ChartaSearchParamDef *def = find_param_by_url (comp->definition);
+
+          if (k >= 3 || def == NULL)
+            {
+              g_set_error (error, CHARTA_STORE_ERROR, CHARTA_STORE_ERROR_UNSUPPORTED,
+                           "%s: composites of more than three components are not indexed",
+                           clause->name);
+              return FALSE;
+            }
+          sql_add (q, " AND ");
+          if (!component_cond (q, x, k, def->type, g_ptr_array_index (v->components, k)))
+            {
+              g_set_error (error, CHARTA_STORE_ERROR, CHARTA_STORE_ERROR_UNSUPPORTED,
+                           "%s: its component %u cannot be searched", clause->name, k + 1);
+              return FALSE;
+            }
+        }
+      sql_add (q, ")");
+      return TRUE;
+    default:
+      g_set_error (error, CHARTA_STORE_ERROR, CHARTA_STORE_ERROR_UNSUPPORTED,
+                   "%s: a parameter of this kind cannot be searched", clause->name);
+      return FALSE;
+    }
+}
+
+/* The rows of @clause's parameter in its table @x that match one of its values (any value for
+ * @any_value: :missing). */
+static gboolean
+matching_rows (Sql                      *q,
+               const char               *x,
+               const ChartaSearchClause *clause,
+               gboolean                  any_value,
+               GError                  **error)
+{
+  if (!param_rows (q, x, clause->resource_type, clause->param))
+    {
+      g_set_error (error, CHARTA_STORE_ERROR, CHARTA_STORE_ERROR_UNSUPPORTED,
+                   "%s: this parameter cannot be searched", clause->name);
+      return FALSE;
+    }
+  if (clause->target_type != NULL && clause->param->type == CHARTA_SEARCH_TYPE_REFERENCE)
+    {
+      g_string_append_printf (q->text, " AND %s.type = ", x);
+      sql_text (q, clause->target_type);
+    }
+  if (any_value)
+    return TRUE;
+  sql_add (q, " AND (");
+  for (unsigned i = 0; i < clause->values->len; i++)
+    {
+      if (i > 0)
+        sql_add (q, " OR ");
+      if (!value_cond (q, x, clause, g_ptr_array_index (clause->values, i), error))
+        return FALSE;
+    }
+  sql_add (q, ")");
+  return TRUE;
+}
+
+static gboolean clause_cond (Compiler                 *c,
+                             const ChartaSearchClause *clause,
+                             const char               *r,
+                             Sql                      *q,
+                             GError                  **error);
+
+static gboolean
+is_code (const ChartaSearchClause *clause,
+         const char               *code)
+{
+  return clause->param != NULL && strcmp (clause->param->code, code) == 0
+         && (strcmp (clause->param->resource_type, "Resource") == 0);
+}
+
+/* _lastUpdated on version row @v. */
+static void
+last_updated_cond (Sql                      *q,
+                   const char               *v,
+                   const ChartaSearchClause *clause)
+{
+  g_autofree char *col = g_strdup_printf ("%s.last_updated", v);
+
+  sql_add (q, "(");
+  for (unsigned i = 0; i < clause->values->len; i++)
+    {
+      const ChartaSearchValue *value = g_ptr_array_index (clause->values, i);
+
+      if (i > 0)
+        sql_add (q, " OR ");
+      range_cond_int (q, col, col, value->prefix, value->date_low, value->date_high);
+    }
+  sql_add (q, ")");
+}
+
+static gboolean
+missing_value (const ChartaSearchClause *clause)
+{
+  const ChartaSearchValue *v = g_ptr_array_index (clause->values, 0);
+
+  return v->missing;
+}
+
+/* The condition @clause puts on resource row @r. */
+static gboolean
+clause_cond (Compiler                 *c,
+             const ChartaSearchClause *clause,
+             const char               *r,
+             Sql                      *q,
+             GError                  **error)
+{
+  g_autofree char *x = NULL;
+
+  if (clause->has != NULL)
+    {
+      g_autofree char *r2 = new_alias (c, "h");
+
+      x = new_alias (c, "x");
+      g_string_append_printf (q->text, "EXISTS (SELECT 1 FROM idx_reference %s JOIN resource %s"
+                              " ON %s.rid = %s.rid WHERE ", x, r2, r2, x);
+      if (!param_rows (q, x, clause->has_type, clause->has_reference))
+        sql_add (q, "0");
+      g_string_append_printf (q->text, " AND %s.id = %s.id AND %s.type = ", x, r, x);
+      sql_text (q, clause->resource_type);
+      g_string_append_printf (q->text, " AND %s.deleted = 0 AND ", r2);
+      if (!clause_cond (c, clause->has, r2, q, error))
+        return FALSE;
+      sql_add (q, ")");
+      return TRUE;
+    }
+  if (g_strcmp0 (clause->name, "_list") == 0)
+    {
+      g_autofree char *l = new_alias (c, "l");
+
+      x = new_alias (c, "x");
+      sql_add (q, "(0");
+      for (unsigned i = 0; i < clause->values->len; i++)
+        {
+          const ChartaSearchValue *v = g_ptr_array_index (clause->values, i);
+
+          g_string_append_printf (q->text, " OR EXISTS (SELECT 1 FROM resource %s JOIN"
+                                  " idx_reference %s ON ", l, x);
+          rows_of (q, x, l);
+          g_string_append_printf (q->text, " WHERE %s.tid = ", l);
+          tid_of (q, "List");
+          g_string_append_printf (q->text, " AND %s.id = ", l);
+          sql_text (q, v->text);
+          g_string_append_printf (q->text, " AND %s.deleted = 0 AND ", l);
+          pid_of (q, x, "List", "item");
+          g_string_append_printf (q->text, " AND %s.id = %s.id AND %s.type = (SELECT name FROM"
+                                  " rtype WHERE tid = %s.tid))", x, r, x, r);
+        }
+      sql_add (q, ")");
+      return TRUE;
+    }
+  if (clause->param == NULL)
+    {
+      g_set_error (error, CHARTA_STORE_ERROR, CHARTA_STORE_ERROR_UNSUPPORTED,
+                   "%s: this parameter cannot be searched", clause->name);
+      return FALSE;
+    }
+
+  /* _id and _lastUpdated: the store's own columns */
+  if (is_code (clause, "_id"))
+    {
+      if (clause->modifier == CHARTA_SEARCH_MODIFIER_MISSING)
+        {
+          sql_add (q, missing_value (clause) ? "0" : "1");
+          return TRUE;
+        }
+      g_string_append_printf (q->text, "%s%s.id IN (",
+                              clause->modifier == CHARTA_SEARCH_MODIFIER_NOT ? "NOT " : "", r);
+      for (unsigned i = 0; i < clause->values->len; i++)
+        {
+          const ChartaSearchValue *v = g_ptr_array_index (clause->values, i);
+
+          if (i > 0)
+            sql_add (q, ", ");
+          sql_text (q, v->code != NULL ? v->code : v->text);
+        }
+      sql_add (q, ")");
+      return TRUE;
+    }
+  if (is_code (clause, "_lastUpdated"))
+    {
+      g_autofree char *v = new_alias (c, "v");
+
+      if (clause->modifier == CHARTA_SEARCH_MODIFIER_MISSING)
+        {
+          sql_add (q, missing_value (clause) ? "0" : "1");
+          return TRUE;
+        }
+      g_string_append_printf (q->text, "EXISTS (SELECT 1 FROM version %s WHERE %s.rid = %s.rid"
+                              " AND %s.version = %s.version AND ", v, v, r, v, r);
+      last_updated_cond (q, v, clause);
+      sql_add (q, ")");
+      return TRUE;
+    }
+  if (clause->param->type == CHARTA_SEARCH_TYPE_SPECIAL || clause->param->expression == NULL)
+    {
+      g_set_error (error, CHARTA_STORE_ERROR, CHARTA_STORE_ERROR_UNSUPPORTED,
+                   "%s: this version of Charta does not search it (no index)", clause->name);
+      return FALSE;
+    }
+
+  x = new_alias (c, "x");
+  if (clause->chain != NULL)
+    {
+      sql_add (q, "(0");
+      for (unsigned i = 0; i < clause->chain->len; i++)
+        {
+          const ChartaSearchClause *link = g_ptr_array_index (clause->chain, i);
+          g_autofree char *r2 = new_alias (c, "c");
+
+          g_string_append_printf (q->text, " OR EXISTS (SELECT 1 FROM %s %s JOIN resource %s"
+                                  " ON %s.tid = ", "idx_reference", x, r2, r2);
+          tid_of (q, link->resource_type);
+          g_string_append_printf (q->text, " AND %s.id = %s.id AND %s.deleted = 0 WHERE ",
+                                  r2, x, r2);
+          rows_of (q, x, r);
+          sql_add (q, " AND ");
+          if (!param_rows (q, x, clause->resource_type, clause->param))
+            return FALSE;
+          g_string_append_printf (q->text, " AND %s.type = ", x);
+          sql_text (q, link->resource_type);
+          sql_add (q, " AND ");
+          if (!clause_cond (c, link, r2, q, error))
+            return FALSE;
+          sql_add (q, ")");
+        }
+      sql_add (q, ")");
+      return TRUE;
+    }
+
+  switch (clause->modifier)
+    {
+    case CHARTA_SEARCH_MODIFIER_MISSING:
+      g_string_append_printf (q->text, "%sEXISTS (SELECT 1 FROM %s %s WHERE ",
+                              missing_value (clause) ? "NOT " : "",
+                              table_of (clause->param->type), x);
+      rows_of (q, x, r);
+      sql_add (q, " AND ");
+      if (!matching_rows (q, x, clause, TRUE, error))
+        return FALSE;
+      sql_add (q, ")");
+      return TRUE;
+    case CHARTA_SEARCH_MODIFIER_NOT:
+    case CHARTA_SEARCH_MODIFIER_NOT_IN:
+      {
+        /* :not matches resources without a matching value, those without any too */
+        ChartaSearchClause positive = *clause;
+
+        positive.modifier = clause->modifier == CHARTA_SEARCH_MODIFIER_NOT
+                            ? CHARTA_SEARCH_MODIFIER_NONE : CHARTA_SEARCH_MODIFIER_IN;
+        g_string_append_printf (q->text, "NOT EXISTS (SELECT 1 FROM %s %s WHERE ",
+                                table_of (clause->param->type), x);
+        rows_of (q, x, r);
+        sql_add (q, " AND ");
+        if (!matching_rows (q, x, &positive, FALSE, error))
+          return FALSE;
+        sql_add (q, ")");
+      }
+      return TRUE;
+    default:
+      g_string_append_printf (q->text, "EXISTS (SELECT 1 FROM %s %s WHERE ",
+                              table_of (clause->param->type), x);
+      rows_of (q, x, r);
+      sql_add (q, " AND ");
+      if (!matching_rows (q, x, clause, FALSE, error))
+        return FALSE;
+      sql_add (q, ")");
+      return TRUE;
+    }
+}
+
+/* The set of rids @clause matches, through a value index; FALSE (and nothing written) when
+ * the clause has no such set (:missing, :not, …): it is then only a condition. */
+static gboolean
+clause_set (Compiler                 *c,
+            const ChartaSearchClause *clause,
+            Sql                      *q)
+{
+  g_autofree char *x = NULL;
+  g_autoptr(GError) error = NULL;
+  Sql part;
+  gboolean ok;
+
+  if (clause->param == NULL || clause->has != NULL)
+    return FALSE;
+  if (is_code (clause, "_id"))
+    {
+      if (clause->modifier != CHARTA_SEARCH_MODIFIER_NONE)
+        return FALSE;
+      sql_add (q, "SELECT rid FROM resource WHERE id IN (");
+      for (unsigned i = 0; i < clause->values->len; i++)
+        {
+          const ChartaSearchValue *v = g_ptr_array_index (clause->values, i);
+
+          if (i > 0)
+            sql_add (q, ", ");
+          sql_text (q, v->code != NULL ? v->code : v->text);
+        }
+      sql_add (q, ")");
+      if (c->query->resource_type != NULL)
+        {
+          sql_add (q, " AND tid = ");
+          tid_of (q, c->query->resource_type);
+        }
+      return TRUE;
+    }
+  if (is_code (clause, "_lastUpdated"))
+    return FALSE;
+  if (clause->param->expression == NULL || table_of (clause->param->type) == NULL)
+    return FALSE;
+  switch (clause->modifier)
+    {
+    case CHARTA_SEARCH_MODIFIER_MISSING:
+    case CHARTA_SEARCH_MODIFIER_NOT:
+    case CHARTA_SEARCH_MODIFIER_NOT_IN:
+    case CHARTA_SEARCH_MODIFIER_TEXT:
+    case CHARTA_SEARCH_MODIFIER_CONTAINS:
+      return FALSE;
+    default:
+      break;
+    }
+
+  x = new_alias (c, "s");
+  sql_init (&part);
+  if (clause->chain != NULL)
+    {
+      /* The rows of the reference that point to a resource one of the links' sets holds. */
+      ok = TRUE;
+      g_string_append_printf (part.text, "SELECT %s.rid FROM idx_reference %s WHERE ", x, x);
+      ok = param_rows (&part, x, clause->resource_type, clause->param);
+      sql_add (&part, " AND (0");
+      for (unsigned i = 0; ok && i < clause->chain->len; i++)
+        {
+          const ChartaSearchClause *link = g_ptr_array_index (clause->chain, i);
+          g_autofree char *r2 = new_alias (c, "c");
+          Sql inner;
+
+          sql_init (&inner);
+          ok = clause_set (c, link, &inner);
+          if (ok)
+            {
+              g_string_append_printf (part.text, " OR (%s.type = ", x);
+              sql_text (&part, link->resource_type);
+              g_string_append_printf (part.text, " AND %s.id IN (SELECT %s.id FROM resource %s"
+                                      " WHERE %s.rid IN (", x, r2, r2, r2);
+              sql_append (&part, &inner);
+              sql_add (&part, ")))");
+            }
+          sql_clear (&inner);
+        }
+      sql_add (&part, ")");
+    }
+  else
+    {
+      g_string_append_printf (part.text, "SELECT %s.rid FROM %s %s WHERE ", x,
+                              table_of (clause->param->type), x);
+      ok = matching_rows (&part, x, clause, FALSE, &error);
+    }
+  if (ok)
+    sql_append (q, &part);
+  sql_clear (&part);
+  return ok;
+}
+
+/* --- sorting -------------------------------------------------------------------------------- */
+
+/* The sort key expression of @sort on resource @r ("" when it has none). */
+static void
+sort_key (Compiler               *c,
+          const ChartaSearchSort *sort,
+          const char             *r,
+          Sql                    *q)
+{
+  const ChartaSearchParamDef *param = sort->param;
+  g_autofree char *x = new_alias (c, "k");
+  const char *agg = sort->descending ? "max" : "min";
+  const char *col = NULL;
+
+  if (strcmp (param->code, "_id") == 0)
+    {
+      g_string_append_printf (q->text, "%s.id", r);
+      return;
+    }
+  if (strcmp (param->code, "_lastUpdated") == 0)
+    {
+      g_string_append_printf (q->text, "(SELECT %s.last_updated FROM version %s WHERE %s.rid ="
+                              " %s.rid AND %s.version = %s.version)", x, x, x, r, x, r);
+      return;
+    }
+  switch (param->type)
+    {
+    case CHARTA_SEARCH_TYPE_STRING: col = "norm"; break;
+    case CHARTA_SEARCH_TYPE_TOKEN: col = "code"; break;
+    case CHARTA_SEARCH_TYPE_DATE: col = sort->descending ? "high" : "low"; break;
+    case CHARTA_SEARCH_TYPE_NUMBER: col = "value"; break;
+    case CHARTA_SEARCH_TYPE_QUANTITY: col = "value"; break;
+    case CHARTA_SEARCH_TYPE_REFERENCE: col = "type || '/' || id"; break;
+    case CHARTA_SEARCH_TYPE_URI: col = "uri"; break;
+    default: break;
+    }
+  if (col == NULL)
+    {
+      sql_add (q, "NULL");
+      return;
+    }
+  if (strchr (col, '|') != NULL)
+    g_string_append_printf (q->text, "(SELECT %s (%s.type || '/' || %s.id) FROM %s %s WHERE ",
+                            agg, x, x, table_of (param->type), x);
+  else
+    g_string_append_printf (q->text, "(SELECT %s (%s.%s) FROM %s %s WHERE ", agg, x, col,
+                            table_of (param->type), x);
+  rows_of (q, x, r);
+  sql_add (q, " AND ");
+  if (!param_rows (q, x, c->query->resource_type, param))
+    sql_add (q, "0");
+  sql_add (q, ")");
+}
+
+/* --- cursors -------------------------------------------------------------------------------- */
+
+/* What a cursor must match: the conditions and the order of the query. */
+static char *
+query_digest (const ChartaSearchQuery *query)
+{
+  g_autoptr(GString) s = g_string_new (query->resource_type);
+
+  for (unsigned i = 0; query->pairs != NULL && i < query->pairs->len; i++)
+    {
+      const char *pair = g_ptr_array_index (query->pairs, i);
+
+      /* _count and _total may change from page to page */
+      if (g_str_has_prefix (pair, "_count=") || g_str_has_prefix (pair, "_total="))
+        continue;
+      g_string_append_c (s, '&');
+      g_string_append (s, pair);
+    }
+  if (query->compartment_type != NULL)
+    g_string_append_printf (s, "@%s/%s", query->compartment_type, query->compartment_id);
+  return g_compute_checksum_for_string (G_CHECKSUM_SHA1, s->str, -1);
+}
+
+/* A cursor: "c1." then base64url of a JSON array [digest, rid, key…] (a key is null, a
+ * number, a string, or {"b": hex} for a blob). */
+static char *
+cursor_encode (const ChartaSearchQuery *query,
+               sqlite3_stmt            *stmt,
+               int                      first_key,
+               unsigned                 n_keys,
+               int64_t                  rid)
+{
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+  g_autoptr(JsonNode) root = NULL;
+  g_autofree char *digest = query_digest (query);
+  g_autofree char *json = NULL;
+  g_autofree char *b64 = NULL;
+
+  json_builder_begin_array (b);
+  json_builder_add_string_value (b, digest);
+  json_builder_add_int_value (b, rid);
+  for (unsigned k = 0; k < n_keys; k++)
+    {
+      int col = first_key + (int) k;
+
+      switch (sqlite3_column_type (stmt, col))
+        {
+        case SQLITE_INTEGER:
+          json_builder_add_int_value (b, sqlite3_column_int64 (stmt, col));
+          break;
+        case SQLITE_FLOAT:
+          json_builder_add_double_value (b, sqlite3_column_double (stmt, col));
+          break;
+        case SQLITE_TEXT:
+          json_builder_add_string_value (b, (const char *) sqlite3_column_text (stmt, col));
+          break;
+        case SQLITE_BLOB:
+          {
+            const guchar *data = sqlite3_column_blob (stmt, col);
+            int n = sqlite3_column_bytes (stmt, col);
+            GString *hex = g_string_new (NULL);
+
+            for (int i = 0; i < n; i++)
+              g_string_append_printf (hex, "%02x", data[i]);
+            json_builder_begin_object (b);
+            json_builder_set_member_name (b, "b");
+            json_builder_add_string_value (b, hex->str);
+            json_builder_end_object (b);
+            g_string_free (hex, TRUE);
+          }
+          break;
+        default:
+          json_builder_add_null_value (b);
+          break;
+        }
+    }
+  json_builder_end_array (b);
+  root = json_builder_get_root (b);
+  json = json_to_string (root, FALSE);
+  b64 = g_base64_encode ((const guchar *) json, strlen (json));
+  for (char *p = b64; *p != '\0'; p++)
+    {
+      if (*p == '+')
+        *p = '-';
+      else if (*p == '/')
+        *p = '_';
+    }
+  g_strchomp (b64);
+  {
+    char *end = b64 + strlen (b64);
+
+    while (end > b64 && end[-1] == '=')
+      *--end = '\0';
+  }
+  return g_strconcat (CURSOR_VERSION ".", b64, NULL);
+}
+
+static gboolean
+invalid_cursor (GError     **error,
+                const char  *why)
+{
+  g_set_error (error, CHARTA_STORE_ERROR, CHARTA_STORE_ERROR_INVALID,
+               "_cursor: not a page of this search (%s)", why);
+  return FALSE;
+}
+
+/* Reads @text into @rid and @keys (Bind values); FALSE with @error set when it is not a
+ * cursor of @query with @n_keys keys. */
+static gboolean
+cursor_decode (const ChartaSearchQuery *query,
+               const char              *text,
+               unsigned                 n_keys,
+               int64_t                 *rid,
+               GArray                  *keys,
+               GError                 **error)
+{
+  g_autofree char *b64 = NULL;
+  g_autofree guchar *json = NULL;
+  g_autofree char *digest = query_digest (query);
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  JsonArray *array;
+  gsize length = 0;
+  size_t n;
+
+  if (!g_str_has_prefix (text, CURSOR_VERSION ".") || strlen (text) > 16384)
+    return invalid_cursor (error, "unknown form");
+  b64 = g_strdup (text + strlen (CURSOR_VERSION "."));
+  for (char *p = b64; *p != '\0'; p++)
+    {
+      if (*p == '-')
+        *p = '+';
+      else if (*p == '_')
+        *p = '/';
+      else if (!g_ascii_isalnum (*p))
+        return invalid_cursor (error, "not base64");
+    }
+  n = strlen (b64);
+  {
+    GString *padded = g_string_new (b64);
+
+    while (padded->len % 4 != 0)
+      g_string_append_c (padded, '=');
+    g_free (b64);
+    b64 = g_string_free (padded, FALSE);
+  }
+  (void) n;
+  json = g_base64_decode (b64, &length);
+  if (json == NULL || length == 0 || !g_utf8_validate ((const char *) json, (gssize) length, NULL)
+      || !json_parser_load_from_data (parser, (const char *) json, (gssize) length, NULL))
+    return invalid_cursor (error, "unreadable");
+  if (!JSON_NODE_HOLDS_ARRAY (json_parser_get_root (parser)))
+    return invalid_cursor (error, "unreadable");
+  array = json_node_get_array (json_parser_get_root (parser));
+  if (json_array_get_length (array) != 2 + n_keys
+      || json_node_get_value_type (json_array_get_element (array, 0)) != G_TYPE_STRING
+      || g_strcmp0 (json_array_get_string_element (array, 0), digest) != 0)
+    return invalid_cursor (error, "it was made for another query");
+  if (json_node_get_value_type (json_array_get_element (array, 1)) != G_TYPE_INT64)
+    return invalid_cursor (error, "unreadable");
+  *rid = json_array_get_int_element (array, 1);
+  for (unsigned k = 0; k < n_keys; k++)
+    {
+      JsonNode *node = json_array_get_element (array, 2 + k);
+      Bind bind = { BIND_NULL, 0, 0, NULL, 0 };
+
+      if (JSON_NODE_HOLDS_NULL (node))
+        bind.kind = BIND_NULL;
+      else if (JSON_NODE_HOLDS_OBJECT (node))
+        {
+          const char *hex = json_object_get_string_member_with_default (
+            json_node_get_object (node), "b", NULL);
+          size_t hn = hex != NULL ? strlen (hex) : 1;
+
+          if (hex == NULL || hn % 2 != 0)
+            return invalid_cursor (error, "unreadable");
+          bind.kind = BIND_BLOB;
+          bind.length = hn / 2;
+          bind.text = g_malloc (bind.length + 1);
+          for (size_t i = 0; i < bind.length; i++)
+            {
+              int hi = g_ascii_xdigit_value (hex[2 * i]);
+              int lo = g_ascii_xdigit_value (hex[2 * i + 1]);
+
+              if (hi < 0 || lo < 0)
+                {
+                  g_free (bind.text);
+                  return invalid_cursor (error, "unreadable");
+                }
+              bind.text[i] = (char) (hi * 16 + lo);
+            }
+        }
+      else if (json_node_get_value_type (node) == G_TYPE_INT64)
+        {
+          bind.kind = BIND_INT;
+          bind.i = json_node_get_int (node);
+        }
+      else if (json_node_get_value_type (node) == G_TYPE_DOUBLE)
+        {
+          bind.kind = BIND_REAL;
+          bind.d = json_node_get_double (node);
+        }
+      else if (json_node_get_value_type (node) == G_TYPE_STRING)
+        {
+          bind.kind = BIND_TEXT;
+          bind.text = g_strdup (json_node_get_string (node));
+        }
+      else
+        return invalid_cursor (error, "unreadable");
+      g_array_append_val (keys, bind);
+    }
+  return TRUE;
+}
+
+/* --- running -------------------------------------------------------------------------------- */
+
+void
+charta_db_search_page_clear (ChartaDbSearchPage *page)
+{
+  g_clear_pointer (&page->rows, g_ptr_array_unref);
+  g_clear_pointer (&page->next_cursor, g_free);
+}
+
+static void
+search_row_free (ChartaDbSearchRow *row)
+{
+  g_free (row->type);
+  g_free (row->id);
+  g_clear_pointer (&row->body, g_bytes_unref);
+  g_free (row);
+}
+
+/* Counts the rows of @set, stopping at DRIVER_PROBE. */
+static gboolean
+probe_set (ChartaDb    *db,
+           const Sql   *set,
+           int64_t     *n,
+           GError     **error)
+{
+  Sql q;
+  sqlite3_stmt *stmt;
+  int rc;
+
+  sql_init (&q);
+  sql_add (&q, "SELECT count(*) FROM (");
+  sql_append (&q, set);
+  g_string_append_printf (q.text, " LIMIT %d)", DRIVER_PROBE);
+  stmt = sql_prepare (db, &q, error);
+  sql_clear (&q);
+  if (stmt == NULL)
+    return FALSE;
+  rc = sqlite3_step (stmt);
+  if (rc == SQLITE_ROW)
+    *n = sqlite3_column_int64 (stmt, 0);
+  sqlite3_finalize (stmt);
+  if (rc != SQLITE_ROW)
+    return charta_db_set_error (error, db, rc, "estimating a search condition");
+  return TRUE;
+}
+
+/* The compartment condition on @r, or FALSE with @error set when @type is not in it. */
+static gboolean
+compartment_cond (Compiler    *c,
+                  const char  *r,
+                  Sql         *q,
+                  GError     **error)
+{
+  const ChartaSearchQuery *query = c->query;
+  const ChartaCompartmentDef *def;
+  g_auto(GStrv) params = NULL;
+
+  def = charta_model_lookup_compartment (query->compartment_type, query->resource_type);
+  if (def == NULL)
+    {
+      g_set_error (error, CHARTA_STORE_ERROR, CHARTA_STORE_ERROR_INVALID,
+                   "%s is not in the %s compartment", query->resource_type,
+                   query->compartment_type);
+      return FALSE;
+    }
+  params = g_strsplit (def->params, "|", -1);
+  sql_add (q, "(0");
+  for (unsigned i = 0; params[i] != NULL; i++)
+    {
+      const ChartaSearchParamDef *param;
+      g_autofree char *x = NULL;
+
+      if (strcmp (params[i], "{def}") == 0)
+        {
+          g_string_append_printf (q->text, " OR %s.id = ", r);
+          sql_text (q, query->compartment_id);
+          continue;
+        }
+      param = charta_model_lookup_search_param (query->resource_type, params[i]);
+      if (param == NULL || param->type != CHARTA_SEARCH_TYPE_REFERENCE)
+        continue;
+      x = new_alias (c, "m");
+      g_string_append_printf (q->text, " OR EXISTS (SELECT 1 FROM idx_reference %s WHERE ", x);
+      rows_of (q, x, r);
+      sql_add (q, " AND ");
+      if (!param_rows (q, x, query->resource_type, param))
+        sql_add (q, "0");
+      g_string_append_printf (q->text, " AND %s.type = ", x);
+      sql_text (q, query->compartment_type);
+      g_string_append_printf (q->text, " AND %s.id = ", x);
+      sql_text (q, query->compartment_id);
+      sql_add (q, ")");
+    }
+  sql_add (q, ")");
+  return TRUE;
+}
+
+/* The compartment's members as a set (through the reference index). */
+static void
+compartment_set (Compiler *c,
+                 Sql      *q)
+{
+  const ChartaSearchQuery *query = c->query;
+  const ChartaCompartmentDef *def;
+  g_auto(GStrv) params = NULL;
+  g_autofree char *x = new_alias (c, "m");
+
+  def = charta_model_lookup_compartment (query->compartment_type, query->resource_type);
+  params = g_strsplit (def->params, "|", -1);
+  g_string_append_printf (q->text, "SELECT %s.rid FROM idx_reference %s WHERE %s.type = ",
+                          x, x, x);
+  sql_text (q, query->compartment_type);
+  g_string_append_printf (q->text, " AND %s.id = ", x);
+  sql_text (q, query->compartment_id);
+  sql_add (q, " AND (0");
+  for (unsigned i = 0; params[i] != NULL; i++)
+    {
+      const ChartaSearchParamDef *param =
+        charta_model_lookup_search_param (query->resource_type, params[i]);
+
+      if (param == NULL || param->type != CHARTA_SEARCH_TYPE_REFERENCE)
+        continue;
+      sql_add (q, " OR ");
+      if (!param_rows (q, x, query->resource_type, param))
+        sql_add (q, "0");
+    }
+  sql_add (q, ")");
+  if (g_strv_contains ((const char * const *) params, "{def}"))
+    {
+      sql_add (q, " UNION SELECT rid FROM resource WHERE id = ");
+      sql_text (q, query->compartment_id);
+      sql_add (q, " AND tid = ");
+      tid_of (q, query->resource_type);
+    }
+}
+
+/* The WHERE conditions every match meets (type, conditions, compartment) on `r`, and the
+ * driving set when one is selective. */
+static gboolean
+build_filter (Compiler  *c,
+              Sql       *where,
+              GError   **error)
+{
+  const ChartaSearchQuery *query = c->query;
+  Sql best;
+  int64_t best_n = DRIVER_PROBE;
+  gboolean have_best = FALSE;
+
+  Sql conds;
+
+  sql_init (&best);
+  sql_init (&conds);
+  for (unsigned i = 0; i < query->clauses->len; i++)
+    {
+      const ChartaSearchClause *clause = g_ptr_array_index (query->clauses, i);
+      Sql set;
+
+      sql_add (&conds, " AND ");
+      if (!clause_cond (c, clause, "r", &conds, error))
+        {
+          sql_clear (&best);
+          sql_clear (&conds);
+          return FALSE;
+        }
+      sql_init (&set);
+      if (clause_set (c, clause, &set))
+        {
+          int64_t n = 0;
+
+          if (!probe_set (c->db, &set, &n, error))
+            {
+              sql_clear (&set);
+              sql_clear (&best);
+              sql_clear (&conds);
+              return FALSE;
+            }
+          if (n < best_n)
+            {
+              sql_clear (&best);
+              best = set;
+              best_n = n;
+              have_best = TRUE;
+              continue;
+            }
+        }
+      sql_clear (&set);
+    }
+
+  if (query->compartment_type != NULL)
+    {
+      Sql set;
+      int64_t n = 0;
+
+      sql_add (&conds, " AND ");
+      if (!compartment_cond (c, "r", &conds, error))
+        {
+          sql_clear (&best);
+          sql_clear (&conds);
+          return FALSE;
+        }
+      sql_init (&set);
+      compartment_set (c, &set);
+      if (!probe_set (c->db, &set, &n, error))
+        {
+          sql_clear (&set);
+          sql_clear (&best);
+          sql_clear (&conds);
+          return FALSE;
+        }
+      if (n < best_n)
+        {
+          sql_clear (&best);
+          best = set;
+          best_n = n;
+          have_best = TRUE;
+        }
+      else
+        sql_clear (&set);
+    }
+
+  /* With a driving set, the type is only checked ('+' keeps SQLite from walking the type's
+   * index instead); without, the type's resources are walked in rid order. */
+  sql_add (where, "r.deleted = 0");
+  if (query->resource_type != NULL)
+    {
+      sql_add (where, have_best ? " AND +r.tid = " : " AND r.tid = ");
+      tid_of (where, query->resource_type);
+    }
+  else if (query->types != NULL && query->types->len > 0)
+    {
+      sql_add (where, " AND r.tid IN (SELECT tid FROM rtype WHERE name IN (");
+      for (unsigned i = 0; i < query->types->len; i++)
+        {
+          if (i > 0)
+            sql_add (where, ", ");
+          sql_text (where, g_ptr_array_index (query->types, i));
+        }
+      sql_add (where, "))");
+    }
+  sql_append (where, &conds);
+  if (have_best)
+    {
+      sql_add (where, " AND r.rid IN (");
+      sql_append (where, &best);
+      sql_add (where, ")");
+    }
+  sql_clear (&best);
+  sql_clear (&conds);
+  return TRUE;
+}
+
+static gboolean
+count_matches (ChartaDb   *db,
+               const Sql  *where,
+               int64_t    *total,
+               GError    **error)
+{
+  Sql q;
+  sqlite3_stmt *stmt;
+  int rc;
+
+  sql_init (&q);
+  sql_add (&q, "SELECT count(*) FROM resource r WHERE ");
+  sql_append (&q, where);
+  stmt = sql_prepare (db, &q, error);
+  sql_clear (&q);
+  if (stmt == NULL)
+    return FALSE;
+  rc = sqlite3_step (stmt);
+  if (rc == SQLITE_ROW)
+    *total = sqlite3_column_int64 (stmt, 0);
+  sqlite3_finalize (stmt);
+  if (rc != SQLITE_ROW)
+    return charta_db_set_error (error, db, rc, "counting search results");
+  return TRUE;
+}
+
+static ChartaDbSearchRow *
+row_from_stmt (sqlite3_stmt *stmt,
+               gboolean      included)
+{
+  ChartaDbSearchRow *row = g_new0 (ChartaDbSearchRow, 1);
+
+  row->rid = sqlite3_column_int64 (stmt, 0);
+  row->type = g_strdup ((const char *) sqlite3_column_text (stmt, 1));
+  row->id = g_strdup ((const char *) sqlite3_column_text (stmt, 2));
+  row->version = sqlite3_column_int64 (stmt, 3);
+  row->last_updated = sqlite3_column_int64 (stmt, 4);
+  row->body = g_bytes_new (sqlite3_column_blob (stmt, 5), (gsize) sqlite3_column_bytes (stmt, 5));
+  row->included = included;
+  return row;
+}
+
+#define ROW_COLUMNS "r.rid, t.name, r.id, r.version, v.last_updated, v.body"
+#define ROW_JOINS " JOIN rtype t ON t.tid = r.tid" \
+                  " JOIN version v ON v.rid = r.rid AND v.version = r.version"
+
+/* Adds the resources @sql (selecting ROW_COLUMNS) finds to @page, but those in @seen. */
+static gboolean
+collect (ChartaDb            *db,
+         const Sql           *sql,
+         ChartaDbSearchPage  *page,
+         GHashTable          *seen,
+         GArray              *added,
+         GError             **error)
+{
+  sqlite3_stmt *stmt = sql_prepare (db, sql, error);
+  int rc;
+
+  if (stmt == NULL)
+    return FALSE;
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    {
+      int64_t rid = sqlite3_column_int64 (stmt, 0);
+
+      if (g_hash_table_contains (seen, &rid))
+        continue;
+      if (g_hash_table_size (seen) >= MAX_INCLUDED)
+        break;
+      g_hash_table_add (seen, g_memdup2 (&rid, sizeof rid));
+      g_ptr_array_add (page->rows, row_from_stmt (stmt, TRUE));
+      g_array_append_val (added, rid);
+    }
+  sqlite3_finalize (stmt);
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+    return charta_db_set_error (error, db, rc, "reading included resources");
+  return TRUE;
+}
+
+/* "(1, 2, 3)" of @rids. */
+static void
+rid_list (Sql          *q,
+          const GArray *rids)
+{
+  sql_add (q, "(");
+  for (unsigned i = 0; i < rids->len; i++)
+    {
+      if (i > 0)
+        sql_add (q, ", ");
+      sql_int (q, g_array_index (rids, int64_t, i));
+    }
+  sql_add (q, ")");
+}
+
+/* One round of _include / _revinclude over the resources @from (rids, all of @page). */
+static gboolean
+include_round (Compiler            *c,
+               ChartaDbSearchPage  *page,
+               GHashTable          *seen,
+               const GArray        *from,
+               gboolean             iterate_only,
+               GArray              *added,
+               GError             **error)
+{
+  const ChartaSearchQuery *query = c->query;
+
+  for (unsigned i = 0; query->includes != NULL && i < query->includes->len; i++)
+    {
+      const ChartaSearchInclude *inc = g_ptr_array_index (query->includes, i);
+      g_autofree char *x = new_alias (c, "i");
+      Sql q;
+      gboolean ok;
+
+      if (iterate_only && !inc->iterate)
+        continue;
+      sql_init (&q);
+      if (!inc->reverse)
+        {
+          /* the resources that the reference rows of @from point to */
+          g_string_append_printf (q.text, "SELECT " ROW_COLUMNS " FROM idx_reference %s"
+                                  " JOIN rtype t ON t.name = %s.type"
+                                  " JOIN resource r ON r.tid = t.tid AND r.id = %s.id"
+                                  " JOIN version v ON v.rid = r.rid AND v.version = r.version"
+                                  " WHERE r.deleted = 0 AND %s.rid IN ", x, x, x, x);
+          rid_list (&q, from);
+          if (inc->param != NULL)
+            {
+              sql_add (&q, " AND ");
+              if (!param_rows (&q, x, strcmp (inc->source_type, "*") == 0 ? NULL
+                                      : inc->source_type, inc->param))
+                sql_add (&q, "0");
+            }
+          else
+            {
+              /* *: every reference parameter of the source's type */
+              g_string_append_printf (q.text, " AND %s.pid IN (SELECT pid FROM param)", x);
+            }
+          if (inc->target_type != NULL)
+            {
+              g_string_append_printf (q.text, " AND %s.type = ", x);
+              sql_text (&q, inc->target_type);
+            }
+        }
+      else
+        {
+          /* the resources whose reference rows point to one of @from */
+          g_autofree char *f = new_alias (c, "f");
+          g_autofree char *ft = new_alias (c, "ft");
+
+          g_string_append_printf (q.text, "SELECT " ROW_COLUMNS " FROM resource %s"
+                                  " JOIN rtype %s ON %s.tid = %s.tid"
+                                  " JOIN idx_reference %s ON %s.id = %s.id AND %s.type = %s.name"
+                                  " JOIN resource r ON r.rid = %s.rid" ROW_JOINS
+                                  " WHERE r.deleted = 0 AND %s.rid IN ",
+                                  f, ft, ft, f, x, x, f, x, ft, x, f);
+          rid_list (&q, from);
+          if (inc->param != NULL)
+            {
+              sql_add (&q, " AND ");
+              if (!param_rows (&q, x, inc->source_type, inc->param))
+                sql_add (&q, "0");
+            }
+          if (strcmp (inc->source_type, "*") != 0)
+            {
+              sql_add (&q, " AND t.name = ");
+              sql_text (&q, inc->source_type);
+            }
+          if (inc->target_type != NULL)
+            {
+              g_string_append_printf (q.text, " AND %s.name = ", ft);
+              sql_text (&q, inc->target_type);
+            }
+        }
+      ok = collect (c->db, &q, page, seen, added, error);
+      sql_clear (&q);
+      if (!ok)
+        return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+run_includes (Compiler            *c,
+              ChartaDbSearchPage  *page,
+              GError             **error)
+{
+  g_autoptr(GHashTable) seen = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
+  g_autoptr(GArray) from = g_array_new (FALSE, FALSE, sizeof (int64_t));
+
+  if (c->query->includes == NULL || c->query->includes->len == 0 || page->rows->len == 0)
+    return TRUE;
+  for (unsigned i = 0; i < page->rows->len; i++)
+    {
+      ChartaDbSearchRow *row = g_ptr_array_index (page->rows, i);
+
+      g_hash_table_add (seen, g_memdup2 (&row->rid, sizeof row->rid));
+      g_array_append_val (from, row->rid);
+    }
+  for (unsigned round = 0; round < MAX_INCLUDE_ROUNDS && from->len > 0; round++)
+    {
+      g_autoptr(GArray) added = g_array_new (FALSE, FALSE, sizeof (int64_t));
+
+      if (!include_round (c, page, seen, from, round > 0, added, error))
+        return FALSE;
+      g_array_set_size (from, 0);
+      g_array_append_vals (from, added->data, added->len);
+    }
+  return TRUE;
+}
+
+gboolean
+charta_db_search (ChartaDb                *db,
+                  const ChartaSearchQuery *query,
+                  unsigned                 count,
+                  ChartaDbSearchPage      *page,
+                  GError                 **error)
+{
+  Compiler c = { db, query, 0 };
+  Sql where, q;
+  g_autoptr(GArray) cursor_keys = g_array_new (FALSE, TRUE, sizeof (Bind));
+  unsigned n_sort = query->sort != NULL ? query->sort->len : 0;
+  int64_t cursor_rid = 0;
+  sqlite3_stmt *stmt;
+  unsigned n_matches = 0;
+  int rc;
+  gboolean ok = TRUE;
+
+  g_array_set_clear_func (cursor_keys, bind_clear);
+  memset (page, 0, sizeof *page);
+  page->rows = g_ptr_array_new_with_free_func ((GDestroyNotify) search_row_free);
+  page->total = -1;
+
+  if (query->cursor != NULL
+      && !cursor_decode (query, query->cursor, n_sort, &cursor_rid, cursor_keys, error))
+    return FALSE;
+
+  /* One read transaction: the count, the page and its includes see one state. */
+  if (sqlite3_exec (charta_db_get_handle (db), "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
+    return charta_db_set_error (error, db, sqlite3_errcode (charta_db_get_handle (db)),
+                                "starting a search");
+
+  sql_init (&where);
+  sql_init (&q);
+  if (!build_filter (&c, &where, error))
+    {
+      ok = FALSE;
+      goto out;
+    }
+
+  if (query->total == CHARTA_SEARCH_TOTAL_ACCURATE || query->total == CHARTA_SEARCH_TOTAL_ESTIMATE
+      || query->summary == CHARTA_SEARCH_SUMMARY_COUNT)
+    {
+      if (!count_matches (db, &where, &page->total, error))
+        {
+          ok = FALSE;
+          goto out;
+        }
+    }
+  if (query->summary == CHARTA_SEARCH_SUMMARY_COUNT)
+    goto out;
+
+  /* SELECT … FROM (SELECT r.rid AS rid, keys… FROM resource r WHERE filter) ORDER BY keys, rid */
+  sql_add (&q, "SELECT " ROW_COLUMNS);
+  for (unsigned k = 0; k < n_sort; k++)
+    g_string_append_printf (q.text, ", m.k%u", k);
+  sql_add (&q, " FROM (SELECT r.rid AS rid");
+  for (unsigned k = 0; k < n_sort; k++)
+    {
+      const ChartaSearchSort *sort = g_ptr_array_index (query->sort, k);
+
+      /* missing values last: a blob sorts after every text and number, -inf before */
+      sql_add (&q, sort->descending ? ", ifnull (" : ", ifnull (");
+      sort_key (&c, sort, "r", &q);
+      g_string_append_printf (q.text, ", %s) AS k%u", sort->descending ? "-9e999" : "x'ff'", k);
+    }
+  sql_add (&q, " FROM resource r WHERE ");
+  sql_append (&q, &where);
+  sql_add (&q, ") m JOIN resource r ON r.rid = m.rid" ROW_JOINS);
+  if (query->cursor != NULL)
+    {
+      /* strictly after the cursor's keys and rid */
+      sql_add (&q, " WHERE (0");
+      for (unsigned k = 0; k <= n_sort; k++)
+        {
+          sql_add (&q, " OR (1");
+          for (unsigned j = 0; j < k; j++)
+            {
+              g_string_append_printf (q.text, " AND m.k%u = ", j);
+              sql_bind_copy (&q, &g_array_index (cursor_keys, Bind, j));
+            }
+          if (k < n_sort)
+            {
+              const ChartaSearchSort *sort = g_ptr_array_index (query->sort, k);
+
+              g_string_append_printf (q.text, " AND m.k%u %s ", k, sort->descending ? "<" : ">");
+              sql_bind_copy (&q, &g_array_index (cursor_keys, Bind, k));
+            }
+          else
+            {
+              sql_add (&q, " AND m.rid > ");
+              sql_int (&q, cursor_rid);
+            }
+          sql_add (&q, ")");
+        }
+      sql_add (&q, ")");
+    }
+  sql_add (&q, " ORDER BY ");
+  for (unsigned k = 0; k < n_sort; k++)
+    {
+      const ChartaSearchSort *sort = g_ptr_array_index (query->sort, k);
+
+      g_string_append_printf (q.text, "m.k%u %s, ", k, sort->descending ? "DESC" : "ASC");
+    }
+  g_string_append_printf (q.text, "m.rid LIMIT %u", count + 1);
+
+  stmt = sql_prepare (db, &q, error);
+  if (stmt == NULL)
+    {
+      ok = FALSE;
+      goto out;
+    }
+  {
+    g_autofree char *cursor = NULL;
+
+    while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+      {
+        if (n_matches == count)
+          break;
+        g_ptr_array_add (page->rows, row_from_stmt (stmt, FALSE));
+        n_matches++;
+        if (n_matches == count)
+          {
+            /* the next page, if any, starts after this match */
+            g_free (cursor);
+            cursor = cursor_encode (query, stmt, 6, n_sort, sqlite3_column_int64 (stmt, 0));
+          }
+      }
+    sqlite3_finalize (stmt);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+      {
+        ok = charta_db_set_error (error, db, rc, "searching");
+        goto out;
+      }
+    if (rc == SQLITE_ROW && n_matches > 0)
+      page->next_cursor = g_steal_pointer (&cursor);
+  }
+  if (page->next_cursor != NULL)
+    ;
+  else if (query->total == CHARTA_SEARCH_TOTAL_DEFAULT && query->cursor == NULL)
+    page->total = n_matches;  /* everything fits in the first page */
+
+  if (!run_includes (&c, page, error))
+    ok = FALSE;
+
+out:
+  sql_clear (&where);
+  sql_clear (&q);
+  sqlite3_exec (charta_db_get_handle (db), "COMMIT", NULL, NULL, NULL);
+  if (!ok)
+    charta_db_search_page_clear (page);
+  return ok;
+}

@@ -1,0 +1,672 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * test-search.c: FHIR search in the store, against hand-built resources.
+ *
+ * A small store (four patients, an organization, five observations, a list, a risk assessment,
+ * two value sets) is searched with every parameter type, modifier and prefix; the expected ids
+ * of each query are worked out by hand in the comments beside it from the resources below, as
+ * FHIR R4 search.html defines the semantics (dates and numbers as ranges, strings as case- and
+ * accent-insensitive prefixes, …).  Then result controls: _sort, _include/_revinclude with
+ * :iterate, paging with cursors, _total, _summary=count, _elements, unknown parameters,
+ * compartments and system-wide search.
+ */
+#define G_LOG_DOMAIN "charta-test"
+
+#include <string.h>
+
+#include "charta-test-store-util.h"
+
+static const char *const resources[] = {
+  /* p1: Chalmers Peter, male, born 1974-12-25 (a day); identifier MR 12345; tagged vip,
+   * profile, security R, source. */
+  "{\"resourceType\":\"Patient\",\"id\":\"p1\","
+  "\"meta\":{\"source\":\"http://example.org/source#1\","
+  "\"profile\":[\"http://example.org/StructureDefinition/p\"],"
+  "\"security\":[{\"system\":\"http://terminology.hl7.org/CodeSystem/v3-Confidentiality\","
+  "\"code\":\"R\"}],\"tag\":[{\"system\":\"http://example.org/tags\",\"code\":\"vip\"}]},"
+  "\"identifier\":[{\"type\":{\"coding\":[{\"system\":"
+  "\"http://terminology.hl7.org/CodeSystem/v2-0203\",\"code\":\"MR\"}]},"
+  "\"system\":\"urn:oid:1.2.36.146.595.217.0.1\",\"value\":\"12345\"}],"
+  "\"active\":true,\"name\":[{\"family\":\"Chalmers\",\"given\":[\"Peter\"]}],"
+  "\"gender\":\"male\",\"birthDate\":\"1974-12-25\"}",
+  /* p2: Chälmers Anna, female, born 1974-12 (a month); a general practitioner known only
+   * by identifier. */
+  "{\"resourceType\":\"Patient\",\"id\":\"p2\","
+  "\"name\":[{\"family\":\"Chälmers\",\"given\":[\"Anna\"]}],"
+  "\"gender\":\"female\",\"birthDate\":\"1974-12\","
+  "\"generalPractitioner\":[{\"identifier\":{\"system\":\"http://hl7.org/fhir/sid/us-npi\","
+  "\"value\":\"999\"}}]}",
+  /* p3: Smith John, male, born 2001-02-03, managed by Organization/o1. */
+  "{\"resourceType\":\"Patient\",\"id\":\"p3\","
+  "\"name\":[{\"family\":\"Smith\",\"given\":[\"John\"]}],"
+  "\"gender\":\"male\",\"birthDate\":\"2001-02-03\","
+  "\"managingOrganization\":{\"reference\":\"Organization/o1\"}}",
+  /* p4: Brown, no gender, born 1950 (a year). */
+  "{\"resourceType\":\"Patient\",\"id\":\"p4\",\"name\":[{\"family\":\"Brown\"}],"
+  "\"birthDate\":\"1950\"}",
+  "{\"resourceType\":\"Organization\",\"id\":\"o1\",\"name\":\"Acme Health\"}",
+  /* ob1: p1, systolic 120 mm[Hg], 2020-03-15T10:30:00+02:00 (08:30Z), final. */
+  "{\"resourceType\":\"Observation\",\"id\":\"ob1\",\"status\":\"final\","
+  "\"code\":{\"coding\":[{\"system\":\"http://loinc.org\",\"code\":\"8480-6\","
+  "\"display\":\"Systolic blood pressure\"}]},\"subject\":{\"reference\":\"Patient/p1\"},"
+  "\"effectiveDateTime\":\"2020-03-15T10:30:00+02:00\",\"valueQuantity\":{\"value\":120,"
+  "\"unit\":\"mmHg\",\"system\":\"http://unitsofmeasure.org\",\"code\":\"mm[Hg]\"}}",
+  /* ob2: p1, systolic 140.0 mm[Hg], 2021-01-01, final. */
+  "{\"resourceType\":\"Observation\",\"id\":\"ob2\",\"status\":\"final\","
+  "\"code\":{\"coding\":[{\"system\":\"http://loinc.org\",\"code\":\"8480-6\","
+  "\"display\":\"Systolic blood pressure\"}]},\"subject\":{\"reference\":\"Patient/p1\"},"
+  "\"effectiveDateTime\":\"2021-01-01\",\"valueQuantity\":{\"value\":140.0,"
+  "\"unit\":\"mmHg\",\"system\":\"http://unitsofmeasure.org\",\"code\":\"mm[Hg]\"}}",
+  /* ob3: p2, weight 70.5 kg, 2020 (a year), preliminary. */
+  "{\"resourceType\":\"Observation\",\"id\":\"ob3\",\"status\":\"preliminary\","
+  "\"code\":{\"coding\":[{\"system\":\"http://loinc.org\",\"code\":\"29463-7\"}]},"
+  "\"subject\":{\"reference\":\"Patient/p2\"},\"effectiveDateTime\":\"2020\","
+  "\"valueQuantity\":{\"value\":70.5,\"unit\":\"kg\",\"system\":\"http://unitsofmeasure.org\","
+  "\"code\":\"kg\"}}",
+  /* ob4: Group/g1, a code that is only text, final, no value. */
+  "{\"resourceType\":\"Observation\",\"id\":\"ob4\",\"status\":\"final\","
+  "\"code\":{\"text\":\"Free text observation\"},\"subject\":{\"reference\":\"Group/g1\"}}",
+  /* ob5: p3, blood pressure panel with components systolic 130 and diastolic 85, 2022-05-05,
+   * amended. */
+  "{\"resourceType\":\"Observation\",\"id\":\"ob5\",\"status\":\"amended\","
+  "\"code\":{\"coding\":[{\"system\":\"http://loinc.org\",\"code\":\"85354-9\"}]},"
+  "\"subject\":{\"reference\":\"Patient/p3\"},\"effectiveDateTime\":\"2022-05-05\","
+  "\"component\":[{\"code\":{\"coding\":[{\"system\":\"http://loinc.org\","
+  "\"code\":\"8480-6\"}]},\"valueQuantity\":{\"value\":130,\"unit\":\"mmHg\","
+  "\"system\":\"http://unitsofmeasure.org\",\"code\":\"mm[Hg]\"}},"
+  "{\"code\":{\"coding\":[{\"system\":\"http://loinc.org\",\"code\":\"8462-4\"}]},"
+  "\"valueQuantity\":{\"value\":85,\"unit\":\"mmHg\",\"system\":\"http://unitsofmeasure.org\","
+  "\"code\":\"mm[Hg]\"}}]}",
+  "{\"resourceType\":\"List\",\"id\":\"l1\",\"status\":\"current\",\"mode\":\"working\","
+  "\"entry\":[{\"item\":{\"reference\":\"Patient/p1\"}},{\"item\":{\"reference\":"
+  "\"Patient/p3\"}}]}",
+  /* ra1: p1, probability 0.25. */
+  "{\"resourceType\":\"RiskAssessment\",\"id\":\"ra1\",\"status\":\"final\","
+  "\"subject\":{\"reference\":\"Patient/p1\"},\"prediction\":[{\"probabilityDecimal\":0.25}]}",
+  "{\"resourceType\":\"ValueSet\",\"id\":\"vs1\",\"status\":\"active\","
+  "\"url\":\"http://example.org/fhir/ValueSet/abc\"}",
+  "{\"resourceType\":\"ValueSet\",\"id\":\"vs2\",\"status\":\"draft\","
+  "\"url\":\"http://example.org/fhir/ValueSet/abc/sub\"}",
+};
+
+typedef struct
+{
+  ChartaTestStore store;
+} Fixture;
+
+static void
+fixture_set_up (Fixture       *f,
+                gconstpointer  data)
+{
+  charta_test_store_set_up (&f->store, data);
+  for (unsigned i = 0; i < G_N_ELEMENTS (resources); i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(ChartaResource) resource = charta_test_parse (resources[i]);
+      g_autoptr(ChartaResource) stored = NULL;
+
+      stored = charta_store_update (f->store.store, resource, 0, NULL, NULL, &error);
+      g_assert_no_error (error);
+      g_assert_nonnull (stored);
+    }
+}
+
+static void
+fixture_tear_down (Fixture       *f,
+                   gconstpointer  data)
+{
+  charta_test_store_tear_down (&f->store, data);
+}
+
+/* Runs "Type?query" (or "Compartment/id/Type?query", or "?query") and follows every page;
+ * returns the matches' ids in the order given, ',' separated, and the included ones in
+ * *@included (sorted), when not NULL. */
+static char *
+search_ids (ChartaStore  *store,
+            const char   *request,
+            char        **included)
+{
+  const char *mark = strchr (request, '?');
+  g_autofree char *path = g_strndup (request, (size_t) (mark - request));
+  g_auto(GStrv) parts = g_strsplit (path, "/", -1);
+  g_autoptr(GString) ids = g_string_new (NULL);
+  g_autoptr(GPtrArray) inc = g_ptr_array_new_with_free_func (g_free);
+  g_autofree char *cursor = NULL;
+  unsigned pages = 0;
+  const char *type = NULL;
+
+  if (g_strv_length (parts) == 1 && *parts[0] != '\0')
+    type = parts[0];
+  else if (g_strv_length (parts) == 3)
+    type = parts[2];
+
+  do
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(ChartaSearchQuery) query = charta_search_query_parse (type, mark + 1, 0, &error);
+      g_autoptr(ChartaSearchResult) result = NULL;
+
+      g_assert_no_error (error);
+      if (g_strv_length (parts) == 3)
+        {
+          query->compartment_type = g_strdup (parts[0]);
+          query->compartment_id = g_strdup (parts[1]);
+        }
+      query->cursor = g_steal_pointer (&cursor);
+      result = charta_store_search (store, query, &error);
+      if (error != NULL)
+        g_test_message ("%s: %s", request, error->message);
+      g_assert_no_error (error);
+      for (unsigned i = 0; i < result->entries->len; i++)
+        {
+          ChartaSearchEntry *entry = g_ptr_array_index (result->entries, i);
+          const char *id = charta_resource_get_id (entry->resource);
+
+          if (entry->mode == CHARTA_SEARCH_MODE_MATCH)
+            {
+              if (ids->len > 0)
+                g_string_append_c (ids, ',');
+              g_string_append (ids, id);
+            }
+          else
+            g_ptr_array_add (inc, g_strconcat (charta_resource_get_resource_type (entry->resource),
+                                               "/", id, NULL));
+        }
+      cursor = g_strdup (result->next_cursor);
+      g_assert_cmpuint (++pages, <, 100);
+    }
+  while (cursor != NULL);
+
+  if (included != NULL)
+    {
+      g_ptr_array_sort (inc, charta_test_compare_strings);
+      g_ptr_array_add (inc, NULL);
+      *included = g_strjoinv (",", (char **) inc->pdata);
+    }
+  return g_string_free (g_steal_pointer (&ids), FALSE);
+}
+
+/* The same, ids sorted (for queries whose order is not the point). */
+static char *
+search_set (ChartaStore *store,
+            const char  *request)
+{
+  g_autofree char *ids = search_ids (store, request, NULL);
+  g_auto(GStrv) parts = g_strsplit (ids, ",", -1);
+  guint n = g_strv_length (parts);
+
+  if (*ids == '\0')
+    return g_strdup ("");
+  qsort (parts, n, sizeof (char *), charta_test_compare_strings);
+  return g_strjoinv (",", parts);
+}
+
+#define assert_search(f, request, expected) \
+  G_STMT_START { \
+    g_autofree char *got_ = search_set ((f)->store.store, (request)); \
+    if (strcmp (got_, (expected)) != 0) \
+      g_error ("%s: expected [%s], got [%s]", (request), (expected), got_); \
+  } G_STMT_END
+
+#define assert_order(f, request, expected) \
+  G_STMT_START { \
+    g_autofree char *got_ = search_ids ((f)->store.store, (request), NULL); \
+    if (strcmp (got_, (expected)) != 0) \
+      g_error ("%s: expected [%s] in this order, got [%s]", (request), (expected), got_); \
+  } G_STMT_END
+
+/* ---- parameter types ------------------------------------------------------------------------ */
+
+static void
+test_string (Fixture       *f,
+             gconstpointer  data)
+{
+  /* case- and accent-insensitive prefixes of any part of the name: Chalmers, Chälmers */
+  assert_search (f, "Patient?name=chal", "p1,p2");
+  assert_search (f, "Patient?family=CHALMERS", "p1,p2");
+  assert_search (f, "Patient?name=pet", "p1");
+  /* a prefix, not a substring */
+  assert_search (f, "Patient?name=eter", "");
+  /* :exact compares the text as written */
+  assert_search (f, "Patient?family:exact=Chalmers", "p1");
+  assert_search (f, "Patient?family:exact=chalmers", "");
+  assert_search (f, "Patient?family:exact=Ch%C3%A4lmers", "p2");
+  /* :contains anywhere, still case- and accent-insensitive */
+  assert_search (f, "Patient?family:contains=ALM", "p1,p2");
+  /* comma = OR, repeated = AND */
+  assert_search (f, "Patient?name=chal,smi", "p1,p2,p3");
+  assert_search (f, "Patient?name=chal&gender=female", "p2");
+  assert_search (f, "Patient?name=chal&name=anna", "p2");
+  assert_search (f, "Organization?name=acme%20h", "o1");
+}
+
+static void
+test_token (Fixture       *f,
+            gconstpointer  data)
+{
+  assert_search (f, "Patient?gender=male", "p1,p3");
+  /* gender is a code: stored without a system, so |male (no system) finds it */
+  assert_search (f, "Patient?gender=%7Cmale", "p1,p3");
+  /* :not includes the resources that have no gender at all (p4) */
+  assert_search (f, "Patient?gender:not=male", "p2,p4");
+  assert_search (f, "Patient?gender:missing=true", "p4");
+  assert_search (f, "Patient?gender:missing=false", "p1,p2,p3");
+  /* :in a value set of the model: every administrative gender */
+  assert_search (f, "Patient?gender:in=http://hl7.org/fhir/ValueSet/administrative-gender",
+                 "p1,p2,p3");
+  assert_search (f, "Patient?gender:not-in=http://hl7.org/fhir/ValueSet/administrative-gender",
+                 "p4");
+  /* Identifier: system|value, value, system| */
+  assert_search (f, "Patient?identifier=urn:oid:1.2.36.146.595.217.0.1%7C12345", "p1");
+  assert_search (f, "Patient?identifier=12345", "p1");
+  assert_search (f, "Patient?identifier=urn:oid:1.2.36.146.595.217.0.1%7C", "p1");
+  assert_search (f, "Patient?identifier=urn:oid:9.9%7C12345", "");
+  /* :of-type: type system|type code|value */
+  assert_search (f, "Patient?identifier:of-type="
+                    "http://terminology.hl7.org/CodeSystem/v2-0203%7CMR%7C12345", "p1");
+  assert_search (f, "Patient?identifier:of-type="
+                    "http://terminology.hl7.org/CodeSystem/v2-0203%7CSS%7C12345", "");
+  /* CodeableConcept: code is Observation.code only; combo-code adds the components' */
+  assert_search (f, "Observation?code=http://loinc.org%7C8480-6", "ob1,ob2");
+  assert_search (f, "Observation?code=8480-6", "ob1,ob2");
+  assert_search (f, "Observation?combo-code=8480-6", "ob1,ob2,ob5");
+  assert_search (f, "Observation?component-code=8480-6", "ob5");
+  assert_search (f, "Observation?code=http://snomed.info/sct%7C8480-6", "");
+  /* :text: the display or the concept's text, as a string prefix */
+  assert_search (f, "Observation?code:text=free%20text", "ob4");
+  assert_search (f, "Observation?code:text=systolic", "ob1,ob2");
+  assert_search (f, "Observation?status=final", "ob1,ob2,ob4");
+  assert_search (f, "Observation?status=final,amended", "ob1,ob2,ob4,ob5");
+  /* meta: _tag, _security (tokens), _profile and _source (uris), _id */
+  assert_search (f, "Patient?_tag=http://example.org/tags%7Cvip", "p1");
+  assert_search (f, "Patient?_security=R", "p1");
+  assert_search (f, "Patient?_profile=http://example.org/StructureDefinition/p", "p1");
+  assert_search (f, "Patient?_source=http://example.org/source%231", "p1");
+  assert_search (f, "Patient?_id=p1,p3", "p1,p3");
+  assert_search (f, "Patient?_id=nope", "");
+  assert_search (f, "Patient?active=true", "p1");
+}
+
+static void
+test_date (Fixture       *f,
+           gconstpointer  data)
+{
+  /* birthDate: p1 1974-12-25 (a day), p2 1974-12 (the month), p3 2001-02-03, p4 1950 (the
+   * year).  The parameter 1974-12-25 is that day. */
+  /* eq: the resource's range lies within the parameter's: only p1 (p2's month is wider) */
+  assert_search (f, "Patient?birthdate=1974-12-25", "p1");
+  assert_search (f, "Patient?birthdate=eq1974-12-25", "p1");
+  /* the month 1974-12 holds p1's day and p2's month */
+  assert_search (f, "Patient?birthdate=1974-12", "p1,p2");
+  assert_search (f, "Patient?birthdate=1974", "p1,p2");
+  /* ne: not eq */
+  assert_search (f, "Patient?birthdate=ne1974-12", "p3,p4");
+  /* gt: the resource's range ends after the parameter's: p2 (ends 1974-12-31), p3 */
+  assert_search (f, "Patient?birthdate=gt1974-12-25", "p2,p3");
+  /* lt: it starts before: p2 (starts 1974-12-01), p4 */
+  assert_search (f, "Patient?birthdate=lt1974-12-25", "p2,p4");
+  /* ge = gt or eq, le = lt or eq */
+  assert_search (f, "Patient?birthdate=ge1974-12-25", "p1,p2,p3");
+  assert_search (f, "Patient?birthdate=le1974-12-25", "p1,p2,p4");
+  /* sa: starts after the parameter's end; eb: ends before its start */
+  assert_search (f, "Patient?birthdate=sa1974-12-25", "p3");
+  assert_search (f, "Patient?birthdate=eb1974-12-25", "p4");
+  /* ap: within 10% of the distance from now (about 52 years: ±5 years): 1969-1980 */
+  assert_search (f, "Patient?birthdate=ap1974-12-25", "p1,p2");
+  /* AND of two prefixes: a range */
+  assert_search (f, "Patient?birthdate=ge1950&birthdate=lt1975", "p1,p2,p4");
+
+  /* effective: ob1 2020-03-15T08:30:00Z (a second), ob2 2021-01-01, ob3 2020, ob5 2022-05-05 */
+  assert_search (f, "Observation?date=2020", "ob1,ob3");
+  assert_search (f, "Observation?date=ge2021", "ob2,ob5");
+  assert_search (f, "Observation?date=2020-03-15T08:30:00Z", "ob1");
+  /* the same instant written in another zone */
+  assert_search (f, "Observation?date=2020-03-15T03:30:00-05:00", "ob1");
+  assert_search (f, "Observation?date=2020-03-15T08:31:00Z", "");
+  /* _lastUpdated: everything was written just now */
+  assert_search (f, "ValueSet?_lastUpdated=gt2020-01-01", "vs1,vs2");
+  assert_search (f, "ValueSet?_lastUpdated=lt2020-01-01", "");
+}
+
+static void
+test_number_quantity (Fixture       *f,
+                      gconstpointer  data)
+{
+  /* probability 0.25.  "0.25" is [0.245, 0.255); "0.3" is [0.25, 0.35), which holds 0.25;
+   * "0.2" is [0.15, 0.25), which does not. */
+  assert_search (f, "RiskAssessment?probability=0.25", "ra1");
+  assert_search (f, "RiskAssessment?probability=0.3", "ra1");
+  assert_search (f, "RiskAssessment?probability=0.2", "");
+  assert_search (f, "RiskAssessment?probability=gt0.2", "ra1");
+  assert_search (f, "RiskAssessment?probability=lt0.25", "");
+  assert_search (f, "RiskAssessment?probability=le0.25", "ra1");
+  assert_search (f, "RiskAssessment?probability=ne0.25", "");
+
+  /* value-quantity: ob1 120 mm[Hg], ob2 140.0 mm[Hg], ob3 70.5 kg */
+  assert_search (f, "Observation?value-quantity=120", "ob1");
+  assert_search (f, "Observation?value-quantity=gt125", "ob2");
+  assert_search (f, "Observation?value-quantity=lt125", "ob1,ob3");
+  assert_search (f, "Observation?value-quantity=140%7Chttp://unitsofmeasure.org%7Cmm%5BHg%5D",
+                 "ob2");
+  assert_search (f, "Observation?value-quantity=70.5%7C%7Ckg", "ob3");
+  assert_search (f, "Observation?value-quantity=70.5%7Chttp://unitsofmeasure.org%7Cg", "");
+  /* ap127: ±12.7, [114.3, 139.7]: 120 only */
+  assert_search (f, "Observation?value-quantity=ap127", "ob1");
+  /* the components' values through combo-value-quantity */
+  assert_search (f, "Observation?combo-value-quantity=130", "ob5");
+  assert_search (f, "Observation?component-value-quantity=85", "ob5");
+}
+
+static void
+test_reference (Fixture       *f,
+                gconstpointer  data)
+{
+  assert_search (f, "Observation?subject=Patient/p1", "ob1,ob2");
+  assert_search (f, "Observation?subject=p1", "ob1,ob2");
+  assert_search (f, "Observation?subject:Group=g1", "ob4");
+  assert_search (f, "Observation?subject:Patient=g1", "");
+  /* patient is subject narrowed to Patient */
+  assert_search (f, "Observation?patient=Patient/p1", "ob1,ob2");
+  assert_search (f, "Observation?patient=g1", "");
+  assert_search (f, "Observation?patient:missing=true", "ob4");
+  assert_search (f, "Patient?organization=Organization/o1", "p3");
+  assert_search (f, "Patient?organization:missing=false", "p3");
+  assert_search (f, "Patient?general-practitioner:identifier="
+                    "http://hl7.org/fhir/sid/us-npi%7C999", "p2");
+  assert_search (f, "Patient?general-practitioner:identifier=999", "p2");
+}
+
+static void
+test_uri (Fixture       *f,
+          gconstpointer  data)
+{
+  assert_search (f, "ValueSet?url=http://example.org/fhir/ValueSet/abc", "vs1");
+  assert_search (f, "ValueSet?url:below=http://example.org/fhir/ValueSet/abc", "vs1,vs2");
+  /* :above: the stored uri is a prefix of the value */
+  assert_search (f, "ValueSet?url:above=http://example.org/fhir/ValueSet/abc/sub", "vs1,vs2");
+  assert_search (f, "ValueSet?url:above=http://example.org/fhir/ValueSet/abc", "vs1");
+  assert_search (f, "ValueSet?url=http://example.org/fhir/ValueSet", "");
+}
+
+static void
+test_composite (Fixture       *f,
+                gconstpointer  data)
+{
+  /* systolic above 130: ob2 (140); ob1's 120 is not */
+  assert_search (f, "Observation?code-value-quantity=http://loinc.org%7C8480-6$gt130", "ob2");
+  assert_search (f, "Observation?code-value-quantity=8480-6$120", "ob1");
+  /* the two halves must come from the same component: 8462-4 with 85 yes, with 130 no */
+  assert_search (f, "Observation?component-code-value-quantity=8462-4$85", "ob5");
+  assert_search (f, "Observation?component-code-value-quantity=8462-4$130", "");
+  assert_search (f, "Observation?combo-code-value-quantity=8480-6$130", "ob5");
+  assert_search (f, "Observation?combo-code-value-quantity=8480-6$ge120", "ob1,ob2,ob5");
+}
+
+/* ---- chains, reverse chains, lists, compartments ---------------------------------------- */
+
+static void
+test_chains (Fixture       *f,
+             gconstpointer  data)
+{
+  assert_search (f, "Observation?subject:Patient.name=smith", "ob5");
+  assert_search (f, "Observation?patient.gender=female", "ob3");
+  /* two links: the patient's organization's name */
+  assert_search (f, "Observation?subject:Patient.organization.name=acme", "ob5");
+  assert_search (f, "Observation?subject:Patient.organization.name=other", "");
+  /* reverse chains */
+  assert_search (f, "Patient?_has:Observation:patient:code=8480-6", "p1");
+  assert_search (f, "Patient?_has:Observation:subject:status=preliminary", "p2");
+  assert_search (f, "Organization?_has:Patient:organization:_has:Observation:patient:status=amended",
+                 "o1");
+  assert_search (f, "Organization?_has:Patient:organization:_has:Observation:patient:status=final",
+                 "");
+  assert_search (f, "Patient?_list=l1", "p1,p3");
+  /* compartments */
+  assert_search (f, "Patient/p1/Observation?", "ob1,ob2");
+  assert_search (f, "Patient/p1/Observation?code=8480-6&date=2021", "ob2");
+  assert_search (f, "Patient/p1/RiskAssessment?", "ra1");
+  assert_search (f, "Patient/p3/Observation?", "ob5");
+  /* the whole store */
+  assert_search (f, "?_id=p1,o1,vs2", "o1,p1,vs2");
+  assert_search (f, "?_type=ValueSet,Organization", "o1,vs1,vs2");
+}
+
+/* ---- result controls --------------------------------------------------------------------- */
+
+static void
+test_sort (Fixture       *f,
+           gconstpointer  data)
+{
+  /* ascending by the start of the range: p4 1950, p2 1974-12-01, p1 1974-12-25, p3 2001 */
+  assert_order (f, "Patient?_sort=birthdate", "p4,p2,p1,p3");
+  /* descending by the end: p3, p2 (1974-12-31), p1 (1974-12-25), p4 */
+  assert_order (f, "Patient?_sort=-birthdate", "p3,p2,p1,p4");
+  /* female before male, then the youngest first; no gender (p4) last */
+  assert_order (f, "Patient?_sort=gender,-birthdate", "p2,p3,p1,p4");
+  /* the same, one per page: the cursors carry the keys */
+  assert_order (f, "Patient?_sort=gender,-birthdate&_count=1", "p2,p3,p1,p4");
+  assert_order (f, "Patient?_sort=-_id&_count=3", "p4,p3,p2,p1");
+  /* no _sort: the order of creation */
+  assert_order (f, "Patient?_count=1", "p1,p2,p3,p4");
+}
+
+static void
+test_include (Fixture       *f,
+              gconstpointer  data)
+{
+  g_autofree char *ids = NULL;
+  g_autofree char *included = NULL;
+
+  ids = search_ids (f->store.store, "Observation?_id=ob5&_include=Observation:subject", &included);
+  g_assert_cmpstr (ids, ==, "ob5");
+  g_assert_cmpstr (included, ==, "Patient/p3");
+  g_clear_pointer (&ids, g_free);
+  g_clear_pointer (&included, g_free);
+
+  /* :iterate follows the included patient to its organization */
+  ids = search_ids (f->store.store, "Observation?_id=ob5&_include=Observation:subject"
+                                    "&_include:iterate=Patient:organization", &included);
+  g_assert_cmpstr (ids, ==, "ob5");
+  g_assert_cmpstr (included, ==, "Organization/o1,Patient/p3");
+  g_clear_pointer (&ids, g_free);
+  g_clear_pointer (&included, g_free);
+
+  ids = search_ids (f->store.store, "Patient?_id=p1&_revinclude=Observation:subject", &included);
+  g_assert_cmpstr (ids, ==, "p1");
+  g_assert_cmpstr (included, ==, "Observation/ob1,Observation/ob2");
+  g_clear_pointer (&ids, g_free);
+  g_clear_pointer (&included, g_free);
+
+  /* every write has its Provenance, which targets the version */
+  ids = search_ids (f->store.store, "Patient?_id=p2&_revinclude=Provenance:target", &included);
+  g_assert_cmpstr (ids, ==, "p2");
+  g_assert_true (g_str_has_prefix (included, "Provenance/"));
+  g_assert_null (strchr (included, ','));
+}
+
+static ChartaSearchResult *
+run (Fixture     *f,
+     const char  *type,
+     const char  *text)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(ChartaSearchQuery) query = charta_search_query_parse (type, text, 0, &error);
+  ChartaSearchResult *result;
+
+  g_assert_no_error (error);
+  result = charta_store_search (f->store.store, query, &error);
+  g_assert_no_error (error);
+  return result;
+}
+
+static void
+test_total_summary (Fixture       *f,
+                    gconstpointer  data)
+{
+  g_autoptr(ChartaSearchResult) page = run (f, "Patient", "_count=1&_total=accurate");
+  g_autoptr(ChartaSearchResult) count = run (f, "Patient", "gender=male&_summary=count");
+  g_autoptr(ChartaSearchResult) all = run (f, "Patient", "");
+  g_autoptr(ChartaSearchResult) none = run (f, "Patient", "_count=2&_total=none");
+  g_autoptr(ChartaSearchResult) elements = run (f, "Patient", "_id=p1&_elements=gender");
+  ChartaSearchEntry *entry;
+  JsonObject *root;
+
+  g_assert_cmpint (page->total, ==, 4);
+  g_assert_cmpuint (page->entries->len, ==, 1);
+  g_assert_nonnull (page->next_cursor);
+  g_assert_cmpint (count->total, ==, 2);
+  g_assert_cmpuint (count->entries->len, ==, 0);
+  /* everything fits in the first page: the total is known without counting */
+  g_assert_cmpint (all->total, ==, 4);
+  g_assert_null (all->next_cursor);
+  g_assert_cmpint (none->total, ==, -1);
+
+  /* _elements: gender kept, name left out, the page marked SUBSETTED */
+  g_assert_cmpuint (elements->entries->len, ==, 1);
+  entry = g_ptr_array_index (elements->entries, 0);
+  root = charta_resource_get_object (entry->resource);
+  g_assert_true (json_object_has_member (root, "gender"));
+  g_assert_false (json_object_has_member (root, "name"));
+  g_assert_nonnull (strstr (g_bytes_get_data (entry->json, NULL), "SUBSETTED"));
+}
+
+static void
+test_bundle (Fixture       *f,
+             gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(ChartaSearchQuery) query =
+    charta_search_query_parse ("Patient", "name=chal&_count=1&foo=bar", 0, &error);
+  g_autoptr(ChartaSearchResult) result = NULL;
+  g_autoptr(GBytes) bundle = NULL;
+  g_autoptr(ChartaResource) parsed = NULL;
+  JsonObject *root;
+  JsonArray *links, *entries;
+
+  g_assert_no_error (error);
+  g_assert_cmpuint (query->unknown->len, ==, 1);
+  g_assert_cmpstr (g_ptr_array_index (query->unknown, 0), ==, "foo");
+  result = charta_store_search (f->store.store, query, &error);
+  g_assert_no_error (error);
+  bundle = charta_search_result_to_bundle (result, query, "http://localhost/fhir", "Patient");
+  parsed = charta_resource_new_from_bytes (bundle, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_no_error ((charta_validate (parsed, &error), error));
+  root = charta_resource_get_object (parsed);
+  g_assert_cmpstr (json_object_get_string_member (root, "type"), ==, "searchset");
+  links = json_object_get_array_member (root, "link");
+  g_assert_cmpuint (json_array_get_length (links), ==, 2);
+  g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (links, 1),
+                                                  "relation"), ==, "next");
+  g_assert_true (g_str_has_prefix (
+    json_object_get_string_member (json_array_get_object_element (links, 1), "url"),
+    "http://localhost/fhir/Patient?name=chal&_count=1"));
+  entries = json_object_get_array_member (root, "entry");
+  /* one match and the OperationOutcome naming foo */
+  g_assert_cmpuint (json_array_get_length (entries), ==, 2);
+  g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (entries, 0),
+                                                  "fullUrl"), ==,
+                   "http://localhost/fhir/Patient/p1");
+  g_assert_nonnull (strstr (g_bytes_get_data (bundle, NULL), "“foo”"));
+}
+
+static void
+test_errors (Fixture       *f,
+             gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(ChartaSearchQuery) query = NULL;
+  g_autoptr(ChartaSearchQuery) other = NULL;
+  g_autoptr(ChartaSearchResult) page = run (f, "Patient", "_count=1");
+  g_autoptr(ChartaSearchResult) result = NULL;
+
+  /* a cursor is refused for another query */
+  other = charta_search_query_parse ("Patient", "_count=1&gender=male", 0, &error);
+  g_assert_no_error (error);
+  other->cursor = g_strdup (page->next_cursor);
+  result = charta_store_search (f->store.store, other, &error);
+  g_assert_error (error, CHARTA_STORE_ERROR, CHARTA_STORE_ERROR_INVALID);
+  g_assert_nonnull (strstr (error->message, "_cursor"));
+  g_assert_null (result);
+  g_clear_error (&error);
+
+  g_free (other->cursor);
+  other->cursor = g_strdup ("c1.garbage!!");
+  result = charta_store_search (f->store.store, other, &error);
+  g_assert_error (error, CHARTA_STORE_ERROR, CHARTA_STORE_ERROR_INVALID);
+  g_assert_null (result);
+  g_clear_error (&error);
+
+  /* a type outside the compartment */
+  query = charta_search_query_parse ("ValueSet", "", 0, &error);
+  g_assert_no_error (error);
+  query->compartment_type = g_strdup ("Patient");
+  query->compartment_id = g_strdup ("p1");
+  result = charta_store_search (f->store.store, query, &error);
+  g_assert_error (error, CHARTA_STORE_ERROR, CHARTA_STORE_ERROR_INVALID);
+  g_assert_nonnull (strstr (error->message, "compartment"));
+  g_assert_null (result);
+  g_clear_error (&error);
+  g_clear_pointer (&query, charta_search_query_free);
+
+  /* an unknown value set */
+  query = charta_search_query_parse ("Patient", "gender:in=http://example.org/nope", 0, &error);
+  g_assert_no_error (error);
+  result = charta_store_search (f->store.store, query, &error);
+  g_assert_error (error, CHARTA_STORE_ERROR, CHARTA_STORE_ERROR_UNSUPPORTED);
+  g_assert_nonnull (strstr (error->message, "http://example.org/nope"));
+  g_assert_null (result);
+}
+
+/* Deleted and superseded versions are not found; the current one is. */
+static void
+test_versions (Fixture       *f,
+               gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(ChartaResource) renamed = charta_test_parse (
+    "{\"resourceType\":\"Patient\",\"id\":\"p3\",\"name\":[{\"family\":\"Smythe\"}],"
+    "\"gender\":\"male\",\"birthDate\":\"2001-02-03\"}");
+  g_autoptr(ChartaResource) stored = NULL;
+
+  stored = charta_store_update (f->store.store, renamed, 0, NULL, NULL, &error);
+  g_assert_no_error (error);
+  assert_search (f, "Patient?name=smith", "");
+  assert_search (f, "Patient?name=smythe", "p3");
+  assert_search (f, "Observation?subject:Patient.name=smythe", "ob5");
+  charta_store_delete (f->store.store, "Patient", "p1", 0, NULL, &error);
+  g_assert_no_error (error);
+  assert_search (f, "Patient?name=chal", "p2");
+  assert_search (f, "Patient?_id=p1", "");
+  /* ob1 still refers to p1; the chain needs p1 to exist */
+  assert_search (f, "Observation?subject=Patient/p1", "ob1,ob2");
+  assert_search (f, "Observation?subject:Patient.name=chal", "ob3");
+}
+
+int
+main (int    argc,
+      char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+
+#define ADD(path, func) \
+  g_test_add ("/charta/backend/search/" path, Fixture, NULL, fixture_set_up, func, \
+              fixture_tear_down)
+  ADD ("string", test_string);
+  ADD ("token", test_token);
+  ADD ("date", test_date);
+  ADD ("number-quantity", test_number_quantity);
+  ADD ("reference", test_reference);
+  ADD ("uri", test_uri);
+  ADD ("composite", test_composite);
+  ADD ("chains", test_chains);
+  ADD ("sort", test_sort);
+  ADD ("include", test_include);
+  ADD ("total-summary", test_total_summary);
+  ADD ("bundle", test_bundle);
+  ADD ("errors", test_errors);
+  ADD ("versions", test_versions);
+#undef ADD
+
+  return g_test_run ();
+}
