@@ -923,6 +923,68 @@ missing_value (const ChartaSearchClause *clause)
   return v->missing;
 }
 
+/* The FTS5 query of a _text or _content clause: each value's words as prefixes, all of them
+ * (AND), the values ORed; each word a quoted string, so that nothing in a value is FTS5
+ * syntax.  NULL when no value has a word. */
+static char *
+fts_query (const ChartaSearchClause *clause)
+{
+  gboolean narrative = strcmp (clause->param->code, "_text") == 0;
+  GString *q = g_string_new (NULL);
+  unsigned n_values = 0;
+
+  for (unsigned i = 0; i < clause->values->len; i++)
+    {
+      const ChartaSearchValue *v = g_ptr_array_index (clause->values, i);
+      GString *words = g_string_new (NULL);
+      unsigned n_words = 0;
+      const char *p = v->text != NULL ? v->text : "";
+
+      while (*p != '\0')
+        {
+          const char *start;
+
+          while (*p != '\0' && !g_unichar_isalnum (g_utf8_get_char (p)))
+            p = g_utf8_next_char (p);
+          start = p;
+          while (*p != '\0' && g_unichar_isalnum (g_utf8_get_char (p)))
+            p = g_utf8_next_char (p);
+          if (p > start)
+            {
+              g_string_append (words, n_words++ > 0 ? " AND \"" : "\"");
+              g_string_append_len (words, start, p - start);
+              g_string_append (words, "\"*");
+            }
+        }
+      if (n_words > 0)
+        {
+          g_string_append (q, n_values++ > 0 ? " OR (" : "(");
+          g_string_append (q, words->str);
+          g_string_append_c (q, ')');
+        }
+      g_string_free (words, TRUE);
+    }
+  if (n_values == 0)
+    {
+      g_string_free (q, TRUE);
+      return NULL;
+    }
+  if (narrative)
+    {
+      g_string_prepend (q, "narrative : (");
+      g_string_append_c (q, ')');
+    }
+  return g_string_free (q, FALSE);
+}
+
+static gboolean
+is_full_text (const ChartaSearchClause *clause)
+{
+  return clause->param != NULL && clause->param->expression == NULL
+         && (strcmp (clause->param->code, "_text") == 0
+             || strcmp (clause->param->code, "_content") == 0);
+}
+
 /* The condition @clause puts on resource row @r. */
 static gboolean
 clause_cond (Compiler                 *c,
@@ -1015,6 +1077,25 @@ clause_cond (Compiler                 *c,
       g_string_append_printf (q->text, "EXISTS (SELECT 1 FROM version %s WHERE %s.rid = %s.rid"
                               " AND %s.version = %s.version AND ", v, v, r, v, r);
       last_updated_cond (q, v, clause);
+      sql_add (q, ")");
+      return TRUE;
+    }
+  if (is_full_text (clause))
+    {
+      g_autofree char *match = fts_query (clause);
+
+      if (clause->modifier == CHARTA_SEARCH_MODIFIER_MISSING)
+        {
+          sql_add (q, missing_value (clause) ? "0" : "1");
+          return TRUE;
+        }
+      if (match == NULL)
+        {
+          sql_add (q, "0");
+          return TRUE;
+        }
+      g_string_append_printf (q->text, "%s.rid IN (SELECT rowid FROM fts WHERE fts MATCH ", r);
+      sql_text (q, match);
       sql_add (q, ")");
       return TRUE;
     }
@@ -1132,6 +1213,17 @@ clause_set (Compiler                 *c,
     }
   if (is_code (clause, "_lastUpdated"))
     return FALSE;
+  if (is_full_text (clause))
+    {
+      g_autofree char *match = NULL;
+
+      if (clause->modifier != CHARTA_SEARCH_MODIFIER_NONE
+          || (match = fts_query (clause)) == NULL)
+        return FALSE;
+      sql_add (q, "SELECT rowid FROM fts WHERE fts MATCH ");
+      sql_text (q, match);
+      return TRUE;
+    }
   if (clause->param->expression == NULL || table_of (clause->param->type) == NULL)
     return FALSE;
   switch (clause->modifier)

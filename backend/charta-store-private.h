@@ -104,6 +104,8 @@ typedef struct
   int64_t       provenance_rid; /* the Provenance resource of this version, 0 for none */
   gboolean      had_index;      /* the previous current version has index rows to remove */
   GPtrArray    *values;         /* ChartaIndexValue *, NULL for a tombstone */
+  const char   *narrative;      /* full text (charta_search_index_text()), NULL for a tombstone */
+  const char   *content;
 } ChartaDbVersion;
 
 /* Adds the resource row of a resource whose first version will be put later in the same

@@ -54,6 +54,8 @@ typedef enum
   STMT_PROVENANCE_ALL,
   STMT_PROVENANCE_VERSION,
   STMT_COUNT_BY_TYPE,
+  STMT_FTS_INSERT,
+  STMT_FTS_DELETE,
   /* per index table: insert, delete by rid, select by rid */
   STMT_INDEX_INSERT,
   STMT_INDEX_DELETE = STMT_INDEX_INSERT + 8,
@@ -109,6 +111,8 @@ static const char *const stmt_sql[STMT_INDEX_INSERT] = {
     "   WHERE x.pid = (SELECT pid FROM param WHERE type = 'Provenance' AND code = 'target')"
     "   AND x.id = ?2 AND x.type = ?1 AND x.version = ?3)"
     " ORDER BY pv.seq DESC",
+  [STMT_FTS_INSERT] = "INSERT INTO fts (rowid, narrative, content) VALUES (?1, ?2, ?3)",
+  [STMT_FTS_DELETE] = "DELETE FROM fts WHERE rowid = ?1",
   [STMT_COUNT_BY_TYPE] =
     "SELECT t.name, count(*) FROM resource r JOIN rtype t ON t.tid = r.tid"
     " WHERE r.deleted = 0 GROUP BY r.tid",
@@ -1692,6 +1696,28 @@ charta_db_put_version (ChartaDb         *db,
     return FALSE;
   if (v->values != NULL && !insert_index_rows (db, v->type, v->rid, v->values, error))
     return FALSE;
+  if (v->had_index)
+    {
+      g_autoptr(ChartaStmt) stmt = get_stmt (db, STMT_FTS_DELETE, error);
+
+      if (stmt == NULL)
+        return FALSE;
+      sqlite3_bind_int64 (stmt, 1, v->rid);
+      if (!run_stmt (db, stmt, "removing full text", error))
+        return FALSE;
+    }
+  if (v->body != NULL && v->content != NULL)
+    {
+      g_autoptr(ChartaStmt) stmt = get_stmt (db, STMT_FTS_INSERT, error);
+
+      if (stmt == NULL)
+        return FALSE;
+      sqlite3_bind_int64 (stmt, 1, v->rid);
+      bind_text (stmt, 2, v->narrative != NULL ? v->narrative : "");
+      bind_text (stmt, 3, v->content);
+      if (!run_stmt (db, stmt, "adding full text", error))
+        return FALSE;
+    }
   return TRUE;
 }
 
@@ -2230,6 +2256,20 @@ check_orphan_rows (ChartaDb       *db,
                             "%s has %" G_GINT64_FORMAT " rows of deleted or unknown resources "
                             "(or out of their resource's rowid range)", index_tables[t].name, n);
     }
+  {
+    int64_t stray = 0, missing = 0;
+
+    if (!query_int (db, "SELECT count(*) FROM fts WHERE rowid NOT IN"
+                        " (SELECT rid FROM resource WHERE deleted = 0)", &stray, error)
+        || !query_int (db, "SELECT count(*) FROM resource WHERE deleted = 0 AND rid NOT IN"
+                           " (SELECT rowid FROM fts)", &missing, error))
+      return FALSE;
+    if (stray > 0 || missing > 0)
+      charta_outcome_add (outcome, CHARTA_ISSUE_ERROR, "invalid", NULL,
+                          "the full-text index has %" G_GINT64_FORMAT " rows of deleted or "
+                          "unknown resources and lacks %" G_GINT64_FORMAT " current ones",
+                          stray, missing);
+  }
   return TRUE;
 }
 

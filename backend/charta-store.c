@@ -41,6 +41,7 @@
 #include <time.h>
 
 #include "charta-resource-private.h"
+#include "charta-search-index-private.h"
 #include "charta-store.h"
 #include "charta-store-private.h"
 
@@ -113,6 +114,8 @@ typedef struct
   size_t           body_lu_at;       /* offset of the lastUpdated value in @body */
   ChartaResource  *stored;           /* what parsing @body would give (during preparation) */
   GPtrArray       *values;           /* index values of @body */
+  char            *narrative;        /* and its full text */
+  char            *content;
   gboolean         wants_provenance;
 
   /* Outcome (set by the writer). */
@@ -150,6 +153,8 @@ op_clear_prepared (Op *op)
   g_clear_pointer (&op->body, g_free);
   g_clear_pointer (&op->stored, charta_resource_unref);
   g_clear_pointer (&op->values, g_ptr_array_unref);
+  g_clear_pointer (&op->narrative, g_free);
+  g_clear_pointer (&op->content, g_free);
 }
 
 static void
@@ -721,6 +726,7 @@ prepare_op (Request                *req,
       char version_text[24];
       RewriteContext ctx = { req->urns, NULL };
       ChartaResourceEdits edits = { 0 };
+      g_autoptr(GString) content = NULL;
       size_t skip[4];
 
       op->version = current->version + 1;
@@ -733,6 +739,8 @@ prepare_op (Request                *req,
       edits.last_updated = PLACEHOLDER_INSTANT;
       edits.rewrite_reference = rewrite_reference;
       edits.user_data = &ctx;
+      content = g_string_sized_new (512);
+      edits.content = content;
       /* The body, and in the same pass the resource that parsing it would give (sharing the
        * input's unedited subtrees): what the index values are extracted from.  (The caller
        * gets back a resource made from the final body, see op_result_resource().) */
@@ -755,6 +763,10 @@ prepare_op (Request                *req,
       op->body_lu_at = skip[2];
 
       op->values = extract_values (op->stored, error);
+      /* the full text: the content came with the body, the narrative is one member */
+      op->content = g_string_free (g_steal_pointer (&content), FALSE);
+      if (op->values != NULL)
+        op->narrative = charta_search_text_narrative (op->stored);
       /* Freed now, while its nodes are still in the caches. */
       g_clear_pointer (&op->stored, charta_resource_unref);
       if (op->values == NULL)
@@ -847,6 +859,8 @@ put_provenance (ChartaStore  *self,
   g_autoptr(ChartaResource) resource = NULL;
   g_autoptr(GPtrArray) values = NULL;
   g_autoptr(GError) local_error = NULL;
+  g_autofree char *narrative = NULL;
+  g_autofree char *content = NULL;
   ChartaDbVersion version = { 0 };
   int64_t lu = next_last_updated (self);
 
@@ -861,6 +875,7 @@ put_provenance (ChartaStore  *self,
   values = extract_values (resource, error);
   if (values == NULL)
     return FALSE;
+  charta_search_index_text (resource, &narrative, &content);
 
   version.type = "Provenance";
   version.id = group->id;
@@ -872,6 +887,8 @@ put_provenance (ChartaStore  *self,
   version.body = body->str;
   version.body_length = body->len;
   version.values = values;
+  version.narrative = narrative;
+  version.content = content;
   return charta_db_put_version (self->writer_db, &version, error);
 }
 
@@ -967,6 +984,8 @@ execute_op (ChartaStore  *self,
   version.provenance_rid = group != NULL ? group->rid : 0;
   version.had_index = current.rid != 0 && !current.deleted;
   version.values = op->values;
+  version.narrative = op->narrative;
+  version.content = op->content;
   if (!charta_db_put_version (db, &version, error))
     return FALSE;
   if (group != NULL)

@@ -37,6 +37,7 @@
 
 #include "charta-fhir-error.h"
 #include "charta-json-private.h"
+#include "charta-search-index-private.h"
 #include "charta-model.h"
 #include "charta-resource.h"
 #include "charta-resource-private.h"
@@ -501,6 +502,8 @@ typedef struct
   JsonObject                *edit_meta;       /* its meta object, NULL when it has none */
   gboolean                   build;           /* also build the edited tree (see
                                                * charta_resource_new_edited()) */
+  GString                   *content;         /* edits->content, NULL when not asked */
+  unsigned                   naming;          /* inside members whose strings name things */
 } Writer;
 
 typedef enum
@@ -884,7 +887,14 @@ write_object (Writer     *w,
           break;
         case MEMBER_NODE:
         default:
-          child = write_node (w, members[i].node, members[i].type, indent + 1);
+          {
+            gboolean naming = w->content != NULL
+                              && charta_search_text_is_naming_member (members[i].name);
+
+            w->naming += naming;
+            child = write_node (w, members[i].node, members[i].type, indent + 1);
+            w->naming -= naming;
+          }
           break;
         }
       if (children != NULL)
@@ -973,7 +983,15 @@ write_node (Writer   *w,
         GType value_type = json_node_get_value_type (node);
 
         if (value_type == G_TYPE_STRING)
-          charta_json_append_string (w->out, json_node_get_string (node));
+          {
+            charta_json_append_string (w->out, json_node_get_string (node));
+            if (w->content != NULL && w->naming == 0)
+              {
+                if (w->content->len > 0)
+                  g_string_append_c (w->content, ' ');
+                charta_string_append (w->content, json_node_get_string (node));
+              }
+          }
         else if (value_type == G_TYPE_BOOLEAN)
           charta_string_append (w->out, json_node_get_boolean (node) ? "true" : "false");
         else
@@ -1037,6 +1055,8 @@ write_canonical (ChartaResource            *self,
   w.edit_root = NULL;
   w.edit_meta = NULL;
   w.build = built != NULL;
+  w.content = edits != NULL ? edits->content : NULL;
+  w.naming = 0;
   if (edits != NULL)
     {
       JsonNode *meta = json_object_get_member (self->object, "meta");

@@ -102,6 +102,10 @@ typedef struct
   const char                 *last_updated;
   ChartaReferenceRewriteFunc  rewrite_reference;
   gpointer                    user_data;
+  /* When not NULL, the full text that _content searches is appended to it as the body is
+   * written: the strings charta_search_index_text() gives as content (of the edited body),
+   * space separated, in canonical order. */
+  GString                    *content;
 } ChartaResourceEdits;
 
 char           *charta_resource_to_json_edited    (ChartaResource            *self,

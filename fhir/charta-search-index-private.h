@@ -44,6 +44,12 @@ gboolean  charta_search_parse_reference  (const char       *reference,
  * default.  For tests, which check that it changes nothing. */
 void      charta_search_index_set_prefilter (gboolean enabled);
 
+/* Full text (see charta_search_index_text()): whether the strings under member @name name
+ * things rather than say them (id, reference, system, url…), and the narrative of @resource as
+ * plain text (newly allocated, "" when none). */
+gboolean  charta_search_text_is_naming_member (const char *name);
+char     *charta_search_text_narrative        (ChartaResource *resource);
+
 /* Deep equality of two index values (every field, components included). */
 gboolean  charta_index_value_equal          (const ChartaIndexValue *a,
                                              const ChartaIndexValue *b);

@@ -2487,3 +2487,162 @@ charta_search_index_extract_stored (ChartaResource  *resource,
 }
 
 
+
+/* ------------------------------------------------------------------------------------------ */
+/* Full text. */
+
+/* Appends the text of XHTML @div to @out: tags dropped (a space for each, so words do not run
+ * together), the character references of the XHTML a narrative may use undone. */
+static void
+append_xhtml_text (GString    *out,
+                   const char *div)
+{
+  static const struct { const char *name; const char *text; } entities[] = {
+    { "amp;", "&" }, { "lt;", "<" }, { "gt;", ">" }, { "quot;", "\"" }, { "apos;", "'" },
+    { "nbsp;", " " },
+  };
+
+  for (const char *p = div; *p != '\0'; p++)
+    {
+      if (*p == '<')
+        {
+          const char *end = strchr (p, '>');
+
+          if (end == NULL)
+            break;
+          g_string_append_c (out, ' ');
+          p = end;
+          continue;
+        }
+      if (*p == '&')
+        {
+          gboolean done = FALSE;
+
+          if (p[1] == '#')
+            {
+              gboolean hex = p[2] == 'x' || p[2] == 'X';
+              const char *digits = p + (hex ? 3 : 2);
+              char *end = NULL;
+              guint64 code = g_ascii_strtoull (digits, &end, hex ? 16 : 10);
+
+              if (end != digits && *end == ';' && code > 0 && code <= 0x10FFFF
+                  && g_unichar_validate ((gunichar) code))
+                {
+                  g_string_append_unichar (out, (gunichar) code);
+                  p = end;
+                  done = TRUE;
+                }
+            }
+          for (unsigned i = 0; !done && i < G_N_ELEMENTS (entities); i++)
+            if (strncmp (p + 1, entities[i].name, strlen (entities[i].name)) == 0)
+              {
+                g_string_append (out, entities[i].text);
+                p += strlen (entities[i].name);
+                done = TRUE;
+              }
+          if (done)
+            continue;
+        }
+      g_string_append_c (out, *p);
+    }
+}
+
+gboolean
+charta_search_text_is_naming_member (const char *name)
+{
+  switch (name[0])
+    {
+    case 'c': return strcmp (name, "contentType") == 0;
+    case 'd': return strcmp (name, "div") == 0 || strcmp (name, "data") == 0;
+    case 'f': return strcmp (name, "fullUrl") == 0;
+    case 'h': return strcmp (name, "hash") == 0;
+    case 'i': return strcmp (name, "id") == 0;
+    case 'l': return strcmp (name, "lastUpdated") == 0;
+    case 'p': return strcmp (name, "profile") == 0;
+    case 'r': return strcmp (name, "reference") == 0 || strcmp (name, "resourceType") == 0;
+    case 's': return strcmp (name, "system") == 0 || strcmp (name, "source") == 0;
+    case 'u': return strcmp (name, "url") == 0;
+    case 'v': return strcmp (name, "versionId") == 0;
+    default: return FALSE;
+    }
+}
+
+static void
+append_content (GString  *out,
+                JsonNode *node,
+                unsigned  depth)
+{
+  if (depth > 64)
+    return;
+  switch (json_node_get_node_type (node))
+    {
+    case JSON_NODE_OBJECT:
+      {
+        JsonObjectIter iter;
+        const char *name;
+        JsonNode *member;
+
+        json_object_iter_init (&iter, json_node_get_object (node));
+        while (json_object_iter_next (&iter, &name, &member))
+          if (!charta_search_text_is_naming_member (name))
+            append_content (out, member, depth + 1);
+      }
+      break;
+    case JSON_NODE_ARRAY:
+      {
+        JsonArray *array = json_node_get_array (node);
+
+        for (unsigned i = 0; i < json_array_get_length (array); i++)
+          append_content (out, json_array_get_element (array, i), depth + 1);
+      }
+      break;
+    case JSON_NODE_VALUE:
+      if (json_node_get_value_type (node) == G_TYPE_STRING)
+        {
+          if (out->len > 0)
+            g_string_append_c (out, ' ');
+          g_string_append (out, json_node_get_string (node));
+        }
+      break;
+    default:
+      break;
+    }
+}
+
+char *
+charta_search_text_narrative (ChartaResource *resource)
+{
+  JsonObject *root = charta_resource_get_object (resource);
+  JsonObject *text = root != NULL ? member_object (root, "text") : NULL;
+  const char *div = text != NULL ? member_string (text, "div") : NULL;
+  GString *n = g_string_new (NULL);
+
+  if (div != NULL)
+    append_xhtml_text (n, div);
+  return g_string_free (n, FALSE);
+}
+
+void
+charta_search_index_text (ChartaResource  *resource,
+                          char           **narrative,
+                          char           **content)
+{
+  JsonObject *root;
+  JsonObject *text;
+  const char *div;
+  GString *n = g_string_new (NULL);
+  GString *c = g_string_new (NULL);
+
+  g_return_if_fail (resource != NULL);
+  g_return_if_fail (narrative != NULL && content != NULL);
+
+  root = charta_resource_get_object (resource);
+  text = root != NULL ? member_object (root, "text") : NULL;
+  div = text != NULL ? member_string (text, "div") : NULL;
+  if (div != NULL)
+    append_xhtml_text (n, div);
+  if (root != NULL)
+    append_content (c, charta_resource_get_root (resource), 0);
+  *narrative = g_string_free (n, FALSE);
+  *content = g_string_free (c, FALSE);
+}

@@ -74,6 +74,15 @@ GPtrArray *charta_search_index_extract_param (ChartaResource             *resour
 GPtrArray *charta_search_index_extract       (ChartaResource             *resource,
                                               GError                    **error);
 
+/* The text _text and _content search (full-text, see search.html): @narrative, the
+ * resource's narrative (text.div) as plain text, markup and character references undone;
+ * @content, every other string value of the resource but those that name rather than say
+ * (ids, references, systems, urls; codes are kept: a code is content).  _content searches
+ * both.  Both newly allocated, "" when there is nothing. */
+void       charta_search_index_text          (ChartaResource             *resource,
+                                              char                      **narrative,
+                                              char                      **content);
+
 /* Where a store finds the values of a search parameter (charta-search-sources.c): the rows
  * of @param itself for most; for a parameter whose expression is a union of others' of the
  * same resource type (Observation's combo-code: code | component-code), the rows of those; for

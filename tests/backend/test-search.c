@@ -36,8 +36,10 @@ static const char *const resources[] = {
   "\"gender\":\"female\",\"birthDate\":\"1974-12\","
   "\"generalPractitioner\":[{\"identifier\":{\"system\":\"http://hl7.org/fhir/sid/us-npi\","
   "\"value\":\"999\"}}]}",
-  /* p3: Smith John, male, born 2001-02-03, managed by Organization/o1. */
+  /* p3: Smith John, male, born 2001-02-03, managed by Organization/o1; a narrative. */
   "{\"resourceType\":\"Patient\",\"id\":\"p3\","
+  "\"text\":{\"status\":\"generated\",\"div\":\"<div xmlns=\\\"http://www.w3.org/1999/xhtml\\\">"
+  "John <b>Smith</b>, seen for wheezing &amp; asthma</div>\"},"
   "\"name\":[{\"family\":\"Smith\",\"given\":[\"John\"]}],"
   "\"gender\":\"male\",\"birthDate\":\"2001-02-03\","
   "\"managingOrganization\":{\"reference\":\"Organization/o1\"}}",
@@ -402,6 +404,26 @@ test_composite (Fixture       *f,
   assert_search (f, "Observation?combo-code-value-quantity=8480-6$ge120", "ob1,ob2,ob5");
 }
 
+static void
+test_full_text (Fixture       *f,
+                gconstpointer  data)
+{
+  /* _text: the narrative only (p3's), markup and &amp; undone */
+  assert_search (f, "Patient?_text=asthma", "p3");
+  assert_search (f, "Patient?_text=smith%20wheez", "p3");
+  assert_search (f, "Patient?_text=peter", "");
+  assert_search (f, "Patient?_text=amp", "");
+  /* _content: every string, prefixes of words, accents and case folded */
+  assert_search (f, "Patient?_content=peter", "p1");
+  assert_search (f, "Patient?_content=CHALM", "p1,p2");
+  assert_search (f, "Patient?_content=asthma,peter", "p1,p3");
+  assert_search (f, "Patient?_content=peter%20smith", "");
+  assert_search (f, "Observation?_content=systolic%20blood", "ob1,ob2");
+  /* FTS5 syntax in a value is only text */
+  assert_search (f, "Patient?_content=%22peter%22%20OR%20NEAR(x)", "");
+  assert_search (f, "Patient?_content=*", "");
+}
+
 /* ---- chains, reverse chains, lists, compartments ---------------------------------------- */
 
 static void
@@ -659,6 +681,7 @@ main (int    argc,
   ADD ("reference", test_reference);
   ADD ("uri", test_uri);
   ADD ("composite", test_composite);
+  ADD ("full-text", test_full_text);
   ADD ("chains", test_chains);
   ADD ("sort", test_sort);
   ADD ("include", test_include);

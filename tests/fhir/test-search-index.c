@@ -1222,6 +1222,34 @@ assert_sources_exact (ChartaResource *resource,
     }
 }
 
+/* The full text the canonical writer collects (ChartaResourceEdits.content) holds the same
+ * words as charta_search_index_text()'s content (in another order). */
+static unsigned n_text_checked;
+
+static void
+assert_text_same (ChartaResource *resource,
+                  const char     *where)
+{
+  ChartaResourceEdits edits = { 0 };
+  g_autoptr(GString) collected = g_string_new (NULL);
+  g_autofree char *narrative = NULL;
+  g_autofree char *content = NULL;
+  g_autofree char *json = NULL;
+  g_auto(GStrv) a = NULL;
+  g_auto(GStrv) b = NULL;
+
+  edits.content = collected;
+  json = charta_resource_to_json_edited (resource, &edits, NULL);
+  charta_search_index_text (resource, &narrative, &content);
+  a = g_strsplit_set (collected->str, " \t\n", -1);
+  b = g_strsplit_set (content, " \t\n", -1);
+  qsort (a, g_strv_length (a), sizeof (char *), charta_test_compare_strings);
+  qsort (b, g_strv_length (b), sizeof (char *), charta_test_compare_strings);
+  if (!g_strv_equal ((const char * const *) a, (const char * const *) b))
+    g_error ("%s: the writer's full text differs from charta_search_index_text()'s", where);
+  n_text_checked++;
+}
+
 static GHashTable *sources_checked;  /* "Type.code" → resources whose values were compared */
 
 static void
@@ -1239,6 +1267,7 @@ extract_checked (ChartaResource *resource,
   g_assert_nonnull (values);
   assert_prefilter_neutral (resource, where, values);
   assert_sources_exact (resource, where, values, sources_checked);
+  assert_text_same (resource, where);
   count_values (counts, values);
   if (keep != NULL)
     *keep = g_steal_pointer (&values);
@@ -1346,6 +1375,8 @@ test_corpus_examples (void)
   g_test_message ("%u values merged by FHIRPath's union with an equal decimal",
                   n_union_merged);
   g_assert_cmpuint (n_union_merged, <=, 4);
+  g_test_message ("the full text of %u resources compared", n_text_checked);
+  g_assert_cmpuint (n_text_checked, >=, 724);
 }
 
 static char *
