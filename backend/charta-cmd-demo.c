@@ -85,7 +85,7 @@ print_summary (const char            *path,
   g_autofree char *quoted = shell_word (path);
 
   g_print ("Demo written to %s (seed %u) in %" G_GINT64_FORMAT ".%01" G_GINT64_FORMAT " s: "
-           "%u patients, %u resources in %u transactions, %u corrections, each version with "
+           "%u patients, %u resources in %u transactions, %u corrections, each write with "
            "its Provenance.\n",
            path, options->seed, elapsed_us / 1000000, (elapsed_us / 100000) % 10,
            stats->n_patients, stats->n_resources, stats->n_transactions, stats->n_corrections);
@@ -111,6 +111,16 @@ print_summary (const char            *path,
       print_look (quoted, "get", "Patient", stats->duplicate_patient_ids[1],
                   "…and another MRN");
     }
+  {
+    g_autofree char *compartment = g_strdup_printf ("'Patient/%s/Observation?code=http://loinc.org"
+                                                    "|29463-7&_sort=-date'",
+                                                    stats->amended_patient_id);
+
+    g_print ("  charta search %s %s\n  %-60s %s\n", quoted, compartment, "",
+             "a patient's body weights, newest first");
+    g_print ("  charta search %s %-44s %s\n", quoted,
+             "'Patient?_has:Condition:patient:code=44054006'", "patients with diabetes");
+  }
 }
 
 int
