@@ -15,8 +15,10 @@
  *
  * What is wrong is an error in CHARTA_FHIR_ERROR that names the parameter and value: a
  * malformed value (CHARTA_FHIR_ERROR_INVALID, "birthdate: “19xx” is not a valid date"), a
- * modifier the parameter's type does not take or that does not exist, a prefix on a type that
- * takes none, a chain through a parameter that is not a reference.  A parameter the type does
+ * modifier the parameter's type does not take or that does not exist, a chain through a
+ * parameter that is not a reference, a query past the limits (CHARTA_FHIR_ERROR_TOO_LARGE, or
+ * TOO_DEEP for chains and _has nested more than four deep).  (Prefixes are read on dates,
+ * numbers and quantities only: on other types "gtx" is just a value.)  A parameter the type does
  * not have is ignored and listed in @unknown (so the endpoint can report it in an
  * OperationOutcome), or is an error (CHARTA_FHIR_ERROR_UNKNOWN_PARAMETER) with
  * CHARTA_SEARCH_QUERY_STRICT (`Prefer: handling=strict`).  Search features this version does not
@@ -68,7 +70,8 @@ typedef struct _ChartaSearchValue ChartaSearchValue;
 
 struct _ChartaSearchValue
 {
-  char *text;                  /* the value as written, percent-decoding and '\' escapes undone */
+  char *text;                  /* the value as written (a prefix included), percent-decoding and
+                                * '\' escapes undone */
   ChartaSearchPrefix prefix;   /* DATE, NUMBER, QUANTITY (EQ when none was written) */
 
   /* STRING: @text normalised as the index normalises (charta_search_normalize_string()).
