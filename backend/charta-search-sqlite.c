@@ -474,8 +474,360 @@ find_value_set (const char *url)
   return charta_model_lookup_value_set (url);
 }
 
+
+/* --- terminology: value sets and code systems the store holds ----------------------------- */
+
+typedef struct
+{
+  char *system;          /* NULL: any */
+  char *code;            /* NULL: any code of @system */
+  gboolean from_model;   /* from a value set of the R4 model */
+} TermCode;
+
+static void
+term_code_free (TermCode *code)
+{
+  g_free (code->system);
+  g_free (code->code);
+  g_free (code);
+}
+
+static void
+add_code (GPtrArray  *codes,
+          const char *system,
+          const char *code,
+          gboolean    from_model)
+{
+  TermCode *t = g_new0 (TermCode, 1);
+
+  t->system = g_strdup (system);
+  t->code = g_strdup (code);
+  t->from_model = from_model;
+  g_ptr_array_add (codes, t);
+}
+
+/* The current @type (ValueSet, CodeSystem) of the store whose url is @url ("url|version" too),
+ * parsed; NULL without error when there is none. */
+static JsonNode *
+load_by_url (ChartaDb    *db,
+             const char  *type,
+             const char  *url,
+             GError     **error)
+{
+  g_autofree char *plain = NULL;
+  g_autoptr(JsonParser) parser = NULL;
+  const char *bar = strchr (url, '|');
+  sqlite3_stmt *stmt;
+  JsonNode *root = NULL;
+  Sql q;
+  int rc;
+
+  if (bar != NULL)
+    url = plain = g_strndup (url, (size_t) (bar - url));
+  sql_init (&q);
+  sql_add (&q, "SELECT v.body FROM idx_uri x JOIN resource r ON r.rid = x.rid"
+               " JOIN version v ON v.rid = r.rid AND v.version = r.version"
+               " WHERE r.deleted = 0 AND ");
+  /* (CodeSystem's url is answered from its system parameter's rows) */
+  if (!param_rows (&q, "x", type, charta_model_lookup_search_param (type, "url")))
+    sql_add (&q, "0");
+  sql_add (&q, " AND x.uri = ");
+  sql_text (&q, url);
+  sql_add (&q, " ORDER BY r.rid DESC LIMIT 1");
+  stmt = sql_prepare (db, &q, error);
+  sql_clear (&q);
+  if (stmt == NULL)
+    return NULL;
+  rc = sqlite3_step (stmt);
+  if (rc == SQLITE_ROW)
+    {
+      parser = json_parser_new ();
+      if (json_parser_load_from_data (parser, sqlite3_column_blob (stmt, 0),
+                                      sqlite3_column_bytes (stmt, 0), NULL))
+        root = json_node_copy (json_parser_get_root (parser));
+    }
+  sqlite3_finalize (stmt);
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+    {
+      charta_db_set_error (error, db, rc, "reading terminology");
+      return NULL;
+    }
+  return root;
+}
+
+static const char *
+str_member (JsonObject *o,
+            const char *name)
+{
+  JsonNode *n = json_object_get_member (o, name);
+
+  return n != NULL && JSON_NODE_HOLDS_VALUE (n) && json_node_get_value_type (n) == G_TYPE_STRING
+         ? json_node_get_string (n) : NULL;
+}
+
+static JsonArray *
+array_member (JsonObject *o,
+              const char *name)
+{
+  JsonNode *n = json_object_get_member (o, name);
+
+  return n != NULL && JSON_NODE_HOLDS_ARRAY (n) ? json_node_get_array (n) : NULL;
+}
+
+/* CodeSystem.concept trees: every code under @concepts (and the nested ones). */
+static void
+add_concepts (GPtrArray  *codes,
+              const char *system,
+              JsonArray  *concepts,
+              unsigned    depth)
+{
+  for (unsigned i = 0; concepts != NULL && depth < 64 && i < json_array_get_length (concepts); i++)
+    {
+      JsonNode *node = json_array_get_element (concepts, i);
+      JsonObject *concept;
+
+      if (!JSON_NODE_HOLDS_OBJECT (node))
+        continue;
+      concept = json_node_get_object (node);
+      if (str_member (concept, "code") != NULL)
+        add_code (codes, system, str_member (concept, "code"), FALSE);
+      add_concepts (codes, system, array_member (concept, "concept"), depth + 1);
+    }
+}
+
+/* ValueSet.expansion.contains, nested. */
+static void
+add_contains (GPtrArray *codes,
+              JsonArray *contains,
+              unsigned   depth)
+{
+  for (unsigned i = 0; contains != NULL && depth < 64 && i < json_array_get_length (contains); i++)
+    {
+      JsonNode *node = json_array_get_element (contains, i);
+      JsonObject *item;
+
+      if (!JSON_NODE_HOLDS_OBJECT (node))
+        continue;
+      item = json_node_get_object (node);
+      if (str_member (item, "code") != NULL)
+        add_code (codes, str_member (item, "system"), str_member (item, "code"), FALSE);
+      add_contains (codes, array_member (item, "contains"), depth + 1);
+    }
+}
+
+static gboolean collect_value_set (Compiler                 *c,
+                                   const ChartaSearchClause *clause,
+                                   const char               *url,
+                                   GPtrArray                *codes,
+                                   unsigned                  depth,
+                                   GError                  **error);
+
 static gboolean
-token_cond (Sql                      *q,
+unsupported_value_set (const ChartaSearchClause  *clause,
+                       const char                *url,
+                       const char                *why,
+                       GError                   **error)
+{
+  g_set_error (error, CHARTA_STORE_ERROR, CHARTA_STORE_ERROR_UNSUPPORTED,
+               "%s: the value set “%s” %s", clause->name, url, why);
+  return FALSE;
+}
+
+/* The codes of the value set @url: the model's (required bindings of R4), or a ValueSet in the
+ * store (its expansion, or its compose: listed concepts, whole code systems, other value sets;
+ * filters are not supported). */
+static gboolean
+collect_value_set (Compiler                 *c,
+                   const ChartaSearchClause *clause,
+                   const char               *url,
+                   GPtrArray                *codes,
+                   unsigned                  depth,
+                   GError                  **error)
+{
+  const ChartaValueSetDef *vs = find_value_set (url);
+  g_autoptr(JsonNode) root = NULL;
+  JsonObject *o, *expansion, *compose;
+  JsonArray *includes;
+
+  if (depth > 8)
+    return unsupported_value_set (clause, url, "includes value sets too deeply", error);
+  if (vs != NULL)
+    {
+      for (uint32_t i = 0; i < vs->n_codes; i++)
+        {
+          const ChartaCodeDef *code = &charta_model_codes[vs->first_code + i];
+
+          add_code (codes, code->system, code->code, TRUE);
+        }
+      return TRUE;
+    }
+  root = load_by_url (c->db, "ValueSet", url, error);
+  if (root == NULL)
+    {
+      if (error != NULL && *error != NULL)
+        return FALSE;
+      return unsupported_value_set (clause, url, "is not known to this store", error);
+    }
+  o = json_node_get_object (root);
+  expansion = json_object_get_member (o, "expansion") != NULL
+              && JSON_NODE_HOLDS_OBJECT (json_object_get_member (o, "expansion"))
+              ? json_object_get_object_member (o, "expansion") : NULL;
+  if (expansion != NULL && array_member (expansion, "contains") != NULL)
+    {
+      add_contains (codes, array_member (expansion, "contains"), 0);
+      return TRUE;
+    }
+  compose = json_object_get_member (o, "compose") != NULL
+            && JSON_NODE_HOLDS_OBJECT (json_object_get_member (o, "compose"))
+            ? json_object_get_object_member (o, "compose") : NULL;
+  if (compose == NULL)
+    return unsupported_value_set (clause, url, "has neither an expansion nor a compose", error);
+  if (array_member (compose, "exclude") != NULL)
+    return unsupported_value_set (clause, url, "excludes codes (not supported)", error);
+  includes = array_member (compose, "include");
+  for (unsigned i = 0; includes != NULL && i < json_array_get_length (includes); i++)
+    {
+      JsonNode *node = json_array_get_element (includes, i);
+      JsonObject *include;
+      const char *system;
+      JsonArray *concepts, *value_sets;
+
+      if (!JSON_NODE_HOLDS_OBJECT (node))
+        continue;
+      include = json_node_get_object (node);
+      system = str_member (include, "system");
+      concepts = array_member (include, "concept");
+      value_sets = array_member (include, "valueSet");
+      if (array_member (include, "filter") != NULL)
+        return unsupported_value_set (clause, url, "selects codes by filter (not supported)",
+                                      error);
+      for (unsigned k = 0; value_sets != NULL && k < json_array_get_length (value_sets); k++)
+        {
+          JsonNode *vs_node = json_array_get_element (value_sets, k);
+
+          if (JSON_NODE_HOLDS_VALUE (vs_node)
+              && !collect_value_set (c, clause, json_node_get_string (vs_node), codes,
+                                     depth + 1, error))
+            return FALSE;
+        }
+      if (concepts != NULL)
+        {
+          for (unsigned k = 0; k < json_array_get_length (concepts); k++)
+            {
+              JsonNode *cn = json_array_get_element (concepts, k);
+
+              if (JSON_NODE_HOLDS_OBJECT (cn)
+                  && str_member (json_node_get_object (cn), "code") != NULL)
+                add_code (codes, system, str_member (json_node_get_object (cn), "code"), FALSE);
+            }
+        }
+      else if (system != NULL && value_sets == NULL)
+        {
+          /* a whole code system: its codes when the store has it, else any code of it */
+          g_autoptr(JsonNode) cs = load_by_url (c->db, "CodeSystem", system, error);
+
+          if (cs == NULL && error != NULL && *error != NULL)
+            return FALSE;
+          if (cs != NULL && array_member (json_node_get_object (cs), "concept") != NULL)
+            add_concepts (codes, system, array_member (json_node_get_object (cs), "concept"), 0);
+          else
+            add_code (codes, system, NULL, FALSE);
+        }
+    }
+  return TRUE;
+}
+
+static GPtrArray *
+value_set_codes (Compiler                 *c,
+                 const ChartaSearchClause *clause,
+                 const char               *url,
+                 GError                  **error)
+{
+  g_autoptr(GPtrArray) codes = g_ptr_array_new_with_free_func ((GDestroyNotify) term_code_free);
+
+  if (!collect_value_set (c, clause, url, codes, 0, error))
+    return NULL;
+  return g_steal_pointer (&codes);
+}
+
+/* Finds @code among @concepts; fills @path with the concepts from the top down to it. */
+static JsonObject *
+find_concept (JsonArray  *concepts,
+              const char *code,
+              GPtrArray  *path,
+              unsigned    depth)
+{
+  for (unsigned i = 0; concepts != NULL && depth < 64 && i < json_array_get_length (concepts); i++)
+    {
+      JsonNode *node = json_array_get_element (concepts, i);
+      JsonObject *concept, *found;
+
+      if (!JSON_NODE_HOLDS_OBJECT (node))
+        continue;
+      concept = json_node_get_object (node);
+      g_ptr_array_add (path, concept);
+      if (g_strcmp0 (str_member (concept, "code"), code) == 0)
+        return concept;
+      found = find_concept (array_member (concept, "concept"), code, path, depth + 1);
+      if (found != NULL)
+        return found;
+      g_ptr_array_remove_index (path, path->len - 1);
+    }
+  return NULL;
+}
+
+/* :below (the code and every code under it) and :above (the code and those above it), from
+ * the hierarchy of a CodeSystem in the store. */
+static GPtrArray *
+subsumed_codes (Compiler                 *c,
+                const ChartaSearchClause *clause,
+                const ChartaSearchValue  *v,
+                GError                  **error)
+{
+  g_autoptr(GPtrArray) codes = g_ptr_array_new_with_free_func ((GDestroyNotify) term_code_free);
+  g_autoptr(GPtrArray) path = g_ptr_array_new ();
+  g_autoptr(JsonNode) cs = NULL;
+  const char *which = clause->modifier == CHARTA_SEARCH_MODIFIER_ABOVE ? "above" : "below";
+  JsonObject *concept;
+
+  if (v->system == NULL || *v->system == '\0' || v->code == NULL)
+    {
+      g_set_error (error, CHARTA_STORE_ERROR, CHARTA_STORE_ERROR_INVALID,
+                   "%s:%s: “%s” needs a system and a code (system|code)", clause->name, which,
+                   v->text);
+      return NULL;
+    }
+  cs = load_by_url (c->db, "CodeSystem", v->system, error);
+  if (cs == NULL)
+    {
+      if (error == NULL || *error == NULL)
+        g_set_error (error, CHARTA_STORE_ERROR, CHARTA_STORE_ERROR_UNSUPPORTED,
+                     "%s:%s: the code system “%s” is not in this store", clause->name, which,
+                     v->system);
+      return NULL;
+    }
+  concept = find_concept (array_member (json_node_get_object (cs), "concept"), v->code, path, 0);
+  if (concept == NULL)
+    {
+      g_set_error (error, CHARTA_STORE_ERROR, CHARTA_STORE_ERROR_INVALID,
+                   "%s:%s: the code system “%s” has no code “%s”", clause->name, which,
+                   v->system, v->code);
+      return NULL;
+    }
+  if (clause->modifier == CHARTA_SEARCH_MODIFIER_BELOW)
+    {
+      add_code (codes, v->system, v->code, FALSE);
+      add_concepts (codes, v->system, array_member (concept, "concept"), 0);
+    }
+  else
+    for (unsigned i = 0; i < path->len; i++)
+      add_code (codes, v->system, str_member (g_ptr_array_index (path, i), "code"), FALSE);
+  return g_steal_pointer (&codes);
+}
+
+static gboolean
+token_cond (Compiler                 *c,
+            Sql                      *q,
             const char               *x,
             const ChartaSearchClause *clause,
             const ChartaSearchValue  *v,
@@ -514,30 +866,40 @@ token_cond (Sql                      *q,
       return TRUE;
     case CHARTA_SEARCH_MODIFIER_IN:
     case CHARTA_SEARCH_MODIFIER_NOT_IN:
+    case CHARTA_SEARCH_MODIFIER_ABOVE:
+    case CHARTA_SEARCH_MODIFIER_BELOW:
       {
-        const ChartaValueSetDef *vs = find_value_set (v->text);
+        g_autoptr(GPtrArray) codes = NULL;
 
-        if (vs == NULL)
-          {
-            g_set_error (error, CHARTA_STORE_ERROR, CHARTA_STORE_ERROR_UNSUPPORTED,
-                         "%s:%s: the value set “%s” is not known to this store", clause->name,
-                         clause->modifier == CHARTA_SEARCH_MODIFIER_IN ? "in" : "not-in",
-                         v->text);
-            return FALSE;
-          }
+        if (clause->modifier == CHARTA_SEARCH_MODIFIER_IN
+            || clause->modifier == CHARTA_SEARCH_MODIFIER_NOT_IN)
+          codes = value_set_codes (c, clause, v->text, error);
+        else
+          codes = subsumed_codes (c, clause, v, error);
+        if (codes == NULL)
+          return FALSE;
         sql_add (q, "(0");
-        for (uint32_t i = 0; i < vs->n_codes; i++)
+        for (unsigned i = 0; i < codes->len; i++)
           {
-            const ChartaCodeDef *code = &charta_model_codes[vs->first_code + i];
-            const char *system = code->system;
+            const TermCode *code = g_ptr_array_index (codes, i);
 
-            g_string_append_printf (q->text, " OR (%s = ", col_code);
-            sql_text (q, code->code);
-            if (system != NULL)
+            sql_add (q, " OR (");
+            if (code->code != NULL)
               {
-                g_string_append_printf (q->text, " AND (%s IS NULL OR %s = ", col_system,
-                                        col_system);
-                sql_text (q, system);
+                g_string_append_printf (q->text, "%s = ", col_code);
+                sql_text (q, code->code);
+              }
+            else
+              sql_add (q, "1");
+            if (code->system != NULL)
+              {
+                /* a code of the model's value sets may be stored without its system */
+                if (code->code != NULL && code->from_model)
+                  g_string_append_printf (q->text, " AND (%s IS NULL OR %s = ", col_system,
+                                          col_system);
+                else
+                  g_string_append_printf (q->text, " AND (%s = ", col_system);
+                sql_text (q, code->system);
                 sql_add (q, ")");
               }
             sql_add (q, ")");
@@ -545,13 +907,6 @@ token_cond (Sql                      *q,
         sql_add (q, ")");
       }
       return TRUE;
-    case CHARTA_SEARCH_MODIFIER_ABOVE:
-    case CHARTA_SEARCH_MODIFIER_BELOW:
-      g_set_error (error, CHARTA_STORE_ERROR, CHARTA_STORE_ERROR_UNSUPPORTED,
-                   "%s:%s: subsumption needs a code system hierarchy this store does not keep",
-                   clause->name,
-                   clause->modifier == CHARTA_SEARCH_MODIFIER_ABOVE ? "above" : "below");
-      return FALSE;
     default:
       break;
     }
@@ -721,7 +1076,8 @@ find_param_by_url (const char *url)
 
 /* The condition one value puts on a row @x of the clause's table. */
 static gboolean
-value_cond (Sql                      *q,
+value_cond (Compiler                 *c,
+            Sql                      *q,
             const char               *x,
             const ChartaSearchClause *clause,
             const ChartaSearchValue  *v,
@@ -751,7 +1107,7 @@ value_cond (Sql                      *q,
         }
       return TRUE;
     case CHARTA_SEARCH_TYPE_TOKEN:
-      return token_cond (q, x, clause, v, error);
+      return token_cond (c, q, x, clause, v, error);
     case CHARTA_SEARCH_TYPE_DATE:
       {
         g_autofree char *lo = g_strdup_printf ("%s.low", x);
@@ -850,7 +1206,8 @@ value_cond (Sql                      *q,
 /* The rows of @clause's parameter in its table @x that match one of its values (any value for
  * @any_value: :missing). */
 static gboolean
-matching_rows (Sql                      *q,
+matching_rows (Compiler                 *c,
+               Sql                      *q,
                const char               *x,
                const ChartaSearchClause *clause,
                gboolean                  any_value,
@@ -874,7 +1231,7 @@ matching_rows (Sql                      *q,
     {
       if (i > 0)
         sql_add (q, " OR ");
-      if (!value_cond (q, x, clause, g_ptr_array_index (clause->values, i), error))
+      if (!value_cond (c, q, x, clause, g_ptr_array_index (clause->values, i), error))
         return FALSE;
     }
   sql_add (q, ")");
@@ -1143,7 +1500,7 @@ clause_cond (Compiler                 *c,
                               table_of (clause->param->type), x);
       rows_of (q, x, r);
       sql_add (q, " AND ");
-      if (!matching_rows (q, x, clause, TRUE, error))
+      if (!matching_rows (c, q, x, clause, TRUE, error))
         return FALSE;
       sql_add (q, ")");
       return TRUE;
@@ -1159,7 +1516,7 @@ clause_cond (Compiler                 *c,
                                 table_of (clause->param->type), x);
         rows_of (q, x, r);
         sql_add (q, " AND ");
-        if (!matching_rows (q, x, &positive, FALSE, error))
+        if (!matching_rows (c, q, x, &positive, FALSE, error))
           return FALSE;
         sql_add (q, ")");
       }
@@ -1169,7 +1526,7 @@ clause_cond (Compiler                 *c,
                               table_of (clause->param->type), x);
       rows_of (q, x, r);
       sql_add (q, " AND ");
-      if (!matching_rows (q, x, clause, FALSE, error))
+      if (!matching_rows (c, q, x, clause, FALSE, error))
         return FALSE;
       sql_add (q, ")");
       return TRUE;
@@ -1272,7 +1629,7 @@ clause_set (Compiler                 *c,
     {
       g_string_append_printf (part.text, "SELECT %s.rid FROM %s %s WHERE ", x,
                               table_of (clause->param->type), x);
-      ok = matching_rows (&part, x, clause, FALSE, &error);
+      ok = matching_rows (c, &part, x, clause, FALSE, &error);
     }
   if (ok)
     sql_append (q, &part);

@@ -276,7 +276,8 @@ typedef struct
  * of writes made in between (a resource created meanwhile appears on a later page when it
  * sorts after the cursor).  Errors: CHARTA_STORE_ERROR_INVALID for a cursor of another query
  * or a compartment the type is not in, CHARTA_STORE_ERROR_UNSUPPORTED for what this version
- * cannot search (_text, _content, :above/:below on codes, value sets it does not know). */
+ * cannot search (:in a value set neither R4 nor the store defines, or that selects codes by
+ * filter; :above/:below on a code system the store does not hold). */
 ChartaSearchResult *charta_store_search          (ChartaStore              *self,
                                                   const ChartaSearchQuery  *query,
                                                   GError                  **error);

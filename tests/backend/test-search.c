@@ -89,6 +89,24 @@ static const char *const resources[] = {
   "\"url\":\"http://example.org/fhir/ValueSet/abc\"}",
   "{\"resourceType\":\"ValueSet\",\"id\":\"vs2\",\"status\":\"draft\","
   "\"url\":\"http://example.org/fhir/ValueSet/abc/sub\"}",
+  /* a code system with a hierarchy: A (A1 (A1a), A2), B */
+  "{\"resourceType\":\"CodeSystem\",\"id\":\"cs1\",\"url\":\"http://example.org/cs\","
+  "\"status\":\"active\",\"content\":\"complete\",\"concept\":[{\"code\":\"A\",\"concept\":["
+  "{\"code\":\"A1\",\"concept\":[{\"code\":\"A1a\"}]},{\"code\":\"A2\"}]},{\"code\":\"B\"}]}",
+  /* value sets over it: two listed codes (A1, B); the whole code system */
+  "{\"resourceType\":\"ValueSet\",\"id\":\"vs3\",\"status\":\"active\","
+  "\"url\":\"http://example.org/terminology/codes\",\"compose\":{\"include\":[{"
+  "\"system\":\"http://example.org/cs\",\"concept\":[{\"code\":\"A1\"},{\"code\":\"B\"}]}]}}",
+  "{\"resourceType\":\"ValueSet\",\"id\":\"vs4\",\"status\":\"active\","
+  "\"url\":\"http://example.org/terminology/whole\",\"compose\":{\"include\":[{"
+  "\"system\":\"http://example.org/cs\"}]}}",
+  /* conditions of p4 coded in it: c1 A1a, c2 B, c3 A */
+  "{\"resourceType\":\"Condition\",\"id\":\"c1\",\"subject\":{\"reference\":\"Patient/p4\"},"
+  "\"code\":{\"coding\":[{\"system\":\"http://example.org/cs\",\"code\":\"A1a\"}]}}",
+  "{\"resourceType\":\"Condition\",\"id\":\"c2\",\"subject\":{\"reference\":\"Patient/p4\"},"
+  "\"code\":{\"coding\":[{\"system\":\"http://example.org/cs\",\"code\":\"B\"}]}}",
+  "{\"resourceType\":\"Condition\",\"id\":\"c3\",\"subject\":{\"reference\":\"Patient/p4\"},"
+  "\"code\":{\"coding\":[{\"system\":\"http://example.org/cs\",\"code\":\"A\"}]}}",
 };
 
 typedef struct
@@ -326,7 +344,7 @@ test_date (Fixture       *f,
   assert_search (f, "Observation?date=2020-03-15T03:30:00-05:00", "ob1");
   assert_search (f, "Observation?date=2020-03-15T08:31:00Z", "");
   /* _lastUpdated: everything was written just now */
-  assert_search (f, "ValueSet?_lastUpdated=gt2020-01-01", "vs1,vs2");
+  assert_search (f, "ValueSet?_lastUpdated=gt2020-01-01", "vs1,vs2,vs3,vs4");
   assert_search (f, "ValueSet?_lastUpdated=lt2020-01-01", "");
 }
 
@@ -424,6 +442,46 @@ test_full_text (Fixture       *f,
   assert_search (f, "Patient?_content=*", "");
 }
 
+static void
+test_terminology (Fixture       *f,
+                  gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  const char *bad[][2] = {
+    { "code:below=http://example.org/cs%7CZ", "has no code" },
+    { "code:below=http://example.org/other%7CA", "not in this store" },
+    { "code:below=A", "system|code" },
+    { "code:in=http://example.org/terminology/nope", "not known" },
+  };
+
+  /* :below, from cs1's hierarchy: A and what is under it (A1, A1a, A2) */
+  assert_search (f, "Condition?code:below=http://example.org/cs%7CA", "c1,c3");
+  assert_search (f, "Condition?code:below=http://example.org/cs%7CA1", "c1");
+  /* :above: A1a and the codes above it (A1, A) */
+  assert_search (f, "Condition?code:above=http://example.org/cs%7CA1a", "c1,c3");
+  assert_search (f, "Condition?code:above=http://example.org/cs%7CB", "c2");
+  /* :in a ValueSet of the store: listed codes A1 and B (A1a is not A1) */
+  assert_search (f, "Condition?code:in=http://example.org/terminology/codes", "c2");
+  assert_search (f, "Condition?code:not-in=http://example.org/terminology/codes", "c1,c3");
+  /* a whole code system, expanded from cs1 */
+  assert_search (f, "Condition?code:in=http://example.org/terminology/whole", "c1,c2,c3");
+
+  for (unsigned i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_autoptr(ChartaSearchQuery) query = charta_search_query_parse ("Condition", bad[i][0], 0,
+                                                                      &error);
+      g_autoptr(ChartaSearchResult) result = NULL;
+
+      g_assert_no_error (error);
+      result = charta_store_search (f->store.store, query, &error);
+      g_assert_null (result);
+      g_assert_nonnull (error);
+      if (strstr (error->message, bad[i][1]) == NULL)
+        g_error ("%s: “%s” does not say “%s”", bad[i][0], error->message, bad[i][1]);
+      g_clear_error (&error);
+    }
+}
+
 /* ---- chains, reverse chains, lists, compartments ---------------------------------------- */
 
 static void
@@ -450,7 +508,7 @@ test_chains (Fixture       *f,
   assert_search (f, "Patient/p3/Observation?", "ob5");
   /* the whole store */
   assert_search (f, "?_id=p1,o1,vs2", "o1,p1,vs2");
-  assert_search (f, "?_type=ValueSet,Organization", "o1,vs1,vs2");
+  assert_search (f, "?_type=ValueSet,Organization", "o1,vs1,vs2,vs3,vs4");
 }
 
 /* ---- result controls --------------------------------------------------------------------- */
@@ -682,6 +740,7 @@ main (int    argc,
   ADD ("uri", test_uri);
   ADD ("composite", test_composite);
   ADD ("full-text", test_full_text);
+  ADD ("terminology", test_terminology);
   ADD ("chains", test_chains);
   ADD ("sort", test_sort);
   ADD ("include", test_include);
