@@ -204,6 +204,7 @@ typedef struct
   ChartaDb *db;
   const ChartaSearchQuery *query;
   unsigned next_alias;
+  GHashTable *materialized;   /* (clause, ids?) → JSON array text (see materialize()) */
 } Compiler;
 
 static const char *
@@ -283,6 +284,11 @@ param_rows (Sql                        *q,
 
   if (n == 0)
     return FALSE;
+  if (n == 1 && sources[0].target_type == NULL)
+    {
+      pid_of (q, x, type, sources[0].param->code);
+      return TRUE;
+    }
   sql_add (q, "(");
   for (unsigned i = 0; i < n; i++)
     {
@@ -1243,6 +1249,126 @@ static gboolean clause_cond (Compiler                 *c,
                              const char               *r,
                              Sql                      *q,
                              GError                  **error);
+static gboolean clause_set  (Compiler                 *c,
+                             const ChartaSearchClause *clause,
+                             Sql                      *q);
+
+/* The most resources a chain link or a _has may match (their ids are collected first). */
+#define MAX_MATERIALIZED 200000
+
+/* The resources @clause matches (of its resource type), collected into a JSON array for
+ * json_each(): their ids (@ids) or rids.  Chains and reverse chains are evaluated inside out
+ * this way, so that the SQL of each level stays flat.  Computed once per query (cached in @c);
+ * NULL with @error set when it fails or matches more than MAX_MATERIALIZED. */
+static const char *
+materialize (Compiler                 *c,
+             const ChartaSearchClause *clause,
+             gboolean                  ids,
+             GError                  **error)
+{
+  gpointer key = GSIZE_TO_POINTER ((gsize) clause | (ids ? 1 : 0));
+  GString *json;
+  sqlite3_stmt *stmt;
+  unsigned n = 0;
+  Sql q, set;
+  int rc;
+
+  if (c->materialized == NULL)
+    c->materialized = g_hash_table_new_full (g_direct_hash, g_direct_equal, NULL, g_free);
+  json = g_hash_table_lookup (c->materialized, key);
+  if (json != NULL)
+    return (const char *) json;
+
+  sql_init (&q);
+  sql_init (&set);
+  sql_add (&q, ids ? "SELECT k.id FROM resource k WHERE " : "SELECT k.rid FROM resource k WHERE ");
+  if (clause_set (c, clause, &set))
+    {
+      sql_add (&q, "k.rid IN (");
+      sql_append (&q, &set);
+      sql_add (&q, ")");
+    }
+  else
+    {
+      sql_add (&q, "k.deleted = 0 AND k.tid = ");
+      tid_of (&q, clause->resource_type);
+      sql_add (&q, " AND ");
+      if (!clause_cond (c, clause, "k", &q, error))
+        {
+          sql_clear (&set);
+          sql_clear (&q);
+          return NULL;
+        }
+    }
+  sql_clear (&set);
+  stmt = sql_prepare (c->db, &q, error);
+  sql_clear (&q);
+  if (stmt == NULL)
+    return NULL;
+  json = g_string_new ("[");
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    {
+      if (++n > MAX_MATERIALIZED)
+        break;
+      if (n > 1)
+        g_string_append_c (json, ',');
+      if (ids)
+        {
+          /* ids are [A-Za-z0-9.-]: nothing to escape */
+          g_string_append_c (json, '"');
+          g_string_append (json, (const char *) sqlite3_column_text (stmt, 0));
+          g_string_append_c (json, '"');
+        }
+      else
+        g_string_append_printf (json, "%" G_GINT64_FORMAT,
+                                (gint64) sqlite3_column_int64 (stmt, 0));
+    }
+  sqlite3_finalize (stmt);
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+    {
+      g_string_free (json, TRUE);
+      charta_db_set_error (error, c->db, rc, "searching a chain");
+      return NULL;
+    }
+  if (n > MAX_MATERIALIZED)
+    {
+      g_string_free (json, TRUE);
+      g_set_error (error, CHARTA_STORE_ERROR, CHARTA_STORE_ERROR_UNSUPPORTED,
+                   "%s: more than %d %s resources match inside this chain or _has; narrow it",
+                   clause->name, MAX_MATERIALIZED, clause->resource_type);
+      return NULL;
+    }
+  g_string_append_c (json, ']');
+  g_hash_table_insert (c->materialized, key, json->str);
+  return g_string_free (json, FALSE);
+}
+
+/* " AND (x.type = T AND x.id IN (ids of T that the link matches) OR …)": the targets of a
+ * chain through @clause, for the reference rows @x. */
+static gboolean
+chain_targets (Compiler                 *c,
+               const ChartaSearchClause *clause,
+               const char               *x,
+               Sql                      *q,
+               GError                  **error)
+{
+  sql_add (q, " AND (0");
+  for (unsigned i = 0; i < clause->chain->len; i++)
+    {
+      const ChartaSearchClause *link = g_ptr_array_index (clause->chain, i);
+      const char *ids = materialize (c, link, TRUE, error);
+
+      if (ids == NULL)
+        return FALSE;
+      g_string_append_printf (q->text, " OR (%s.type = ", x);
+      sql_text (q, link->resource_type);
+      g_string_append_printf (q->text, " AND %s.id IN (SELECT value FROM json_each (", x);
+      sql_text (q, ids);
+      sql_add (q, ")))");
+    }
+  sql_add (q, ")");
+  return TRUE;
+}
 
 static gboolean
 is_code (const ChartaSearchClause *clause,
@@ -1354,19 +1480,19 @@ clause_cond (Compiler                 *c,
 
   if (clause->has != NULL)
     {
-      g_autofree char *r2 = new_alias (c, "h");
+      const char *rids = materialize (c, clause->has, FALSE, error);
 
+      if (rids == NULL)
+        return FALSE;
       x = new_alias (c, "x");
-      g_string_append_printf (q->text, "EXISTS (SELECT 1 FROM idx_reference %s JOIN resource %s"
-                              " ON %s.rid = %s.rid WHERE ", x, r2, r2, x);
+      g_string_append_printf (q->text, "EXISTS (SELECT 1 FROM idx_reference %s WHERE ", x);
       if (!param_rows (q, x, clause->has_type, clause->has_reference))
         sql_add (q, "0");
       g_string_append_printf (q->text, " AND %s.id = %s.id AND %s.type = ", x, r, x);
       sql_text (q, clause->resource_type);
-      g_string_append_printf (q->text, " AND %s.deleted = 0 AND ", r2);
-      if (!clause_cond (c, clause->has, r2, q, error))
-        return FALSE;
-      sql_add (q, ")");
+      g_string_append_printf (q->text, " AND %s.rid IN (SELECT value FROM json_each (", x);
+      sql_text (q, rids);
+      sql_add (q, ")))");
       return TRUE;
     }
   if (g_strcmp0 (clause->name, "_list") == 0)
@@ -1466,28 +1592,14 @@ clause_cond (Compiler                 *c,
   x = new_alias (c, "x");
   if (clause->chain != NULL)
     {
-      sql_add (q, "(0");
-      for (unsigned i = 0; i < clause->chain->len; i++)
-        {
-          const ChartaSearchClause *link = g_ptr_array_index (clause->chain, i);
-          g_autofree char *r2 = new_alias (c, "c");
-
-          g_string_append_printf (q->text, " OR EXISTS (SELECT 1 FROM %s %s JOIN resource %s"
-                                  " ON %s.tid = ", "idx_reference", x, r2, r2);
-          tid_of (q, link->resource_type);
-          g_string_append_printf (q->text, " AND %s.id = %s.id AND %s.deleted = 0 WHERE ",
-                                  r2, x, r2);
-          rows_of (q, x, r);
-          sql_add (q, " AND ");
-          if (!param_rows (q, x, clause->resource_type, clause->param))
-            return FALSE;
-          g_string_append_printf (q->text, " AND %s.type = ", x);
-          sql_text (q, link->resource_type);
-          sql_add (q, " AND ");
-          if (!clause_cond (c, link, r2, q, error))
-            return FALSE;
-          sql_add (q, ")");
-        }
+      /* a reference of @param to one of the resources the links match (materialized: nested
+       * SQL would soon be too deep for SQLite's parser) */
+      g_string_append_printf (q->text, "EXISTS (SELECT 1 FROM idx_reference %s WHERE ", x);
+      rows_of (q, x, r);
+      sql_add (q, " AND ");
+      if (!param_rows (q, x, clause->resource_type, clause->param)
+          || !chain_targets (c, clause, x, q, error))
+        return FALSE;
       sql_add (q, ")");
       return TRUE;
     }
@@ -1545,7 +1657,27 @@ clause_set (Compiler                 *c,
   Sql part;
   gboolean ok;
 
-  if (clause->param == NULL || clause->has != NULL)
+  if (clause->has != NULL)
+    {
+      const char *rids = materialize (c, clause->has, FALSE, &error);
+
+      if (rids == NULL)
+        return FALSE;
+      x = new_alias (c, "s");
+      sql_add (q, "SELECT k.rid FROM resource k WHERE k.deleted = 0 AND k.tid = ");
+      tid_of (q, clause->resource_type);
+      g_string_append_printf (q->text, " AND k.id IN (SELECT %s.id FROM idx_reference %s WHERE ",
+                              x, x);
+      if (!param_rows (q, x, clause->has_type, clause->has_reference))
+        sql_add (q, "0");
+      g_string_append_printf (q->text, " AND %s.type = ", x);
+      sql_text (q, clause->resource_type);
+      g_string_append_printf (q->text, " AND %s.rid IN (SELECT value FROM json_each (", x);
+      sql_text (q, rids);
+      sql_add (q, ")))");
+      return TRUE;
+    }
+  if (clause->param == NULL)
     return FALSE;
   if (is_code (clause, "_id"))
     {
@@ -1599,31 +1731,10 @@ clause_set (Compiler                 *c,
   sql_init (&part);
   if (clause->chain != NULL)
     {
-      /* The rows of the reference that point to a resource one of the links' sets holds. */
-      ok = TRUE;
+      /* The rows of the reference that point to a resource the links match. */
       g_string_append_printf (part.text, "SELECT %s.rid FROM idx_reference %s WHERE ", x, x);
-      ok = param_rows (&part, x, clause->resource_type, clause->param);
-      sql_add (&part, " AND (0");
-      for (unsigned i = 0; ok && i < clause->chain->len; i++)
-        {
-          const ChartaSearchClause *link = g_ptr_array_index (clause->chain, i);
-          g_autofree char *r2 = new_alias (c, "c");
-          Sql inner;
-
-          sql_init (&inner);
-          ok = clause_set (c, link, &inner);
-          if (ok)
-            {
-              g_string_append_printf (part.text, " OR (%s.type = ", x);
-              sql_text (&part, link->resource_type);
-              g_string_append_printf (part.text, " AND %s.id IN (SELECT %s.id FROM resource %s"
-                                      " WHERE %s.rid IN (", x, r2, r2, r2);
-              sql_append (&part, &inner);
-              sql_add (&part, ")))");
-            }
-          sql_clear (&inner);
-        }
-      sql_add (&part, ")");
+      ok = param_rows (&part, x, clause->resource_type, clause->param)
+           && chain_targets (c, clause, x, &part, &error);
     }
   else
     {
@@ -2041,118 +2152,100 @@ compartment_set (Compiler *c,
 }
 
 /* The WHERE conditions every match meets (type, conditions, compartment) on `r`, and the
- * driving set when one is selective. */
+ * driving set when one is selective.  The driving clause's own condition is left out: its set
+ * holds exactly the resources it matches (and the SQL stays shallow enough for SQLite's
+ * parser with deep chains). */
 static gboolean
 build_filter (Compiler  *c,
               Sql       *where,
               GError   **error)
 {
   const ChartaSearchQuery *query = c->query;
+  unsigned n = query->clauses->len + (query->compartment_type != NULL ? 1 : 0);
+  g_autofree Sql *conds = g_new0 (Sql, MAX (n, 1));
   Sql best;
   int64_t best_n = DRIVER_PROBE;
-  gboolean have_best = FALSE;
-
-  Sql conds;
+  int best_index = -1;
+  gboolean ok = TRUE;
 
   sql_init (&best);
-  sql_init (&conds);
-  for (unsigned i = 0; i < query->clauses->len; i++)
+  for (unsigned i = 0; ok && i < n; i++)
     {
-      const ChartaSearchClause *clause = g_ptr_array_index (query->clauses, i);
+      const ChartaSearchClause *clause = i < query->clauses->len
+                                         ? g_ptr_array_index (query->clauses, i) : NULL;
+      gboolean has_set;
       Sql set;
 
-      sql_add (&conds, " AND ");
-      if (!clause_cond (c, clause, "r", &conds, error))
-        {
-          sql_clear (&best);
-          sql_clear (&conds);
-          return FALSE;
-        }
+      sql_init (&conds[i]);
+      if (clause != NULL)
+        ok = clause_cond (c, clause, "r", &conds[i], error);
+      else
+        ok = compartment_cond (c, "r", &conds[i], error);
+      if (!ok)
+        break;
       sql_init (&set);
-      if (clause_set (c, clause, &set))
+      if (clause != NULL)
+        has_set = clause_set (c, clause, &set);
+      else
         {
-          int64_t n = 0;
+          compartment_set (c, &set);
+          has_set = TRUE;
+        }
+      if (has_set)
+        {
+          int64_t count = 0;
 
-          if (!probe_set (c->db, &set, &n, error))
-            {
-              sql_clear (&set);
-              sql_clear (&best);
-              sql_clear (&conds);
-              return FALSE;
-            }
-          if (n < best_n)
+          ok = probe_set (c->db, &set, &count, error);
+          if (ok && count < best_n)
             {
               sql_clear (&best);
               best = set;
-              best_n = n;
-              have_best = TRUE;
+              best_n = count;
+              best_index = (int) i;
               continue;
             }
         }
       sql_clear (&set);
     }
 
-  if (query->compartment_type != NULL)
+  if (ok)
     {
-      Sql set;
-      int64_t n = 0;
-
-      sql_add (&conds, " AND ");
-      if (!compartment_cond (c, "r", &conds, error))
+      /* With a driving set, the type is only checked ('+' keeps SQLite from walking the
+       * type's index instead); without, the type's resources are walked in rid order. */
+      sql_add (where, "r.deleted = 0");
+      if (query->resource_type != NULL)
         {
-          sql_clear (&best);
-          sql_clear (&conds);
-          return FALSE;
+          sql_add (where, best_index >= 0 ? " AND +r.tid = " : " AND r.tid = ");
+          tid_of (where, query->resource_type);
         }
-      sql_init (&set);
-      compartment_set (c, &set);
-      if (!probe_set (c->db, &set, &n, error))
+      else if (query->types != NULL && query->types->len > 0)
         {
-          sql_clear (&set);
-          sql_clear (&best);
-          sql_clear (&conds);
-          return FALSE;
+          sql_add (where, " AND r.tid IN (SELECT tid FROM rtype WHERE name IN (");
+          for (unsigned i = 0; i < query->types->len; i++)
+            {
+              if (i > 0)
+                sql_add (where, ", ");
+              sql_text (where, g_ptr_array_index (query->types, i));
+            }
+          sql_add (where, "))");
         }
-      if (n < best_n)
+      for (unsigned i = 0; i < n; i++)
+        if ((int) i != best_index)
+          {
+            sql_add (where, " AND ");
+            sql_append (where, &conds[i]);
+          }
+      if (best_index >= 0)
         {
-          sql_clear (&best);
-          best = set;
-          best_n = n;
-          have_best = TRUE;
+          sql_add (where, " AND r.rid IN (");
+          sql_append (where, &best);
+          sql_add (where, ")");
         }
-      else
-        sql_clear (&set);
     }
-
-  /* With a driving set, the type is only checked ('+' keeps SQLite from walking the type's
-   * index instead); without, the type's resources are walked in rid order. */
-  sql_add (where, "r.deleted = 0");
-  if (query->resource_type != NULL)
-    {
-      sql_add (where, have_best ? " AND +r.tid = " : " AND r.tid = ");
-      tid_of (where, query->resource_type);
-    }
-  else if (query->types != NULL && query->types->len > 0)
-    {
-      sql_add (where, " AND r.tid IN (SELECT tid FROM rtype WHERE name IN (");
-      for (unsigned i = 0; i < query->types->len; i++)
-        {
-          if (i > 0)
-            sql_add (where, ", ");
-          sql_text (where, g_ptr_array_index (query->types, i));
-        }
-      sql_add (where, "))");
-    }
-  sql_append (where, &conds);
-  if (have_best)
-    {
-      sql_add (where, " AND r.rid IN (");
-      sql_append (where, &best);
-      sql_add (where, ")");
-    }
+  for (unsigned i = 0; i < n; i++)
+    sql_clear (&conds[i]);
   sql_clear (&best);
-  sql_clear (&conds);
-  return TRUE;
+  return ok;
 }
 
 static gboolean
@@ -2371,7 +2464,7 @@ charta_db_search (ChartaDb                *db,
                   ChartaDbSearchPage      *page,
                   GError                 **error)
 {
-  Compiler c = { db, query, 0 };
+  Compiler c = { db, query, 0, NULL };
   Sql where, q;
   g_autoptr(GArray) cursor_keys = g_array_new (FALSE, TRUE, sizeof (Bind));
   unsigned n_sort = query->sort != NULL ? query->sort->len : 0;
@@ -2509,6 +2602,7 @@ charta_db_search (ChartaDb                *db,
     ok = FALSE;
 
 out:
+  g_clear_pointer (&c.materialized, g_hash_table_unref);
   sql_clear (&where);
   sql_clear (&q);
   sqlite3_exec (charta_db_get_handle (db), "COMMIT", NULL, NULL, NULL);
