@@ -33,7 +33,7 @@
 
 #include "charta-store-sqlite-private.h"
 
-#define DRIVER_PROBE 1000
+#define DRIVER_PROBE 5000
 #define MAX_INCLUDE_ROUNDS 8
 #define MAX_INCLUDED 10000
 #define CURSOR_VERSION "c1"
@@ -162,7 +162,11 @@ sql_prepare (ChartaDb    *db,
 {
   sqlite3 *handle = charta_db_get_handle (db);
   sqlite3_stmt *stmt = NULL;
-  int rc = sqlite3_prepare_v2 (handle, q->text->str, (int) q->text->len, &stmt, NULL);
+  int rc;
+
+  /* (the SQL holds no value of the query: they are all bound) */
+  g_debug ("SQL: %s", q->text->str);
+  rc = sqlite3_prepare_v2 (handle, q->text->str, (int) q->text->len, &stmt, NULL);
 
   if (rc != SQLITE_OK)
     {
@@ -281,12 +285,35 @@ param_rows (Sql                        *q,
 {
   ChartaIndexSource sources[CHARTA_MAX_INDEX_SOURCES];
   unsigned n = charta_search_param_get_sources (param, sources);
+  gboolean same_filter = TRUE;
 
   if (n == 0)
     return FALSE;
-  if (n == 1 && sources[0].target_type == NULL)
+  for (unsigned i = 1; i < n; i++)
+    same_filter &= g_strcmp0 (sources[i].target_type, sources[0].target_type) == 0;
+  if (same_filter)
     {
-      pid_of (q, x, type, sources[0].param->code);
+      /* one "pid IN (…)" that the value indexes can use, and the filter beside it */
+      g_string_append_printf (q->text, "%s.pid IN (SELECT pid FROM param WHERE ", x);
+      if (type != NULL && strcmp (type, "Resource") != 0 && strcmp (type, "DomainResource") != 0)
+        {
+          sql_add (q, "type = ");
+          sql_text (q, type);
+          sql_add (q, " AND ");
+        }
+      sql_add (q, "code IN (");
+      for (unsigned i = 0; i < n; i++)
+        {
+          if (i > 0)
+            sql_add (q, ", ");
+          sql_text (q, sources[i].param->code);
+        }
+      sql_add (q, "))");
+      if (sources[0].target_type != NULL)
+        {
+          g_string_append_printf (q->text, " AND %s.type = ", x);
+          sql_text (q, sources[0].target_type);
+        }
       return TRUE;
     }
   sql_add (q, "(");
@@ -884,12 +911,18 @@ token_cond (Compiler                 *c,
           codes = subsumed_codes (c, clause, v, error);
         if (codes == NULL)
           return FALSE;
-        sql_add (q, "(0");
+        if (codes->len == 0)
+          {
+            sql_add (q, "0");
+            return TRUE;
+          }
+        /* (no "0 OR" first: it would hide the codes from the value index) */
+        sql_add (q, "(");
         for (unsigned i = 0; i < codes->len; i++)
           {
             const TermCode *code = g_ptr_array_index (codes, i);
 
-            sql_add (q, " OR (");
+            sql_add (q, i > 0 ? " OR (" : "(");
             if (code->code != NULL)
               {
                 g_string_append_printf (q->text, "%s = ", col_code);
@@ -1352,7 +1385,10 @@ chain_targets (Compiler                 *c,
                Sql                      *q,
                GError                  **error)
 {
-  sql_add (q, " AND (0");
+  gboolean several = clause->chain->len > 1;
+
+  /* (no OR around a single link: it would hide the id from the value index) */
+  sql_add (q, several ? " AND (" : " AND ");
   for (unsigned i = 0; i < clause->chain->len; i++)
     {
       const ChartaSearchClause *link = g_ptr_array_index (clause->chain, i);
@@ -1360,13 +1396,14 @@ chain_targets (Compiler                 *c,
 
       if (ids == NULL)
         return FALSE;
-      g_string_append_printf (q->text, " OR (%s.type = ", x);
+      g_string_append_printf (q->text, "%s(%s.type = ", i > 0 ? " OR " : "", x);
       sql_text (q, link->resource_type);
       g_string_append_printf (q->text, " AND %s.id IN (SELECT value FROM json_each (", x);
       sql_text (q, ids);
       sql_add (q, ")))");
     }
-  sql_add (q, ")");
+  if (several)
+    sql_add (q, ")");
   return TRUE;
 }
 
@@ -1505,8 +1542,8 @@ clause_cond (Compiler                 *c,
         {
           const ChartaSearchValue *v = g_ptr_array_index (clause->values, i);
 
-          g_string_append_printf (q->text, " OR EXISTS (SELECT 1 FROM resource %s JOIN"
-                                  " idx_reference %s ON ", l, x);
+          g_string_append_printf (q->text, " OR EXISTS (SELECT 1 FROM resource %s CROSS JOIN"
+                                  " idx_reference %s NOT INDEXED ON ", l, x);
           rows_of (q, x, l);
           g_string_append_printf (q->text, " WHERE %s.tid = ", l);
           tid_of (q, "List");
@@ -1594,7 +1631,7 @@ clause_cond (Compiler                 *c,
     {
       /* a reference of @param to one of the resources the links match (materialized: nested
        * SQL would soon be too deep for SQLite's parser) */
-      g_string_append_printf (q->text, "EXISTS (SELECT 1 FROM idx_reference %s WHERE ", x);
+      g_string_append_printf (q->text, "EXISTS (SELECT 1 FROM idx_reference %s NOT INDEXED WHERE ", x);
       rows_of (q, x, r);
       sql_add (q, " AND ");
       if (!param_rows (q, x, clause->resource_type, clause->param)
@@ -1607,7 +1644,7 @@ clause_cond (Compiler                 *c,
   switch (clause->modifier)
     {
     case CHARTA_SEARCH_MODIFIER_MISSING:
-      g_string_append_printf (q->text, "%sEXISTS (SELECT 1 FROM %s %s WHERE ",
+      g_string_append_printf (q->text, "%sEXISTS (SELECT 1 FROM %s %s NOT INDEXED WHERE ",
                               missing_value (clause) ? "NOT " : "",
                               table_of (clause->param->type), x);
       rows_of (q, x, r);
@@ -1624,7 +1661,7 @@ clause_cond (Compiler                 *c,
 
         positive.modifier = clause->modifier == CHARTA_SEARCH_MODIFIER_NOT
                             ? CHARTA_SEARCH_MODIFIER_NONE : CHARTA_SEARCH_MODIFIER_IN;
-        g_string_append_printf (q->text, "NOT EXISTS (SELECT 1 FROM %s %s WHERE ",
+        g_string_append_printf (q->text, "NOT EXISTS (SELECT 1 FROM %s %s NOT INDEXED WHERE ",
                                 table_of (clause->param->type), x);
         rows_of (q, x, r);
         sql_add (q, " AND ");
@@ -1634,7 +1671,7 @@ clause_cond (Compiler                 *c,
       }
       return TRUE;
     default:
-      g_string_append_printf (q->text, "EXISTS (SELECT 1 FROM %s %s WHERE ",
+      g_string_append_printf (q->text, "EXISTS (SELECT 1 FROM %s %s NOT INDEXED WHERE ",
                               table_of (clause->param->type), x);
       rows_of (q, x, r);
       sql_add (q, " AND ");
@@ -1663,18 +1700,21 @@ clause_set (Compiler                 *c,
 
       if (rids == NULL)
         return FALSE;
+      /* the references of those resources (their rows by rowid range), to this type */
       x = new_alias (c, "s");
-      sql_add (q, "SELECT k.rid FROM resource k WHERE k.deleted = 0 AND k.tid = ");
+      g_string_append_printf (q->text, "SELECT k.rid FROM json_each (");
+      sql_text (q, rids);
+      /* (CROSS JOIN keeps this order: SQLite would rather scan the reference rows) */
+      g_string_append_printf (q->text, ") j CROSS JOIN idx_reference %s NOT INDEXED ON %s.rowid"
+                              " >= (j.value << %d) AND %s.rowid < ((j.value + 1) << %d)"
+                              " CROSS JOIN resource k ON k.tid = ", x, x, CHARTA_DB_ROWS_SHIFT,
+                              x, CHARTA_DB_ROWS_SHIFT);
       tid_of (q, clause->resource_type);
-      g_string_append_printf (q->text, " AND k.id IN (SELECT %s.id FROM idx_reference %s WHERE ",
-                              x, x);
+      g_string_append_printf (q->text, " AND k.id = %s.id WHERE k.deleted = 0 AND ", x);
       if (!param_rows (q, x, clause->has_type, clause->has_reference))
         sql_add (q, "0");
       g_string_append_printf (q->text, " AND %s.type = ", x);
       sql_text (q, clause->resource_type);
-      g_string_append_printf (q->text, " AND %s.rid IN (SELECT value FROM json_each (", x);
-      sql_text (q, rids);
-      sql_add (q, ")))");
       return TRUE;
     }
   if (clause->param == NULL)
@@ -1732,14 +1772,16 @@ clause_set (Compiler                 *c,
   if (clause->chain != NULL)
     {
       /* The rows of the reference that point to a resource the links match. */
-      g_string_append_printf (part.text, "SELECT %s.rid FROM idx_reference %s WHERE ", x, x);
+      g_string_append_printf (part.text, "SELECT %s.rowid >> %d FROM idx_reference %s WHERE ", x,
+                              CHARTA_DB_ROWS_SHIFT, x);
       ok = param_rows (&part, x, clause->resource_type, clause->param)
            && chain_targets (c, clause, x, &part, &error);
     }
   else
     {
-      g_string_append_printf (part.text, "SELECT %s.rid FROM %s %s WHERE ", x,
-                              table_of (clause->param->type), x);
+      /* rowid >> 20 is the rid, read from the value index alone */
+      g_string_append_printf (part.text, "SELECT %s.rowid >> %d FROM %s %s WHERE ", x,
+                              CHARTA_DB_ROWS_SHIFT, table_of (clause->param->type), x);
       ok = matching_rows (c, &part, x, clause, FALSE, &error);
     }
   if (ok)
@@ -1790,10 +1832,10 @@ sort_key (Compiler               *c,
       return;
     }
   if (strchr (col, '|') != NULL)
-    g_string_append_printf (q->text, "(SELECT %s (%s.type || '/' || %s.id) FROM %s %s WHERE ",
+    g_string_append_printf (q->text, "(SELECT %s (%s.type || '/' || %s.id) FROM %s %s NOT INDEXED WHERE ",
                             agg, x, x, table_of (param->type), x);
   else
-    g_string_append_printf (q->text, "(SELECT %s (%s.%s) FROM %s %s WHERE ", agg, x, col,
+    g_string_append_printf (q->text, "(SELECT %s (%s.%s) FROM %s %s NOT INDEXED WHERE ", agg, x, col,
                             table_of (param->type), x);
   rows_of (q, x, r);
   sql_add (q, " AND ");
@@ -2061,16 +2103,21 @@ probe_set (ChartaDb    *db,
   return TRUE;
 }
 
-/* The compartment condition on @r, or FALSE with @error set when @type is not in it. */
+/* The compartment's reference parameters of the searched type, as the stored parameters
+ * whose rows hold them (a reference to the compartment's type is asked for anyway, so the
+ * sources' own type filters add nothing): "code IN (…)" for the param table.  Whether the
+ * compartment's own type is a member ({def}) is told in @itself.  FALSE with @error set when
+ * the type is not in the compartment. */
 static gboolean
-compartment_cond (Compiler    *c,
-                  const char  *r,
-                  Sql         *q,
-                  GError     **error)
+compartment_codes (Compiler    *c,
+                   Sql         *codes,
+                   gboolean    *itself,
+                   GError     **error)
 {
   const ChartaSearchQuery *query = c->query;
   const ChartaCompartmentDef *def;
   g_auto(GStrv) params = NULL;
+  unsigned n = 0;
 
   def = charta_model_lookup_compartment (query->compartment_type, query->resource_type);
   if (def == NULL)
@@ -2081,34 +2128,74 @@ compartment_cond (Compiler    *c,
       return FALSE;
     }
   params = g_strsplit (def->params, "|", -1);
-  sql_add (q, "(0");
+  *itself = FALSE;
+  sql_add (codes, "code IN (");
   for (unsigned i = 0; params[i] != NULL; i++)
     {
       const ChartaSearchParamDef *param;
-      g_autofree char *x = NULL;
+      ChartaIndexSource sources[CHARTA_MAX_INDEX_SOURCES];
+      unsigned n_sources;
 
       if (strcmp (params[i], "{def}") == 0)
         {
-          g_string_append_printf (q->text, " OR %s.id = ", r);
-          sql_text (q, query->compartment_id);
+          *itself = TRUE;
           continue;
         }
       param = charta_model_lookup_search_param (query->resource_type, params[i]);
       if (param == NULL || param->type != CHARTA_SEARCH_TYPE_REFERENCE)
         continue;
-      x = new_alias (c, "m");
-      g_string_append_printf (q->text, " OR EXISTS (SELECT 1 FROM idx_reference %s WHERE ", x);
-      rows_of (q, x, r);
-      sql_add (q, " AND ");
-      if (!param_rows (q, x, query->resource_type, param))
-        sql_add (q, "0");
-      g_string_append_printf (q->text, " AND %s.type = ", x);
-      sql_text (q, query->compartment_type);
-      g_string_append_printf (q->text, " AND %s.id = ", x);
-      sql_text (q, query->compartment_id);
-      sql_add (q, ")");
+      n_sources = charta_search_param_get_sources (param, sources);
+      for (unsigned k = 0; k < n_sources; k++)
+        {
+          if (n++ > 0)
+            sql_add (codes, ", ");
+          sql_text (codes, sources[k].param->code);
+        }
     }
-  sql_add (q, ")");
+  if (n == 0)
+    sql_add (codes, "NULL");
+  sql_add (codes, ")");
+  return TRUE;
+}
+
+/* The compartment condition on @r. */
+static gboolean
+compartment_cond (Compiler    *c,
+                  const char  *r,
+                  Sql         *q,
+                  GError     **error)
+{
+  const ChartaSearchQuery *query = c->query;
+  g_autofree char *x = new_alias (c, "m");
+  gboolean itself;
+  Sql codes;
+
+  sql_init (&codes);
+  if (!compartment_codes (c, &codes, &itself, error))
+    {
+      sql_clear (&codes);
+      return FALSE;
+    }
+  sql_add (q, "(");
+  if (itself)
+    {
+      g_string_append_printf (q->text, "%s.id = ", r);
+      sql_text (q, query->compartment_id);
+      sql_add (q, " OR ");
+    }
+  g_string_append_printf (q->text, "EXISTS (SELECT 1 FROM idx_reference %s NOT INDEXED WHERE ",
+                          x);
+  rows_of (q, x, r);
+  g_string_append_printf (q->text, " AND %s.pid IN (SELECT pid FROM param WHERE type = ", x);
+  sql_text (q, query->resource_type);
+  sql_add (q, " AND ");
+  sql_append (q, &codes);
+  g_string_append_printf (q->text, ") AND %s.type = ", x);
+  sql_text (q, query->compartment_type);
+  g_string_append_printf (q->text, " AND %s.id = ", x);
+  sql_text (q, query->compartment_id);
+  sql_add (q, "))");
+  sql_clear (&codes);
   return TRUE;
 }
 
@@ -2118,37 +2205,35 @@ compartment_set (Compiler *c,
                  Sql      *q)
 {
   const ChartaSearchQuery *query = c->query;
-  const ChartaCompartmentDef *def;
-  g_auto(GStrv) params = NULL;
   g_autofree char *x = new_alias (c, "m");
+  gboolean itself = FALSE;
+  Sql codes;
 
-  def = charta_model_lookup_compartment (query->compartment_type, query->resource_type);
-  params = g_strsplit (def->params, "|", -1);
-  g_string_append_printf (q->text, "SELECT %s.rid FROM idx_reference %s WHERE %s.type = ",
-                          x, x, x);
-  sql_text (q, query->compartment_type);
-  g_string_append_printf (q->text, " AND %s.id = ", x);
-  sql_text (q, query->compartment_id);
-  sql_add (q, " AND (0");
-  for (unsigned i = 0; params[i] != NULL; i++)
+  sql_init (&codes);
+  if (!compartment_codes (c, &codes, &itself, NULL))
     {
-      const ChartaSearchParamDef *param =
-        charta_model_lookup_search_param (query->resource_type, params[i]);
-
-      if (param == NULL || param->type != CHARTA_SEARCH_TYPE_REFERENCE)
-        continue;
-      sql_add (q, " OR ");
-      if (!param_rows (q, x, query->resource_type, param))
-        sql_add (q, "0");
+      /* (compartment_cond() has reported it) */
+      sql_add (q, "SELECT NULL WHERE 0");
+      sql_clear (&codes);
+      return;
     }
-  sql_add (q, ")");
-  if (g_strv_contains ((const char * const *) params, "{def}"))
+  g_string_append_printf (q->text, "SELECT %s.rowid >> %d FROM idx_reference %s WHERE %s.pid IN"
+                          " (SELECT pid FROM param WHERE type = ", x, CHARTA_DB_ROWS_SHIFT, x, x);
+  sql_text (q, query->resource_type);
+  sql_add (q, " AND ");
+  sql_append (q, &codes);
+  g_string_append_printf (q->text, ") AND %s.id = ", x);
+  sql_text (q, query->compartment_id);
+  g_string_append_printf (q->text, " AND %s.type = ", x);
+  sql_text (q, query->compartment_type);
+  if (itself)
     {
       sql_add (q, " UNION SELECT rid FROM resource WHERE id = ");
       sql_text (q, query->compartment_id);
       sql_add (q, " AND tid = ");
       tid_of (q, query->resource_type);
     }
+  sql_clear (&codes);
 }
 
 /* The WHERE conditions every match meets (type, conditions, compartment) on `r`, and the
@@ -2366,12 +2451,26 @@ include_round (Compiler            *c,
       if (!inc->reverse)
         {
           /* the resources that the reference rows of @from point to */
+          /* (each source's rows by their rowid range: an index on pid would read the
+           * parameter's rows of the whole store) */
           g_string_append_printf (q.text, "SELECT " ROW_COLUMNS " FROM idx_reference %s"
+                                  " NOT INDEXED"
                                   " JOIN rtype t ON t.name = %s.type"
                                   " JOIN resource r ON r.tid = t.tid AND r.id = %s.id"
                                   " JOIN version v ON v.rid = r.rid AND v.version = r.version"
-                                  " WHERE r.deleted = 0 AND %s.rid IN ", x, x, x, x);
-          rid_list (&q, from);
+                                  " WHERE r.deleted = 0 AND (", x, x, x);
+          for (unsigned k = 0; k < from->len; k++)
+            {
+              int64_t rid = g_array_index (from, int64_t, k);
+
+              /* (no "0 OR" first: SQLite would no longer see the ranges) */
+              g_string_append_printf (q.text, "%s(%s.rowid >= ", k > 0 ? " OR " : "", x);
+              sql_int (&q, rid << CHARTA_DB_ROWS_SHIFT);
+              g_string_append_printf (q.text, " AND %s.rowid < ", x);
+              sql_int (&q, (rid + 1) << CHARTA_DB_ROWS_SHIFT);
+              sql_add (&q, ")");
+            }
+          sql_add (&q, ")");
           if (inc->param != NULL)
             {
               sql_add (&q, " AND ");
