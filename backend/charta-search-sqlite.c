@@ -2595,8 +2595,10 @@ charta_db_search (ChartaDb                *db,
       goto out;
     }
 
+  /* (_count=0 asks for no resources: like _summary=count, the total is the answer) */
   if (query->total == CHARTA_SEARCH_TOTAL_ACCURATE || query->total == CHARTA_SEARCH_TOTAL_ESTIMATE
-      || query->summary == CHARTA_SEARCH_SUMMARY_COUNT)
+      || query->summary == CHARTA_SEARCH_SUMMARY_COUNT
+      || (count == 0 && query->total != CHARTA_SEARCH_TOTAL_NONE))
     {
       if (!count_matches (db, &where, &page->total, error))
         {
@@ -2604,7 +2606,7 @@ charta_db_search (ChartaDb                *db,
           goto out;
         }
     }
-  if (query->summary == CHARTA_SEARCH_SUMMARY_COUNT)
+  if (query->summary == CHARTA_SEARCH_SUMMARY_COUNT || count == 0)
     goto out;
 
   /* SELECT … FROM (SELECT r.rid AS rid, keys… FROM resource r WHERE filter) ORDER BY keys, rid */

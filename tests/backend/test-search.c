@@ -600,6 +600,14 @@ test_total_summary (Fixture       *f,
   g_assert_cmpint (all->total, ==, 4);
   g_assert_null (all->next_cursor);
   g_assert_cmpint (none->total, ==, -1);
+  /* _count=0: no resources, the total */
+  {
+    g_autoptr(ChartaSearchResult) zero = run (f, "Patient", "gender=male&_count=0");
+
+    g_assert_cmpuint (zero->entries->len, ==, 0);
+    g_assert_cmpint (zero->total, ==, 2);
+    g_assert_null (zero->next_cursor);
+  }
 
   /* _elements: gender kept, name left out, the page marked SUBSETTED */
   g_assert_cmpuint (elements->entries->len, ==, 1);
