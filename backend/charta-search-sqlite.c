@@ -2508,6 +2508,15 @@ include_round (Compiler            *c,
               if (!param_rows (&q, x, inc->source_type, inc->param))
                 sql_add (&q, "0");
             }
+          else
+            {
+              /* every reference parameter: still a pid list, so the value index serves */
+              g_string_append_printf (q.text, " AND %s.pid IN (SELECT pid FROM param%s)", x,
+                                      strcmp (inc->source_type, "*") != 0
+                                      ? " WHERE type = ?" : "");
+              if (strcmp (inc->source_type, "*") != 0)
+                sql_text (&q, inc->source_type);
+            }
           if (strcmp (inc->source_type, "*") != 0)
             {
               sql_add (&q, " AND t.name = ");
@@ -2556,13 +2565,24 @@ run_includes (Compiler            *c,
   return TRUE;
 }
 
+/* Interrupts the search's statements once its time is up. */
+static int
+past_deadline (void *data)
+{
+  const int64_t *deadline = data;
+
+  return g_get_monotonic_time () > *deadline;
+}
+
 gboolean
 charta_db_search (ChartaDb                *db,
                   const ChartaSearchQuery *query,
                   unsigned                 count,
+                  int64_t                  timeout_usec,
                   ChartaDbSearchPage      *page,
                   GError                 **error)
 {
+  int64_t deadline = timeout_usec > 0 ? g_get_monotonic_time () + timeout_usec : G_MAXINT64;
   Compiler c = { db, query, 0, NULL };
   Sql where, q;
   g_autoptr(GArray) cursor_keys = g_array_new (FALSE, TRUE, sizeof (Bind));
@@ -2586,6 +2606,7 @@ charta_db_search (ChartaDb                *db,
   if (sqlite3_exec (charta_db_get_handle (db), "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
     return charta_db_set_error (error, db, sqlite3_errcode (charta_db_get_handle (db)),
                                 "starting a search");
+  sqlite3_progress_handler (charta_db_get_handle (db), 1000, past_deadline, &deadline);
 
   sql_init (&where);
   sql_init (&q);
@@ -2703,6 +2724,16 @@ charta_db_search (ChartaDb                *db,
     ok = FALSE;
 
 out:
+  sqlite3_progress_handler (charta_db_get_handle (db), 0, NULL, NULL);
+  if (!ok && g_get_monotonic_time () > deadline && error != NULL && *error != NULL
+      && g_error_matches (*error, CHARTA_STORE_ERROR, CHARTA_STORE_ERROR_IO))
+    {
+      /* the interruption: say what happened, not SQLite's "interrupted" */
+      g_clear_error (error);
+      g_set_error (error, CHARTA_STORE_ERROR, CHARTA_STORE_ERROR_TIMEOUT,
+                   "the search took longer than %.1f s and was stopped; narrow it",
+                   timeout_usec / 1e6);
+    }
   g_clear_pointer (&c.materialized, g_hash_table_unref);
   sql_clear (&where);
   sql_clear (&q);

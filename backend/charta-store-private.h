@@ -189,6 +189,7 @@ typedef struct
 gboolean    charta_db_search             (ChartaDb                *db,
                                           const ChartaSearchQuery *query,
                                           unsigned                 count,
+                                          int64_t                  timeout_usec,
                                           ChartaDbSearchPage      *page,
                                           GError                 **error);
 void        charta_db_search_page_clear  (ChartaDbSearchPage      *page);

@@ -73,6 +73,7 @@ struct _ChartaStore
   unsigned          max_readers;
   unsigned          default_count;   /* search page sizes */
   unsigned          max_count;
+  int64_t           search_timeout;  /* µs, 0: none */
 
   unsigned          preparing;       /* threads preparing writes (see take_cpu_slot()) */
   unsigned          max_preparing;
@@ -1331,6 +1332,7 @@ charta_store_init (ChartaStore *self)
   self->max_readers = MAX (4, 2 * g_get_num_processors ());
   self->default_count = 20;
   self->max_count = 1000;
+  self->search_timeout = 5 * G_USEC_PER_SEC;
   self->max_preparing = MAX (1, g_get_num_processors ());
 }
 
@@ -2335,6 +2337,18 @@ charta_store_set_page_sizes (ChartaStore *self,
 }
 
 void
+charta_store_set_search_timeout (ChartaStore *self,
+                                 double       seconds)
+{
+  g_return_if_fail (CHARTA_IS_STORE (self));
+  g_return_if_fail (seconds >= 0);
+
+  g_mutex_lock (&self->lock);
+  self->search_timeout = (int64_t) (seconds * G_USEC_PER_SEC);
+  g_mutex_unlock (&self->lock);
+}
+
+void
 charta_search_result_free (ChartaSearchResult *result)
 {
   if (result == NULL)
@@ -2412,6 +2426,7 @@ charta_store_search (ChartaStore              *self,
   ChartaDbSearchPage page;
   ChartaDb *db;
   unsigned count;
+  int64_t timeout;
   gboolean ok;
 
   g_return_val_if_fail (CHARTA_IS_STORE (self), NULL);
@@ -2421,12 +2436,13 @@ charta_store_search (ChartaStore              *self,
   g_mutex_lock (&self->lock);
   count = query->count >= 0 ? MIN ((unsigned) query->count, self->max_count)
                             : self->default_count;
+  timeout = self->search_timeout;
   g_mutex_unlock (&self->lock);
 
   db = take_reader (self, error);
   if (db == NULL)
     return NULL;
-  ok = charta_db_search (db, query, count, &page, error);
+  ok = charta_db_search (db, query, count, timeout, &page, error);
   give_reader (self, db);
   if (!ok)
     return NULL;

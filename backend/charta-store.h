@@ -46,6 +46,7 @@ typedef enum
   CHARTA_STORE_ERROR_CLOSED,        /* the store was closed */
   CHARTA_STORE_ERROR_UNSUPPORTED,   /* a valid request this version of Charta cannot answer
                                      * (a search modifier needing a terminology it lacks…) */
+  CHARTA_STORE_ERROR_TIMEOUT,       /* a search ran past the store's time limit */
 } ChartaStoreError;
 
 GQuark charta_store_error_quark (void);
@@ -287,6 +288,12 @@ void                charta_search_result_free    (ChartaSearchResult       *resu
 void                charta_store_set_page_sizes  (ChartaStore              *self,
                                                   unsigned                  default_count,
                                                   unsigned                  max_count);
+
+/* The longest a search may run (5 s unless set; 0: no limit): past it, the search stops with
+ * CHARTA_STORE_ERROR_TIMEOUT, so that no request (a hostile one, _revinclude:iterate=* on a
+ * large store…) holds a reader for long. */
+void                charta_store_set_search_timeout (ChartaStore           *self,
+                                                     double                 seconds);
 
 /* A searchset Bundle of @result, as JSON text: total (when counted), the links self and next
  * (@path and the query's parameters: "Patient?name=peter&_cursor=…", after @base with a '/'

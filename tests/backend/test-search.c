@@ -706,6 +706,31 @@ test_errors (Fixture       *f,
   g_assert_null (result);
 }
 
+/* A search past the store's time limit stops with a clear error; without a limit it runs. */
+static void
+test_timeout (Fixture       *f,
+              gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(ChartaSearchQuery) query =
+    charta_search_query_parse ("Patient", "_revinclude:iterate=*&_sort=-birthdate,name", 0,
+                               &error);
+  g_autoptr(ChartaSearchResult) result = NULL;
+
+  g_assert_no_error (error);
+  charta_store_set_search_timeout (f->store.store, 1e-6);
+  result = charta_store_search (f->store.store, query, &error);
+  g_assert_error (error, CHARTA_STORE_ERROR, CHARTA_STORE_ERROR_TIMEOUT);
+  g_assert_nonnull (strstr (error->message, "longer than"));
+  g_assert_null (result);
+  g_clear_error (&error);
+
+  charta_store_set_search_timeout (f->store.store, 0);
+  result = charta_store_search (f->store.store, query, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (result->entries->len, >, 4);
+}
+
 /* Deleted and superseded versions are not found; the current one is. */
 static void
 test_versions (Fixture       *f,
@@ -755,6 +780,7 @@ main (int    argc,
   ADD ("total-summary", test_total_summary);
   ADD ("bundle", test_bundle);
   ADD ("errors", test_errors);
+  ADD ("timeout", test_timeout);
   ADD ("versions", test_versions);
 #undef ADD
 
