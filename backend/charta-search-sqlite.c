@@ -1081,11 +1081,9 @@ component_cond (Sql                      *q,
     case CHARTA_SEARCH_TYPE_NUMBER:
     case CHARTA_SEARCH_TYPE_QUANTITY:
       {
-        /* The slot keeps the value's range: its middle is the value. */
-        g_autofree char *mid = g_strdup_printf ("((%s + %s) / 2)", lo, hi);
-
+        /* The slot keeps the value in lo (and hi) */
         sql_add (q, "(");
-        number_cond (q, mid, v->prefix, v->number, v->number_low, v->number_high);
+        number_cond (q, lo, v->prefix, v->number, v->number_low, v->number_high);
         if (type == CHARTA_SEARCH_TYPE_QUANTITY && v->unit_code != NULL)
           {
             g_string_append_printf (q->text, " AND %s = ", b);

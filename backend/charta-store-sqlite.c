@@ -1423,14 +1423,16 @@ component_to_slot (const ChartaIndexValue *v,
       col_int (&slot[3], v->date_high);
       break;
     case CHARTA_SEARCH_TYPE_NUMBER:
-      col_real (&slot[2], v->number_low);
-      col_real (&slot[3], v->number_high);
+      /* the value itself (searches compare it, never its precision range), so that the
+       * composite index (…, c2_lo) serves comparisons on it */
+      col_real (&slot[2], v->number);
+      col_real (&slot[3], v->number);
       break;
     case CHARTA_SEARCH_TYPE_QUANTITY:
       col_text (&slot[0], v->unit_system);
       col_text (&slot[1], v->unit_code);
-      col_real (&slot[2], v->number_low);
-      col_real (&slot[3], v->number_high);
+      col_real (&slot[2], v->number);
+      col_real (&slot[3], v->number);
       break;
     default:
       break;

@@ -14,3 +14,8 @@ CREATE INDEX resource_by_type ON resource (tid);
 -- to write)
 CREATE VIRTUAL TABLE fts USING fts5 (narrative, content, detail = column, columnsize = 0,
                                      tokenize = 'unicode61 remove_diacritics 2');
+
+-- idx_composite_value: the second component's value too (a number or quantity keeps its value
+--            in c2_lo), so that code-value-quantity=…$gt100 reads only the rows above 100.
+DROP INDEX idx_composite_value;
+CREATE INDEX idx_composite_value ON idx_composite (pid, c1_b, c1_a, c2_lo);
