@@ -35,7 +35,9 @@
 
 #define DRIVER_PROBE 5000
 #define MAX_INCLUDE_ROUNDS 8
-#define MAX_INCLUDED 10000
+/* The most resources _include and _revinclude bring to one page (beyond, the rest are left
+ * out: an iterated wildcard include can reach most of a store). */
+#define MAX_INCLUDED 1000
 #define CURSOR_VERSION "c1"
 
 /* --- SQL with bound values ------------------------------------------------------------------ */
@@ -164,8 +166,6 @@ sql_prepare (ChartaDb    *db,
   sqlite3_stmt *stmt = NULL;
   int rc;
 
-  /* (the SQL holds no value of the query: they are all bound) */
-  g_debug ("SQL: %s", q->text->str);
   rc = sqlite3_prepare_v2 (handle, q->text->str, (int) q->text->len, &stmt, NULL);
 
   if (rc != SQLITE_OK)
@@ -209,6 +209,7 @@ typedef struct
   const ChartaSearchQuery *query;
   unsigned next_alias;
   GHashTable *materialized;   /* (clause, ids?) → JSON array text (see materialize()) */
+  unsigned n_matches;         /* the page's matches, before _include adds to it */
 } Compiler;
 
 static const char *
@@ -2379,13 +2380,14 @@ row_from_stmt (sqlite3_stmt *stmt,
 
 /* Adds the resources @sql (selecting ROW_COLUMNS) finds to @page, but those in @seen. */
 static gboolean
-collect (ChartaDb            *db,
+collect (Compiler            *c,
          const Sql           *sql,
          ChartaDbSearchPage  *page,
          GHashTable          *seen,
          GArray              *added,
          GError             **error)
 {
+  ChartaDb *db = c->db;
   sqlite3_stmt *stmt = sql_prepare (db, sql, error);
   int rc;
 
@@ -2395,10 +2397,10 @@ collect (ChartaDb            *db,
     {
       int64_t rid = sqlite3_column_int64 (stmt, 0);
 
+      if (g_hash_table_size (seen) >= c->n_matches + MAX_INCLUDED)
+        break;
       if (g_hash_table_contains (seen, &rid))
         continue;
-      if (g_hash_table_size (seen) >= MAX_INCLUDED)
-        break;
       g_hash_table_add (seen, g_memdup2 (&rid, sizeof rid));
       g_ptr_array_add (page->rows, row_from_stmt (stmt, TRUE));
       g_array_append_val (added, rid);
@@ -2424,6 +2426,53 @@ rid_list (Sql          *q,
   sql_add (q, ")");
 }
 
+/* The codes of the reference parameters (of any type) that may point to a resource of the
+ * types of @from (rids of @page's rows); a set of borrowed strings. */
+static GHashTable *
+codes_targeting (ChartaDbSearchPage *page,
+                 const GArray       *from)
+{
+  g_autoptr(GHashTable) rids = g_hash_table_new (g_int64_hash, g_int64_equal);
+  g_autoptr(GHashTable) types = g_hash_table_new (g_str_hash, g_str_equal);
+  GHashTable *codes = g_hash_table_new (g_str_hash, g_str_equal);
+
+  for (unsigned i = 0; i < from->len; i++)
+    g_hash_table_add (rids, &g_array_index (from, int64_t, i));
+  for (unsigned i = 0; i < page->rows->len; i++)
+    {
+      ChartaDbSearchRow *row = g_ptr_array_index (page->rows, i);
+
+      if (g_hash_table_contains (rids, &row->rid))
+        g_hash_table_add (types, row->type);
+    }
+  for (unsigned i = 0; i < charta_model_n_search_params; i++)
+    {
+      const ChartaSearchParamDef *param = &charta_model_search_params[i];
+      ChartaIndexSource sources[CHARTA_MAX_INDEX_SOURCES];
+      GHashTableIter iter;
+      gpointer type;
+      gboolean targets = param->targets == NULL;
+      unsigned n;
+
+      if (param->type != CHARTA_SEARCH_TYPE_REFERENCE)
+        continue;
+      g_hash_table_iter_init (&iter, types);
+      while (!targets && g_hash_table_iter_next (&iter, &type, NULL))
+        {
+          g_auto(GStrv) names = g_strsplit (param->targets, "|", -1);
+
+          targets = g_strv_contains ((const char * const *) names, type);
+        }
+      if (!targets)
+        continue;
+      /* the rows are the stored parameters' */
+      n = charta_search_param_get_sources (param, sources);
+      for (unsigned k = 0; k < n; k++)
+        g_hash_table_add (codes, (gpointer) sources[k].param->code);
+    }
+  return codes;
+}
+
 /* One round of _include / _revinclude over the resources @from (rids, all of @page). */
 static gboolean
 include_round (Compiler            *c,
@@ -2445,6 +2494,8 @@ include_round (Compiler            *c,
 
       if (iterate_only && !inc->iterate)
         continue;
+      if (g_hash_table_size (seen) >= c->n_matches + MAX_INCLUDED)
+        break;
       sql_init (&q);
       if (!inc->reverse)
         {
@@ -2493,10 +2544,13 @@ include_round (Compiler            *c,
           g_autofree char *f = new_alias (c, "f");
           g_autofree char *ft = new_alias (c, "ft");
 
+          /* (CROSS JOIN keeps this order: from the sources, by rid, to the rows that name
+           * them through the value index (pid, id, type)) */
           g_string_append_printf (q.text, "SELECT " ROW_COLUMNS " FROM resource %s"
-                                  " JOIN rtype %s ON %s.tid = %s.tid"
-                                  " JOIN idx_reference %s ON %s.id = %s.id AND %s.type = %s.name"
-                                  " JOIN resource r ON r.rid = %s.rid" ROW_JOINS
+                                  " CROSS JOIN rtype %s ON %s.tid = %s.tid"
+                                  " CROSS JOIN idx_reference %s ON %s.id = %s.id"
+                                  " AND %s.type = %s.name"
+                                  " CROSS JOIN resource r ON r.rid = %s.rid" ROW_JOINS
                                   " WHERE r.deleted = 0 AND %s.rid IN ",
                                   f, ft, ft, f, x, x, f, x, ft, x, f);
           rid_list (&q, from);
@@ -2508,12 +2562,32 @@ include_round (Compiler            *c,
             }
           else
             {
-              /* every reference parameter: still a pid list, so the value index serves */
-              g_string_append_printf (q.text, " AND %s.pid IN (SELECT pid FROM param%s)", x,
-                                      strcmp (inc->source_type, "*") != 0
-                                      ? " WHERE type = ?" : "");
+              /* every reference parameter that may point to the types of @from: still a pid
+               * list, so the value index serves it (a few dozen, not every pid) */
+              g_autoptr(GHashTable) codes = codes_targeting (page, from);
+              GHashTableIter iter;
+              gpointer code;
+              gboolean first = TRUE;
+
+              g_string_append_printf (q.text, " AND %s.pid IN (SELECT pid FROM param WHERE ", x);
               if (strcmp (inc->source_type, "*") != 0)
-                sql_text (&q, inc->source_type);
+                {
+                  sql_add (&q, "type = ");
+                  sql_text (&q, inc->source_type);
+                  sql_add (&q, " AND ");
+                }
+              sql_add (&q, "code IN (");
+              g_hash_table_iter_init (&iter, codes);
+              while (g_hash_table_iter_next (&iter, &code, NULL))
+                {
+                  if (!first)
+                    sql_add (&q, ", ");
+                  first = FALSE;
+                  sql_text (&q, code);
+                }
+              if (first)
+                sql_add (&q, "NULL");
+              sql_add (&q, "))");
             }
           if (strcmp (inc->source_type, "*") != 0)
             {
@@ -2526,7 +2600,7 @@ include_round (Compiler            *c,
               sql_text (&q, inc->target_type);
             }
         }
-      ok = collect (c->db, &q, page, seen, added, error);
+      ok = collect (c, &q, page, seen, added, error);
       sql_clear (&q);
       if (!ok)
         return FALSE;
@@ -2544,6 +2618,7 @@ run_includes (Compiler            *c,
 
   if (c->query->includes == NULL || c->query->includes->len == 0 || page->rows->len == 0)
     return TRUE;
+  c->n_matches = page->rows->len;
   for (unsigned i = 0; i < page->rows->len; i++)
     {
       ChartaDbSearchRow *row = g_ptr_array_index (page->rows, i);
@@ -2555,6 +2630,8 @@ run_includes (Compiler            *c,
     {
       g_autoptr(GArray) added = g_array_new (FALSE, FALSE, sizeof (int64_t));
 
+      if (g_hash_table_size (seen) >= c->n_matches + MAX_INCLUDED)
+        break;
       if (!include_round (c, page, seen, from, round > 0, added, error))
         return FALSE;
       g_array_set_size (from, 0);
@@ -2581,7 +2658,7 @@ charta_db_search (ChartaDb                *db,
                   GError                 **error)
 {
   int64_t deadline = timeout_usec > 0 ? g_get_monotonic_time () + timeout_usec : G_MAXINT64;
-  Compiler c = { db, query, 0, NULL };
+  Compiler c = { db, query, 0, NULL, 0 };
   Sql where, q;
   g_autoptr(GArray) cursor_keys = g_array_new (FALSE, TRUE, sizeof (Bind));
   unsigned n_sort = query->sort != NULL ? query->sort->len : 0;
