@@ -7,8 +7,9 @@
  *
  * Each clause compiles to two forms:
  *  - a condition on one resource row (`r`): EXISTS over that resource's index rows, found by
- *    their rowid range (a resource's rows are [rid << 20, (rid + 1) << 20), see 0001), so a
- *    condition costs a few row reads whatever the store's size;
+ *    their rowid range (a resource's rows are [rid << 20, (rid + 1) << 20), see 0001; NOT
+ *    INDEXED keeps SQLite from reading the parameter's rows of the whole store through the
+ *    value index instead), so a condition costs a few row reads whatever the store's size;
  *  - where it can, the set of resources it matches: a SELECT of rids through the value index
  *    of the clause's table (pid, value…), usable to drive the query.
  * Before the query runs, the set of each clause is counted up to DRIVER_PROBE rows; the
@@ -23,8 +24,16 @@
  * rid).  A cursor carries a digest of the query's conditions and sort, and is refused for
  * another query.
  *
+ * Chains and _has are evaluated inside out: the resources a link (or a _has) matches are
+ * collected first (materialize(), a JSON array read back with json_each()), so that the SQL of
+ * each level stays flat (nested, three links already overflowed SQLite's parser).
+ *
  * Parameters answered from other parameters' rows (charta_search_param_get_sources()) read
- * those rows; _id and _lastUpdated read the resource and version tables.
+ * those rows; _id and _lastUpdated read the resource and version tables; _text and _content
+ * the fts table.  The planner is steered where it guessed wrong on large stores: one
+ * "pid IN (…)" rather than ORs of them, no "0 OR" before OR lists (it hides them from the
+ * indexes), CROSS JOIN where the order matters.  Every search runs under a time limit
+ * (a progress handler), past which it stops with CHARTA_STORE_ERROR_TIMEOUT.
  */
 #define G_LOG_DOMAIN "charta-search"
 
