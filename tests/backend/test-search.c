@@ -731,6 +731,66 @@ test_timeout (Fixture       *f,
   g_assert_cmpuint (result->entries->len, >, 4);
 }
 
+/* `charta search`: the Bundle on standard output, next links that give the next page, and the
+ * exit statuses of a usage error (2: a malformed query, named) and a store refusal (1). */
+static void
+test_cli (Fixture       *f,
+          gconstpointer  data)
+{
+  g_auto(ChartaTestRun) page1 = { 0 };
+  g_auto(ChartaTestRun) page2 = { 0 };
+  g_auto(ChartaTestRun) bad = { 0 };
+  g_auto(ChartaTestRun) strict = { 0 };
+  g_auto(ChartaTestRun) compartment = { 0 };
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(GError) error = NULL;
+  JsonObject *root;
+  JsonArray *links;
+  const char *next = NULL;
+
+  charta_test_run_charta (&page1, "search", "--compact", f->store.store_path,
+                          "Patient?name=chal&_count=1&_total=accurate", NULL);
+  g_assert_cmpint (page1.status, ==, 0);
+  g_assert_true (json_parser_load_from_data (parser, page1.out, -1, &error));
+  g_assert_no_error (error);
+  root = json_node_get_object (json_parser_get_root (parser));
+  g_assert_cmpstr (json_object_get_string_member (root, "type"), ==, "searchset");
+  g_assert_cmpint (json_object_get_int_member (root, "total"), ==, 2);
+  links = json_object_get_array_member (root, "link");
+  for (unsigned i = 0; i < json_array_get_length (links); i++)
+    {
+      JsonObject *link = json_array_get_object_element (links, i);
+
+      if (g_str_equal (json_object_get_string_member (link, "relation"), "next"))
+        next = json_object_get_string_member (link, "url");
+    }
+  g_assert_nonnull (next);
+  g_assert_true (g_str_has_prefix (next, "Patient?"));
+  charta_test_assert_contains (page1.out, "\"id\":\"p1\"");
+
+  /* the next link, as given, is the next page's request */
+  charta_test_run_charta (&page2, "search", "--compact", f->store.store_path, next, NULL);
+  g_assert_cmpint (page2.status, ==, 0);
+  charta_test_assert_contains (page2.out, "\"id\":\"p2\"");
+  g_assert_null (strstr (page2.out, "\"id\":\"p1\""));
+
+  charta_test_run_charta (&compartment, "search", "--compact", f->store.store_path,
+                          "Patient/p1/Observation?_count=10", NULL);
+  g_assert_cmpint (compartment.status, ==, 0);
+  charta_test_assert_contains (compartment.out, "\"id\":\"ob2\"");
+  g_assert_null (strstr (compartment.out, "\"id\":\"ob5\""));
+
+  charta_test_run_charta (&bad, "search", f->store.store_path, "Patient?birthdate=19xx", NULL);
+  g_assert_cmpint (bad.status, ==, 2);
+  charta_test_assert_contains (bad.err, "birthdate");
+  charta_test_assert_contains (bad.err, "19xx");
+
+  charta_test_run_charta (&strict, "search", "--strict", f->store.store_path,
+                          "Patient?foo=bar", NULL);
+  g_assert_cmpint (strict.status, ==, 2);
+  charta_test_assert_contains (strict.err, "foo");
+}
+
 /* Deleted and superseded versions are not found; the current one is. */
 static void
 test_versions (Fixture       *f,
@@ -781,6 +841,7 @@ main (int    argc,
   ADD ("bundle", test_bundle);
   ADD ("errors", test_errors);
   ADD ("timeout", test_timeout);
+  ADD ("cli", test_cli);
   ADD ("versions", test_versions);
 #undef ADD
 
