@@ -504,19 +504,6 @@ number_cond (Sql                *q,
   sql_real (q, v);
 }
 
-/* The codes of a value set, for :in and :not-in: the model's (required bindings of R4), else
- * none (NULL). */
-static const ChartaValueSetDef *
-find_value_set (const char *url)
-{
-  g_autofree char *plain = NULL;
-  const char *bar = strchr (url, '|');
-
-  if (bar != NULL)
-    url = plain = g_strndup (url, (size_t) (bar - url));
-  return charta_model_lookup_value_set (url);
-}
-
 
 /* --- terminology: value sets and code systems the store holds ----------------------------- */
 
@@ -687,7 +674,7 @@ collect_value_set (Compiler                 *c,
                    unsigned                  depth,
                    GError                  **error)
 {
-  const ChartaValueSetDef *vs = find_value_set (url);
+  const ChartaValueSetDef *vs = charta_model_lookup_value_set (url);
   g_autoptr(JsonNode) root = NULL;
   JsonObject *o, *expansion, *compose;
   JsonArray *includes;
@@ -1112,15 +1099,6 @@ component_cond (Sql                      *q,
     }
 }
 
-static const ChartaSearchParamDef *
-find_param_by_url (const char *url)
-{
-  for (unsigned i = 0; i < charta_model_n_search_params; i++)
-    if (g_strcmp0 (charta_model_search_params[i].url, url) == 0)
-      return &charta_model_search_params[i];
-  return NULL;
-}
-
 /* The condition one value puts on a row @x of the clause's table. */
 static gboolean
 value_cond (Compiler                 *c,
@@ -1224,7 +1202,8 @@ value_cond (Compiler                 *c,
         {
           const ChartaSearchComponentDef *comp =
             &charta_model_search_components[param->first_component + k];
-          const ChartaSearchParamDef *def = find_param_by_url (comp->definition);
+          const ChartaSearchParamDef *def =
+            charta_model_lookup_search_param_by_url (comp->definition, param->resource_type);
 
           if (k >= 3 || def == NULL)
             {
@@ -1974,7 +1953,6 @@ cursor_decode (const ChartaSearchQuery *query,
   g_autoptr(JsonParser) parser = json_parser_new ();
   JsonArray *array;
   gsize length = 0;
-  size_t n;
 
   if (!g_str_has_prefix (text, CURSOR_VERSION ".") || strlen (text) > 16384)
     return invalid_cursor (error, "unknown form");
@@ -1988,7 +1966,6 @@ cursor_decode (const ChartaSearchQuery *query,
       else if (!g_ascii_isalnum (*p))
         return invalid_cursor (error, "not base64");
     }
-  n = strlen (b64);
   {
     GString *padded = g_string_new (b64);
 
@@ -1997,7 +1974,6 @@ cursor_decode (const ChartaSearchQuery *query,
     g_free (b64);
     b64 = g_string_free (padded, FALSE);
   }
-  (void) n;
   json = g_base64_decode (b64, &length);
   if (json == NULL || length == 0 || !g_utf8_validate ((const char *) json, (gssize) length, NULL)
       || !json_parser_load_from_data (parser, (const char *) json, (gssize) length, NULL))

@@ -316,6 +316,37 @@ charta_model_lookup_search_param (const char *resource_type,
   return NULL;
 }
 
+static gpointer
+index_search_param_urls (gpointer data)
+{
+  GHashTable *table = g_hash_table_new (g_str_hash, g_str_equal);
+
+  for (unsigned i = 0; i < charta_model_n_search_params; i++)
+    {
+      const ChartaSearchParamDef *def = &charta_model_search_params[i];
+
+      if (def->url != NULL && !g_hash_table_contains (table, def->url))
+        g_hash_table_insert (table, (gpointer) def->url, (gpointer) def);
+    }
+  return table;
+}
+
+const ChartaSearchParamDef *
+charta_model_lookup_search_param_by_url (const char *url,
+                                         const char *resource_type)
+{
+  static GOnce once = G_ONCE_INIT;
+  const ChartaSearchParamDef *first, *own;
+
+  g_return_val_if_fail (url != NULL, NULL);
+
+  first = g_hash_table_lookup (g_once (&once, index_search_param_urls, NULL), url);
+  if (first == NULL || resource_type == NULL)
+    return first;
+  own = charta_model_lookup_search_param (resource_type, first->code);
+  return own != NULL && g_strcmp0 (own->url, url) == 0 ? own : first;
+}
+
 const ChartaCompartmentDef *
 charta_model_lookup_compartment (const char *compartment,
                                  const char *resource_type)

@@ -189,6 +189,11 @@ const ChartaSearchParamDef **charta_model_list_search_params (const char *resour
                                                               size_t *n_params);
 const ChartaSearchParamDef  *charta_model_lookup_search_param (const char *resource_type,
                                                                const char *code);
+/* The SearchParameter whose canonical url is @url: its row for @resource_type when it has one
+ * (a parameter with several bases has a row per base), else its first row; NULL if none.
+ * (Composite components name their parameters this way.) */
+const ChartaSearchParamDef  *charta_model_lookup_search_param_by_url (const char *url,
+                                                                      const char *resource_type);
 /* Compartments: the row for (@compartment, @resource_type), NULL if not a member. */
 const ChartaCompartmentDef  *charta_model_lookup_compartment  (const char *compartment,
                                                                const char *resource_type);

@@ -176,7 +176,6 @@ typedef struct
 
 static ItemKind *kind_of_type;        /* indexed by model type */
 static TypeEntry **type_entries;      /* indexed by model type; built on first use */
-static GHashTable *params_by_url;     /* url → first ChartaSearchParamDef with it */
 static GMutex type_entries_lock;
 static int prefilter_enabled = TRUE;
 
@@ -204,15 +203,6 @@ init_tables (gpointer data)
     }
 
   type_entries = g_new0 (TypeEntry *, n);
-
-  params_by_url = g_hash_table_new (g_str_hash, g_str_equal);
-  for (unsigned i = 0; i < charta_model_n_search_params; i++)
-    {
-      const ChartaSearchParamDef *def = &charta_model_search_params[i];
-
-      if (def->url != NULL && !g_hash_table_contains (params_by_url, def->url))
-        g_hash_table_insert (params_by_url, (gpointer) def->url, (gpointer) def);
-    }
   return NULL;
 }
 
@@ -258,21 +248,15 @@ param_entry_init (ParamEntry                 *entry,
             &charta_model_search_components[param->first_component + c];
           ComponentEntry *ce = &entry->components[c];
 
-          ce->def = g_hash_table_lookup (params_by_url, comp->definition);
+          /* (a parameter with several bases has a row per base: the composite's) */
+          ce->def = charta_model_lookup_search_param_by_url (comp->definition,
+                                                              param->resource_type);
           if (ce->def == NULL)
             {
               entry->compile_error = g_strdup_printf ("component %s is not a known search "
                                                       "parameter", comp->definition);
               return TRUE;
             }
-          /* A parameter with several bases has a row per base: prefer the composite's. */
-          {
-            const ChartaSearchParamDef *own =
-              charta_model_lookup_search_param (param->resource_type, ce->def->code);
-
-            if (own != NULL && g_strcmp0 (own->url, ce->def->url) == 0)
-              ce->def = own;
-          }
           if (ce->def->type == CHARTA_SEARCH_TYPE_COMPOSITE ||
               ce->def->type == CHARTA_SEARCH_TYPE_SPECIAL)
             {

@@ -446,26 +446,6 @@ is_unsupported_param (const char *code,
   return FALSE;
 }
 
-/* The search parameter whose url is @url, preferring the row of @resource_type. */
-static const ChartaSearchParamDef *
-find_param_by_url (const char *url,
-                   const char *resource_type)
-{
-  const ChartaSearchParamDef *first = NULL;
-
-  for (unsigned i = 0; i < charta_model_n_search_params; i++)
-    {
-      const ChartaSearchParamDef *def = &charta_model_search_params[i];
-
-      if (def->url == NULL || strcmp (def->url, url) != 0)
-        continue;
-      if (strcmp (def->resource_type, resource_type) == 0)
-        return def;
-      if (first == NULL)
-        first = def;
-    }
-  return first;
-}
 
 /* ------------------------------------------------------------------------------------------ */
 /* Values. */
@@ -764,7 +744,7 @@ read_composite (Parser                     *p,
     {
       const ChartaSearchComponentDef *comp =
         &charta_model_search_components[def->first_component + i];
-      const ChartaSearchParamDef *comp_def = find_param_by_url (comp->definition,
+      const ChartaSearchParamDef *comp_def = charta_model_lookup_search_param_by_url (comp->definition,
                                                                 def->resource_type);
       ChartaSearchValue *component;
 

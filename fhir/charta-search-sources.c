@@ -100,15 +100,6 @@ split_type_filter (const char  *term,
   return g_strndup (term, at - term);
 }
 
-static const ChartaSearchParamDef *
-lookup_url (const char *url)
-{
-  for (unsigned i = 0; i < charta_model_n_search_params; i++)
-    if (g_strcmp0 (charta_model_search_params[i].url, url) == 0)
-      return &charta_model_search_params[i];
-  return NULL;
-}
-
 static gboolean
 same_components (const ChartaSearchParamDef *a,
                  const ChartaSearchParamDef *b)
@@ -119,8 +110,10 @@ same_components (const ChartaSearchParamDef *a,
     {
       const ChartaSearchComponentDef *ca = &charta_model_search_components[a->first_component + c];
       const ChartaSearchComponentDef *cb = &charta_model_search_components[b->first_component + c];
-      const ChartaSearchParamDef *da = lookup_url (ca->definition);
-      const ChartaSearchParamDef *db = lookup_url (cb->definition);
+      const ChartaSearchParamDef *da =
+        charta_model_lookup_search_param_by_url (ca->definition, a->resource_type);
+      const ChartaSearchParamDef *db =
+        charta_model_lookup_search_param_by_url (cb->definition, b->resource_type);
 
       if (g_strcmp0 (ca->expression, cb->expression) != 0 || da == NULL || db == NULL
           || da->type != db->type)

@@ -551,6 +551,31 @@ test_constraints (void)
 
 /* Search parameters ------------------------------------------------------------------------ */
 
+/* clinical-code has one url and a row per base: the row of the type asked for, the first row
+ * when that type has none, NULL for an unknown url; "|version" is not part of a url here. */
+static void
+test_search_param_by_url (void)
+{
+  const char *url = "http://hl7.org/fhir/SearchParameter/clinical-code";
+  const ChartaSearchParamDef *obs = charta_model_lookup_search_param_by_url (url, "Observation");
+  const ChartaSearchParamDef *cond = charta_model_lookup_search_param_by_url (url, "Condition");
+  const ChartaSearchParamDef *any = charta_model_lookup_search_param_by_url (url, NULL);
+  const ChartaSearchParamDef *other = charta_model_lookup_search_param_by_url (url, "Patient");
+
+  g_assert_nonnull (obs);
+  g_assert_cmpstr (obs->resource_type, ==, "Observation");
+  g_assert_cmpstr (obs->code, ==, "code");
+  g_assert_cmpstr (obs->expression, ==, "Observation.code");
+  g_assert_nonnull (cond);
+  g_assert_cmpstr (cond->resource_type, ==, "Condition");
+  g_assert_true (obs != cond);
+  g_assert_nonnull (any);
+  g_assert_cmpstr (any->url, ==, url);
+  /* Patient has no "code": the first row */
+  g_assert_true (other == any);
+  g_assert_null (charta_model_lookup_search_param_by_url ("http://example.org/nope", NULL));
+}
+
 static void
 test_search_params (void)
 {
@@ -934,6 +959,7 @@ main (int    argc,
   g_test_add_func ("/charta/fhir/model/corpus-structures", test_corpus_structures);
   g_test_add_func ("/charta/fhir/model/corpus-search-params", test_corpus_search_params);
   g_test_add_func ("/charta/fhir/model/regenerate", test_regenerate);
+  g_test_add_func ("/charta/fhir/model/search-param-by-url", test_search_param_by_url);
 
   return g_test_run ();
 }
