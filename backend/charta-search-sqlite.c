@@ -14,9 +14,15 @@
  *    of the clause's table (pid, value…), usable to drive the query.
  * Before the query runs, the set of each clause is counted up to DRIVER_PROBE rows; the
  * smallest, when below that, drives (`r.rid IN (set)`), the other clauses being checked on
- * each of its resources.  When no clause is that selective, the resources of the type are
- * walked in rid order (resource_by_type, 0002) and checked one by one, which stops as soon as a
- * page is full: a condition that matches half the store finds its first page at once.
+ * each of its resources.  Equalities are counted first, ranges last, and counting stops at a
+ * set small enough (DRIVER_GOOD) or when a count grows costly (an unbounded range: "too
+ * large").  Two clauses that a composite parameter indexes together (code and value-quantity)
+ * also offer the composite's rows as a set, and so do several clauses on a date parameter
+ * that date_stat (0003) says has one row per resource; date_stat's widest range also bounds
+ * `low` for conditions on `high` alone.  When no set is that selective, the resources of the
+ * type are walked in rid order (resource_by_type, 0002) and checked one by one, which stops as
+ * soon as a page is full: a condition that matches half the store finds its first page at
+ * once.
  *
  * Pages: matches are ordered by the _sort keys, then by rid (the order of creation), and a
  * page's cursor holds the last match's keys and rid: the next page starts strictly after it,
@@ -43,6 +49,13 @@
 #include "charta-store-sqlite-private.h"
 
 #define DRIVER_PROBE 5000
+/* A probe may run PROBE_BUDGET × PROBE_STEP SQLite instructions (about what counting
+ * DRIVER_PROBE rows through an index range takes) and PROBE_USEC µs. */
+#define PROBE_STEP 100
+#define PROBE_BUDGET 2000
+#define PROBE_USEC 2000
+/* A driving set this small is not worth probing the other clauses to beat. */
+#define DRIVER_GOOD 1000
 #define MAX_INCLUDE_ROUNDS 8
 /* The most resources _include and _revinclude bring to one page (beyond, the rest are left
  * out: an iterated wildcard include can reach most of a store). */
@@ -219,6 +232,7 @@ typedef struct
   unsigned next_alias;
   GHashTable *materialized;   /* (clause, ids?) → JSON array text (see materialize()) */
   unsigned n_matches;         /* the page's matches, before _include adds to it */
+  const int64_t *deadline;    /* the search's (monotonic time) */
 } Compiler;
 
 static const char *
@@ -373,8 +387,11 @@ range_cond_int (Sql                *q,
   switch (prefix)
     {
     case CHARTA_SEARCH_PREFIX_EQ:
+      /* (lo <= hi: "lo <= ph" adds nothing but an upper bound for the index on lo) */
       g_string_append_printf (q->text, "(%s >= ", lo);
       sql_int (q, pl);
+      g_string_append_printf (q->text, " AND %s <= ", lo);
+      sql_int (q, ph);
       g_string_append_printf (q->text, " AND %s <= ", hi);
       sql_int (q, ph);
       sql_add (q, ")");
@@ -405,21 +422,26 @@ range_cond_int (Sql                *q,
       sql_add (q, "))");
       break;
     case CHARTA_SEARCH_PREFIX_LE:
-      g_string_append_printf (q->text, "(%s < ", lo);
+      g_string_append_printf (q->text, "(%s <= ", lo);
+      sql_int (q, ph);
+      g_string_append_printf (q->text, " AND (%s < ", lo);
       sql_int (q, pl);
       g_string_append_printf (q->text, " OR (%s >= ", lo);
       sql_int (q, pl);
       g_string_append_printf (q->text, " AND %s <= ", hi);
       sql_int (q, ph);
-      sql_add (q, "))");
+      sql_add (q, ")))");
       break;
     case CHARTA_SEARCH_PREFIX_SA:
       g_string_append_printf (q->text, "%s > ", lo);
       sql_int (q, ph);
       break;
     case CHARTA_SEARCH_PREFIX_EB:
-      g_string_append_printf (q->text, "%s < ", hi);
+      g_string_append_printf (q->text, "(%s < ", lo);
       sql_int (q, pl);
+      g_string_append_printf (q->text, " AND %s < ", hi);
+      sql_int (q, pl);
+      sql_add (q, ")");
       break;
     case CHARTA_SEARCH_PREFIX_AP:
       {
@@ -1229,6 +1251,118 @@ value_cond (Compiler                 *c,
     }
 }
 
+/* "(value 1 OR value 2 …)": a row @x of the clause's table matches one of its values. */
+static gboolean
+values_cond (Compiler                 *c,
+             Sql                      *q,
+             const char               *x,
+             const ChartaSearchClause *clause,
+             GError                  **error)
+{
+  sql_add (q, "(");
+  for (unsigned i = 0; i < clause->values->len; i++)
+    {
+      if (i > 0)
+        sql_add (q, " OR ");
+      if (!value_cond (c, q, x, clause, g_ptr_array_index (clause->values, i), error))
+        return FALSE;
+    }
+  sql_add (q, ")");
+  return TRUE;
+}
+
+/* --- date statistics (0003) ------------------------------------------------------------------ */
+
+/* date_stat's bounds on the rows of @clause's parameter: the most rows a resource has, the
+ * widest range (both 0 when it has no rows). */
+static gboolean
+date_stat (Compiler                 *c,
+           const ChartaSearchClause *clause,
+           int64_t                  *max_rows,
+           int64_t                  *max_span)
+{
+  sqlite3_stmt *stmt;
+  gboolean ok = FALSE;
+  Sql q;
+
+  *max_rows = G_MAXINT64;
+  *max_span = G_MAXINT64;
+  sql_init (&q);
+  sql_add (&q, "SELECT ifnull (max (d.max_rows), 0), ifnull (max (d.max_span), 0)"
+               " FROM date_stat d WHERE ");
+  if (param_rows (&q, "d", clause->resource_type, clause->param)
+      && (stmt = sql_prepare (c->db, &q, NULL)) != NULL)
+    {
+      if (sqlite3_step (stmt) == SQLITE_ROW)
+        {
+          *max_rows = sqlite3_column_int64 (stmt, 0);
+          *max_span = sqlite3_column_int64 (stmt, 1);
+          ok = TRUE;
+        }
+      sqlite3_finalize (stmt);
+    }
+  sql_clear (&q);
+  return ok;
+}
+
+static int64_t
+saturating_sub (int64_t a,
+                int64_t b)
+{
+  return (b > 0 && a < G_MININT64 + b) ? G_MININT64 : a - b;
+}
+
+/* A lower bound on `low` that every row matching @v has, given the rows' widest range
+ * @max_span: a condition on `high` alone ("gt2018": high > 2018) then also reads as a range of
+ * the value index (pid, low, high).  FALSE when the prefix bounds nothing from below. */
+static gboolean
+date_low_bound (const ChartaSearchValue *v,
+                int64_t                  max_span,
+                int64_t                 *bound)
+{
+  /* (the largest span stands for any wider one: a period open at its start) */
+  if (max_span == G_MAXINT64
+      && (v->prefix == CHARTA_SEARCH_PREFIX_GT || v->prefix == CHARTA_SEARCH_PREFIX_GE))
+    return FALSE;
+  switch (v->prefix)
+    {
+    case CHARTA_SEARCH_PREFIX_EQ:
+      *bound = v->date_low;
+      return TRUE;
+    case CHARTA_SEARCH_PREFIX_SA:
+      *bound = v->date_high;
+      return TRUE;
+    case CHARTA_SEARCH_PREFIX_GT:
+      /* high > ph and low >= high - span */
+      *bound = saturating_sub (v->date_high, max_span);
+      return TRUE;
+    case CHARTA_SEARCH_PREFIX_GE:
+      /* high > ph, or low >= pl: either way high >= pl */
+      *bound = saturating_sub (v->date_low, max_span);
+      return TRUE;
+    default:
+      return FALSE;
+    }
+}
+
+/* The lower bound on `low` of the rows that match @clause (any of its values). */
+static gboolean
+clause_low_bound (const ChartaSearchClause *clause,
+                  int64_t                   max_span,
+                  int64_t                  *bound)
+{
+  *bound = G_MAXINT64;
+  for (unsigned i = 0; i < clause->values->len; i++)
+    {
+      int64_t b;
+
+      if (!date_low_bound (g_ptr_array_index (clause->values, i), max_span, &b))
+        return FALSE;
+      *bound = MIN (*bound, b);
+    }
+  return clause->values->len > 0;
+}
+
 /* The rows of @clause's parameter in its table @x that match one of its values (any value for
  * @any_value: :missing). */
 static gboolean
@@ -1252,16 +1386,8 @@ matching_rows (Compiler                 *c,
     }
   if (any_value)
     return TRUE;
-  sql_add (q, " AND (");
-  for (unsigned i = 0; i < clause->values->len; i++)
-    {
-      if (i > 0)
-        sql_add (q, " OR ");
-      if (!value_cond (c, q, x, clause, g_ptr_array_index (clause->values, i), error))
-        return FALSE;
-    }
-  sql_add (q, ")");
-  return TRUE;
+  sql_add (q, " AND ");
+  return values_cond (c, q, x, clause, error);
 }
 
 static gboolean clause_cond (Compiler                 *c,
@@ -1767,9 +1893,18 @@ clause_set (Compiler                 *c,
   else
     {
       /* rowid >> 20 is the rid, read from the value index alone */
+      int64_t max_rows, max_span, bound;
+
       g_string_append_printf (part.text, "SELECT %s.rowid >> %d FROM %s %s WHERE ", x,
                               CHARTA_DB_ROWS_SHIFT, table_of (clause->param->type), x);
       ok = matching_rows (c, &part, x, clause, FALSE, &error);
+      if (ok && clause->param->type == CHARTA_SEARCH_TYPE_DATE
+          && date_stat (c, clause, &max_rows, &max_span)
+          && clause_low_bound (clause, max_span, &bound))
+        {
+          g_string_append_printf (part.text, " AND %s.low >= ", x);
+          sql_int (&part, bound);
+        }
     }
   if (ok)
     sql_append (q, &part);
@@ -2059,13 +2194,38 @@ search_row_free (ChartaDbSearchRow *row)
   g_free (row);
 }
 
-/* Counts the rows of @set, stopping at DRIVER_PROBE. */
+/* The progress handler of a probe: past its budget of SQLite instructions (counted in steps
+ * of PROBE_STEP) or of time, or past the search's deadline, it stops the probe. */
+typedef struct
+{
+  const int64_t *deadline;
+  int64_t end;
+  unsigned steps;
+} Probe;
+
+static int
+probe_progress (void *data)
+{
+  Probe *probe = data;
+  int64_t now = g_get_monotonic_time ();
+
+  return ++probe->steps > PROBE_BUDGET || now > probe->end || now > *probe->deadline;
+}
+
+static int past_deadline (void *data);
+
+/* How many resources @set holds, counted up to DRIVER_PROBE (that many meaning "too many to
+ * drive").  Counting stops early when it costs more than a well-indexed count would: a set
+ * whose condition no index bounds (high > x on an index ordered by low) is read far and
+ * sparsely, and is reported as too large rather than scanned. */
 static gboolean
-probe_set (ChartaDb    *db,
+probe_set (Compiler    *c,
            const Sql   *set,
            int64_t     *n,
            GError     **error)
 {
+  sqlite3 *handle = charta_db_get_handle (c->db);
+  Probe probe = { c->deadline, g_get_monotonic_time () + PROBE_USEC, 0 };
   Sql q;
   sqlite3_stmt *stmt;
   int rc;
@@ -2074,16 +2234,23 @@ probe_set (ChartaDb    *db,
   sql_add (&q, "SELECT count(*) FROM (");
   sql_append (&q, set);
   g_string_append_printf (q.text, " LIMIT %d)", DRIVER_PROBE);
-  stmt = sql_prepare (db, &q, error);
+  stmt = sql_prepare (c->db, &q, error);
   sql_clear (&q);
   if (stmt == NULL)
     return FALSE;
+  sqlite3_progress_handler (handle, PROBE_STEP, probe_progress, &probe);
   rc = sqlite3_step (stmt);
+  sqlite3_progress_handler (handle, 1000, past_deadline, (void *) c->deadline);
   if (rc == SQLITE_ROW)
     *n = sqlite3_column_int64 (stmt, 0);
   sqlite3_finalize (stmt);
+  if (rc == SQLITE_INTERRUPT && g_get_monotonic_time () <= *c->deadline)
+    {
+      *n = DRIVER_PROBE;
+      return TRUE;
+    }
   if (rc != SQLITE_ROW)
-    return charta_db_set_error (error, db, rc, "estimating a search condition");
+    return charta_db_set_error (error, c->db, rc, "estimating a search condition");
   return TRUE;
 }
 
@@ -2224,6 +2391,203 @@ compartment_set (Compiler *c,
  * driving set when one is selective.  The driving clause's own condition is left out: its set
  * holds exactly the resources it matches (and the SQL stays shallow enough for SQLite's
  * parser with deep chains). */
+/* A clause with one plain value: no modifier, chain, _has or OR. */
+static gboolean
+plain_clause (const ChartaSearchClause *clause)
+{
+  return clause->param != NULL && clause->has == NULL && clause->chain == NULL
+         && clause->modifier == CHARTA_SEARCH_MODIFIER_NONE && clause->values->len == 1
+         && clause->param->expression != NULL;
+}
+
+/* Two clauses that a composite parameter of their type indexes together.  Observation's code
+ * and value-quantity are the components of code-value-quantity, whose expression is the
+ * Observation itself: a resource that matches both clauses has a code-value-quantity row with
+ * both values (a row per combination, see charta-search-index.c).  The composite's rows with
+ * both values are then a set that holds every match, read through one index (pid, code,
+ * system, value): a driver when neither clause alone is selective.  Both clauses stay
+ * conditions, so the set only has to hold the matches; the slots are compared as the clauses
+ * compare their own rows (a quantity with a unit is left out: its own rows also match the
+ * unit's display text). */
+static gboolean
+pair_set (Compiler                 *c,
+          const ChartaSearchClause *a,
+          const ChartaSearchClause *b,
+          Sql                      *q)
+{
+  const char *type = a->resource_type;
+  g_autofree const ChartaSearchParamDef **params = NULL;
+  size_t n_params = 0;
+
+  if (!plain_clause (a) || !plain_clause (b) || g_strcmp0 (type, b->resource_type) != 0
+      || a->param == b->param)
+    return FALSE;
+  if (a->param->type != CHARTA_SEARCH_TYPE_TOKEN)
+    {
+      const ChartaSearchClause *t = a;
+
+      a = b;
+      b = t;
+      if (a->param->type != CHARTA_SEARCH_TYPE_TOKEN)
+        return FALSE;
+    }
+  switch (b->param->type)
+    {
+    case CHARTA_SEARCH_TYPE_TOKEN:
+    case CHARTA_SEARCH_TYPE_DATE:
+    case CHARTA_SEARCH_TYPE_NUMBER:
+      break;
+    case CHARTA_SEARCH_TYPE_QUANTITY:
+      if (((const ChartaSearchValue *) g_ptr_array_index (b->values, 0))->unit_code != NULL)
+        return FALSE;
+      break;
+    default:
+      return FALSE;
+    }
+
+  params = charta_model_list_search_params (type, &n_params);
+  for (size_t i = 0; i < n_params; i++)
+    {
+      const ChartaSearchParamDef *p = params[i];
+      const ChartaSearchComponentDef *comp;
+      const ChartaSearchClause *first, *second;
+      g_autofree char *x = NULL;
+
+      if (p->type != CHARTA_SEARCH_TYPE_COMPOSITE || p->n_components != 2
+          || g_strcmp0 (p->expression, type) != 0)
+        continue;
+      comp = &charta_model_search_components[p->first_component];
+      if (charta_model_lookup_search_param_by_url (comp[0].definition, type) == a->param
+          && charta_model_lookup_search_param_by_url (comp[1].definition, type) == b->param)
+        first = a, second = b;
+      else if (charta_model_lookup_search_param_by_url (comp[0].definition, type) == b->param
+               && charta_model_lookup_search_param_by_url (comp[1].definition, type) == a->param)
+        first = b, second = a;
+      else
+        continue;
+
+      x = new_alias (c, "s");
+      g_string_append_printf (q->text, "SELECT %s.rowid >> %d FROM idx_composite %s WHERE ", x,
+                              CHARTA_DB_ROWS_SHIFT, x);
+      if (!param_rows (q, x, type, p))
+        return FALSE;
+      sql_add (q, " AND ");
+      component_cond (q, x, 0, first->param->type, g_ptr_array_index (first->values, 0));
+      sql_add (q, " AND ");
+      component_cond (q, x, 1, second->param->type, g_ptr_array_index (second->values, 0));
+      return TRUE;
+    }
+  return FALSE;
+}
+
+static gboolean
+plain_date (const ChartaSearchClause *clause)
+{
+  return clause->param != NULL && clause->param->type == CHARTA_SEARCH_TYPE_DATE
+         && clause->param->expression != NULL && clause->modifier == CHARTA_SEARCH_MODIFIER_NONE
+         && clause->chain == NULL && clause->has == NULL && clause->values->len > 0;
+}
+
+/* Clause @i and the later clauses on the same date parameter ("date=ge2018&date=lt2019"), when
+ * date_stat says that the parameter has at most one row per resource: a resource matches them
+ * all only if that row does, so their conditions together select one range of rows of the
+ * value index, bounded below by the highest of their bounds on `low`.  A driver candidate; the
+ * clauses stay conditions. */
+static gboolean
+same_row_set (Compiler *c,
+              unsigned  i,
+              Sql      *q)
+{
+  const GPtrArray *clauses = c->query->clauses;
+  const ChartaSearchClause *first = g_ptr_array_index (clauses, i);
+  g_autofree char *x = NULL;
+  int64_t max_rows, max_span, bound = G_MININT64, b;
+  unsigned n_same = 0;
+
+  if (!plain_date (first))
+    return FALSE;
+  for (unsigned j = 0; j < i; j++)
+    {
+      const ChartaSearchClause *other = g_ptr_array_index (clauses, j);
+
+      /* (made once, for the first clause of the parameter) */
+      if (plain_date (other) && other->param == first->param
+          && g_strcmp0 (other->resource_type, first->resource_type) == 0)
+        return FALSE;
+    }
+  for (unsigned j = i + 1; j < clauses->len; j++)
+    {
+      const ChartaSearchClause *other = g_ptr_array_index (clauses, j);
+
+      if (plain_date (other) && other->param == first->param
+          && g_strcmp0 (other->resource_type, first->resource_type) == 0)
+        n_same++;
+    }
+  if (n_same == 0 || !date_stat (c, first, &max_rows, &max_span) || max_rows > 1)
+    return FALSE;
+
+  x = new_alias (c, "s");
+  g_string_append_printf (q->text, "SELECT %s.rowid >> %d FROM idx_date %s WHERE ", x,
+                          CHARTA_DB_ROWS_SHIFT, x);
+  if (!matching_rows (c, q, x, first, FALSE, NULL))
+    return FALSE;
+  if (clause_low_bound (first, max_span, &b))
+    bound = MAX (bound, b);
+  for (unsigned j = i + 1; j < clauses->len; j++)
+    {
+      const ChartaSearchClause *other = g_ptr_array_index (clauses, j);
+
+      if (!plain_date (other) || other->param != first->param
+          || g_strcmp0 (other->resource_type, first->resource_type) != 0)
+        continue;
+      sql_add (q, " AND ");
+      if (!values_cond (c, q, x, other, NULL))
+        return FALSE;
+      if (clause_low_bound (other, max_span, &b))
+        bound = MAX (bound, b);
+    }
+  if (bound > G_MININT64)
+    {
+      g_string_append_printf (q->text, " AND %s.low >= ", x);
+      sql_int (q, bound);
+    }
+  return TRUE;
+}
+
+/* The order in which driver candidates are probed: sets read through an equality on an index
+ * first (the likeliest to be small, and cheap to count), ranges last. */
+static int
+probe_rank (const ChartaSearchClause *clause)
+{
+  if (clause == NULL || clause->has != NULL || clause->chain != NULL || clause->param == NULL)
+    return 1;
+  switch (clause->param->type)
+    {
+    case CHARTA_SEARCH_TYPE_DATE:
+    case CHARTA_SEARCH_TYPE_NUMBER:
+    case CHARTA_SEARCH_TYPE_QUANTITY:
+      return 2;
+    default:
+      return is_full_text (clause) ? 2 : 1;
+    }
+}
+
+typedef struct
+{
+  Sql set;
+  int clause;    /* the clause it replaces, -1 for a pair's set (both clauses stay) */
+  int rank;
+} Candidate;
+
+static int
+candidate_compare (gconstpointer a,
+                   gconstpointer b)
+{
+  const Candidate *x = a, *y = b;
+
+  return x->rank != y->rank ? x->rank - y->rank : x->clause - y->clause;
+}
+
 static gboolean
 build_filter (Compiler  *c,
               Sql       *where,
@@ -2232,18 +2596,18 @@ build_filter (Compiler  *c,
   const ChartaSearchQuery *query = c->query;
   unsigned n = query->clauses->len + (query->compartment_type != NULL ? 1 : 0);
   g_autofree Sql *conds = g_new0 (Sql, MAX (n, 1));
-  Sql best;
+  g_autoptr(GArray) candidates = g_array_new (FALSE, TRUE, sizeof (Candidate));
+  Sql *best = NULL;
   int64_t best_n = DRIVER_PROBE;
   int best_index = -1;
   gboolean ok = TRUE;
 
-  sql_init (&best);
   for (unsigned i = 0; ok && i < n; i++)
     {
       const ChartaSearchClause *clause = i < query->clauses->len
                                          ? g_ptr_array_index (query->clauses, i) : NULL;
+      Candidate k = { { NULL, NULL }, (int) i, probe_rank (clause) };
       gboolean has_set;
-      Sql set;
 
       sql_init (&conds[i]);
       if (clause != NULL)
@@ -2252,29 +2616,56 @@ build_filter (Compiler  *c,
         ok = compartment_cond (c, "r", &conds[i], error);
       if (!ok)
         break;
-      sql_init (&set);
+      sql_init (&k.set);
       if (clause != NULL)
-        has_set = clause_set (c, clause, &set);
+        has_set = clause_set (c, clause, &k.set);
       else
         {
-          compartment_set (c, &set);
+          compartment_set (c, &k.set);
           has_set = TRUE;
         }
       if (has_set)
+        g_array_append_val (candidates, k);
+      else
+        sql_clear (&k.set);
+      for (unsigned j = 0; clause != NULL && j < i; j++)
         {
-          int64_t count = 0;
+          Candidate pair = { { NULL, NULL }, -1, 1 };
 
-          ok = probe_set (c->db, &set, &count, error);
-          if (ok && count < best_n)
-            {
-              sql_clear (&best);
-              best = set;
-              best_n = count;
-              best_index = (int) i;
-              continue;
-            }
+          sql_init (&pair.set);
+          if (pair_set (c, g_ptr_array_index (query->clauses, j), clause, &pair.set))
+            g_array_append_val (candidates, pair);
+          else
+            sql_clear (&pair.set);
         }
-      sql_clear (&set);
+    }
+
+  /* Several clauses on a date parameter that has one row per resource: one range. */
+  for (unsigned i = 0; ok && i < query->clauses->len; i++)
+    {
+      Candidate k = { { NULL, NULL }, -1, 2 };
+
+      sql_init (&k.set);
+      if (same_row_set (c, i, &k.set))
+        g_array_append_val (candidates, k);
+      else
+        sql_clear (&k.set);
+    }
+
+  /* The smallest set drives; probing stops at one small enough. */
+  g_array_sort (candidates, candidate_compare);
+  for (unsigned i = 0; ok && i < candidates->len && best_n > DRIVER_GOOD; i++)
+    {
+      Candidate *k = &g_array_index (candidates, Candidate, i);
+      int64_t count = 0;
+
+      ok = probe_set (c, &k->set, &count, error);
+      if (ok && count < best_n)
+        {
+          best = &k->set;
+          best_n = count;
+          best_index = k->clause;
+        }
     }
 
   if (ok)
@@ -2284,7 +2675,7 @@ build_filter (Compiler  *c,
       sql_add (where, "r.deleted = 0");
       if (query->resource_type != NULL)
         {
-          sql_add (where, best_index >= 0 ? " AND +r.tid = " : " AND r.tid = ");
+          sql_add (where, best != NULL ? " AND +r.tid = " : " AND r.tid = ");
           tid_of (where, query->resource_type);
         }
       else if (query->types != NULL && query->types->len > 0)
@@ -2304,16 +2695,17 @@ build_filter (Compiler  *c,
             sql_add (where, " AND ");
             sql_append (where, &conds[i]);
           }
-      if (best_index >= 0)
+      if (best != NULL)
         {
           sql_add (where, " AND r.rid IN (");
-          sql_append (where, &best);
+          sql_append (where, best);
           sql_add (where, ")");
         }
     }
   for (unsigned i = 0; i < n; i++)
     sql_clear (&conds[i]);
-  sql_clear (&best);
+  for (unsigned i = 0; i < candidates->len; i++)
+    sql_clear (&g_array_index (candidates, Candidate, i).set);
   return ok;
 }
 
@@ -2643,7 +3035,7 @@ charta_db_search (ChartaDb                *db,
                   GError                 **error)
 {
   int64_t deadline = timeout_usec > 0 ? g_get_monotonic_time () + timeout_usec : G_MAXINT64;
-  Compiler c = { db, query, 0, NULL, 0 };
+  Compiler c = { db, query, 0, NULL, 0, &deadline };
   Sql where, q;
   g_autoptr(GArray) cursor_keys = g_array_new (FALSE, TRUE, sizeof (Bind));
   unsigned n_sort = query->sort != NULL ? query->sort->len : 0;

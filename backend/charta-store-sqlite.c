@@ -56,6 +56,8 @@ typedef enum
   STMT_COUNT_BY_TYPE,
   STMT_FTS_INSERT,
   STMT_FTS_DELETE,
+  STMT_DATE_STAT_FIND,
+  STMT_DATE_STAT_RAISE,
   /* per index table: insert, delete by rid, select by rid */
   STMT_INDEX_INSERT,
   STMT_INDEX_DELETE = STMT_INDEX_INSERT + 8,
@@ -113,6 +115,11 @@ static const char *const stmt_sql[STMT_INDEX_INSERT] = {
     " ORDER BY pv.seq DESC",
   [STMT_FTS_INSERT] = "INSERT INTO fts (rowid, narrative, content) VALUES (?1, ?2, ?3)",
   [STMT_FTS_DELETE] = "DELETE FROM fts WHERE rowid = ?1",
+  [STMT_DATE_STAT_FIND] = "SELECT max_rows, max_span FROM date_stat WHERE pid = ?1",
+  [STMT_DATE_STAT_RAISE] =
+    "INSERT INTO date_stat (pid, max_rows, max_span) VALUES (?1, ?2, ?3)"
+    " ON CONFLICT (pid) DO UPDATE SET max_rows = max (max_rows, excluded.max_rows),"
+    " max_span = max (max_span, excluded.max_span)",
   [STMT_COUNT_BY_TYPE] =
     "SELECT t.name, count(*) FROM resource r JOIN rtype t ON t.tid = r.tid"
     " WHERE r.deleted = 0 GROUP BY r.tid",
@@ -167,7 +174,15 @@ struct _ChartaDb
   sqlite3_stmt *stmts[N_STMTS];
   GHashTable   *type_ids;   /* type name → tid (writer) */
   GHashTable   *param_ids;  /* packed (type index, param index) → pid (writer) */
+  GHashTable   *date_stats; /* pid → DateStat: date_stat's rows as read or written (writer) */
 };
+
+/* A row of date_stat (0003). */
+typedef struct
+{
+  int64_t max_rows;
+  int64_t max_span;
+} DateStat;
 
 /* sqlite3_stmt with a cleanup that resets it for its next use. */
 typedef sqlite3_stmt ChartaStmt;
@@ -1122,6 +1137,7 @@ charta_db_open (const char        *path,
     {
       db->type_ids = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
       db->param_ids = g_hash_table_new (g_direct_hash, g_direct_equal);
+      db->date_stats = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, g_free);
     }
   return db;
 }
@@ -1138,6 +1154,7 @@ charta_db_close (ChartaDb *db)
     sqlite3_close (db->handle);
   g_clear_pointer (&db->type_ids, g_hash_table_unref);
   g_clear_pointer (&db->param_ids, g_hash_table_unref);
+  g_clear_pointer (&db->date_stats, g_hash_table_unref);
   g_free (db->path);
   g_free (db);
 }
@@ -1158,7 +1175,8 @@ charta_db_commit (ChartaDb  *db,
   return run_simple (db, STMT_COMMIT, "committing", error);
 }
 
-/* Dictionary ids cached by the writer may come from rows a rollback takes back. */
+/* Dictionary ids and date statistics cached by the writer may come from rows a rollback takes
+ * back. */
 static void
 forget_cached_ids (ChartaDb *db)
 {
@@ -1166,6 +1184,8 @@ forget_cached_ids (ChartaDb *db)
     g_hash_table_remove_all (db->type_ids);
   if (db->param_ids != NULL)
     g_hash_table_remove_all (db->param_ids);
+  if (db->date_stats != NULL)
+    g_hash_table_remove_all (db->date_stats);
 }
 
 void
@@ -1534,6 +1554,99 @@ bind_col (sqlite3_stmt *stmt,
     }
 }
 
+/* The date rows one resource gets, per parameter. */
+#define MAX_DATE_PARAMS 64
+
+typedef struct
+{
+  int64_t pid;
+  DateStat stat;
+} DateRows;
+
+/* Raises date_stat's row of @rows->pid to cover @rows (see 0003). */
+static gboolean
+raise_date_stat (ChartaDb        *db,
+                 const DateRows  *rows,
+                 GError         **error)
+{
+  DateStat *known = g_hash_table_lookup (db->date_stats, &rows->pid);
+
+  if (known == NULL)
+    {
+      g_autoptr(ChartaStmt) stmt = get_stmt (db, STMT_DATE_STAT_FIND, error);
+      int64_t *key = g_new (int64_t, 1);
+      int rc;
+
+      if (stmt == NULL)
+        {
+          g_free (key);
+          return FALSE;
+        }
+      known = g_new0 (DateStat, 1);
+      *key = rows->pid;
+      sqlite3_bind_int64 (stmt, 1, rows->pid);
+      rc = sqlite3_step (stmt);
+      if (rc == SQLITE_ROW)
+        {
+          known->max_rows = sqlite3_column_int64 (stmt, 0);
+          known->max_span = sqlite3_column_int64 (stmt, 1);
+        }
+      else if (rc != SQLITE_DONE)
+        {
+          g_free (key);
+          g_free (known);
+          return charta_db_set_error (error, db, rc, "reading date statistics");
+        }
+      g_hash_table_insert (db->date_stats, key, known);
+    }
+  if (rows->stat.max_rows > known->max_rows || rows->stat.max_span > known->max_span)
+    {
+      g_autoptr(ChartaStmt) stmt = get_stmt (db, STMT_DATE_STAT_RAISE, error);
+
+      if (stmt == NULL)
+        return FALSE;
+      sqlite3_bind_int64 (stmt, 1, rows->pid);
+      sqlite3_bind_int64 (stmt, 2, rows->stat.max_rows);
+      sqlite3_bind_int64 (stmt, 3, rows->stat.max_span);
+      if (!run_stmt (db, stmt, "raising date statistics", error))
+        return FALSE;
+      known->max_rows = MAX (known->max_rows, rows->stat.max_rows);
+      known->max_span = MAX (known->max_span, rows->stat.max_span);
+    }
+  return TRUE;
+}
+
+/* Counts a date row of @pid spanning [@low, @high] in @dates (@n_dates of them so far). */
+static void
+count_date_row (DateRows *dates,
+                unsigned *n_dates,
+                int64_t   pid,
+                int64_t   low,
+                int64_t   high)
+{
+  int64_t span = (low < 0 && high > G_MAXINT64 + low) ? G_MAXINT64 : MAX (high - low, 0);
+  unsigned i;
+
+  for (i = 0; i < *n_dates && dates[i].pid != pid; i++)
+    ;
+  if (i == *n_dates)
+    {
+      if (i == MAX_DATE_PARAMS)
+        {
+          /* (never with R4's parameters) the last slot takes the rest, as "many rows" */
+          i = MAX_DATE_PARAMS - 1;
+          dates[i].stat.max_rows = G_MAXINT32;
+        }
+      else
+        {
+          dates[i] = (DateRows) { pid, { 0, 0 } };
+          (*n_dates)++;
+        }
+    }
+  dates[i].stat.max_rows++;
+  dates[i].stat.max_span = MAX (dates[i].stat.max_span, span);
+}
+
 static gboolean
 insert_index_rows (ChartaDb    *db,
                    const char  *type,
@@ -1543,6 +1656,8 @@ insert_index_rows (ChartaDb    *db,
 {
   int type_index = charta_model_find_type (type);
   unsigned n_rows[N_TABLES] = { 0 };
+  DateRows dates[MAX_DATE_PARAMS];
+  unsigned n_dates = 0;
 
   for (unsigned i = 0; i < values->len; i++)
     {
@@ -1578,7 +1693,12 @@ insert_index_rows (ChartaDb    *db,
       sqlite3_reset (stmt);
       if (!ok)
         return FALSE;
+      if (row.table == TABLE_DATE)
+        count_date_row (dates, &n_dates, pid, v->date_low, v->date_high);
     }
+  for (unsigned i = 0; i < n_dates; i++)
+    if (!raise_date_stat (db, &dates[i], error))
+      return FALSE;
   return TRUE;
 }
 
@@ -2272,6 +2392,18 @@ check_orphan_rows (ChartaDb       *db,
                           "unknown resources and lacks %" G_GINT64_FORMAT " current ones",
                           stray, missing);
   }
+  /* date_stat bounds every date parameter's rows (0003): the planner relies on it. */
+  if (!check_query (db, outcome,
+                    "SELECT p.type, p.code, n, span FROM"
+                    " (SELECT pid, max (n) AS n, max (span) AS span FROM"
+                    "   (SELECT pid, count(*) AS n, max (CASE WHEN typeof (high - low) ="
+                    "    'integer' THEN high - low ELSE 9223372036854775807 END) AS span"
+                    "    FROM idx_date GROUP BY pid, rowid >> 20) GROUP BY pid) x"
+                    " JOIN param p USING (pid) LEFT JOIN date_stat d USING (pid)"
+                    " WHERE d.pid IS NULL OR x.n > d.max_rows OR x.span > d.max_span",
+                    "date statistics of %s are below its rows (%" G_GINT64_FORMAT
+                    " rows of a resource, a span of %" G_GINT64_FORMAT " µs)", error))
+    return FALSE;
   return TRUE;
 }
 

@@ -816,6 +816,103 @@ test_versions (Fixture       *f,
   assert_search (f, "Observation?subject:Patient.name=chal", "ob3");
 }
 
+static void
+store_json (Fixture    *f,
+            const char *json)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(ChartaResource) resource = charta_test_parse (json);
+  g_autoptr(ChartaResource) stored = charta_store_update (f->store.store, resource, 0, NULL,
+                                                          NULL, &error);
+
+  g_assert_no_error (error);
+  g_assert_nonnull (stored);
+}
+
+#define GOAL(id, due1, due2) \
+  "{\"resourceType\":\"Goal\",\"id\":\"" id "\",\"lifecycleStatus\":\"active\"," \
+  "\"description\":{\"text\":\"weight\"},\"subject\":{\"reference\":\"Patient/p1\"}," \
+  "\"target\":[{\"dueDate\":\"" due1 "\"},{\"dueDate\":\"" due2 "\"}]}"
+
+/* The planner's shortcuts must never change an answer: the statistics of date parameters
+ * (0003-date-stat.sql: rows per resource, widest range) and the composite index used for two
+ * clauses.  Each query below has an answer that the shortcut would get wrong if it were taken
+ * when it must not be. */
+static void
+test_planner (Fixture       *f,
+              gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(ChartaOutcome) outcome = charta_outcome_new ();
+  ChartaOperation ops[2] = { { 0 } };
+  g_autoptr(ChartaResource) goal = charta_test_parse (GOAL ("g-rolled-back", "2015-06-01",
+                                                            "2020-06-01"));
+  g_autoptr(GPtrArray) results = NULL;
+
+  /* Two clauses on birthdate, one row per patient: one range of the index (≥ 1950, < 1975):
+   * p4 (1950), p2 (1974-12), p1 (1974-12-25), not p3 (2001). */
+  assert_search (f, "Patient?birthdate=ge1950&birthdate=lt1975", "p1,p2,p4");
+  /* lt1975: p1, p2, p4; gt1974-12-24 (ends after that day): p1, p2, p3; ne1974-12-31 (not
+   * within that day): all four */
+  assert_search (f, "Patient?birthdate=lt1975&birthdate=gt1974-12-24&birthdate=ne1974-12-31",
+                 "p1,p2");
+
+  /* A failed transaction's Goal had two targets; its rows and statistics are rolled back,
+   * and the writer must not remember them: the next Goal with two targets raises them
+   * again.  Then "lt2016 and gt2019" holds for g1 through two different rows (2015, 2020),
+   * which one range of rows would miss. */
+  ops[0].method = CHARTA_METHOD_UPDATE;
+  ops[0].resource = goal;
+  ops[1].method = CHARTA_METHOD_DELETE;
+  ops[1].type = "Patient";
+  ops[1].id = "p1";
+  ops[1].expected_version = 7;   /* p1 is at version 1: a conflict, nothing is written */
+  results = charta_store_transaction (f->store.store, ops, 2, NULL, &error);
+  g_assert_null (results);
+  g_assert_nonnull (error);
+  g_clear_error (&error);
+  store_json (f, GOAL ("g1", "2015-06-01", "2020-06-01"));
+  store_json (f, GOAL ("g2", "2018-01-01", "2018-02-01"));
+  assert_search (f, "Goal?target-date=lt2016&target-date=gt2019", "g1");
+  /* g2 with one row (2018-01-01), g1 with two (2020 is ge, 2015 is lt) */
+  assert_search (f, "Goal?target-date=ge2018-01-01&target-date=lt2018-03", "g1,g2");
+  assert_search (f, "Goal?target-date=ge2018-01-01&target-date=lt2018-01-15", "g1,g2");
+  assert_search (f, "Goal?target-date=ge2021&target-date=lt2018-01-15", "");
+  assert_search (f, "Goal?_id=g-rolled-back", "");
+
+  /* A care plan over twenty years: "ge2025" (high > 2025) must find it although its low is
+   * 2010: the bound on low is 2025 minus the widest range. */
+  store_json (f, "{\"resourceType\":\"CarePlan\",\"id\":\"cp1\",\"status\":\"active\","
+                 "\"intent\":\"plan\",\"subject\":{\"reference\":\"Patient/p1\"},"
+                 "\"period\":{\"start\":\"2010-01-01\",\"end\":\"2030-01-01\"}}");
+  store_json (f, "{\"resourceType\":\"CarePlan\",\"id\":\"cp2\",\"status\":\"active\","
+                 "\"intent\":\"plan\",\"subject\":{\"reference\":\"Patient/p1\"},"
+                 "\"period\":{\"start\":\"2020-01-01\",\"end\":\"2020-02-01\"}}");
+  assert_search (f, "CarePlan?date=ge2025", "cp1");
+  assert_search (f, "CarePlan?date=gt2029-06", "cp1");
+  assert_search (f, "CarePlan?date=ge2020-01-15&date=le2020-01-20", "cp1,cp2");
+  assert_search (f, "CarePlan?date=sa2019", "cp2");
+  /* a period open at its start is wider than any span: no bound then (cp3: until 2013) */
+  store_json (f, "{\"resourceType\":\"CarePlan\",\"id\":\"cp3\",\"status\":\"active\","
+                 "\"intent\":\"plan\",\"subject\":{\"reference\":\"Patient/p1\"},"
+                 "\"period\":{\"end\":\"2013-01-01\"}}");
+  assert_search (f, "CarePlan?date=ge2012", "cp1,cp2,cp3");
+  assert_search (f, "CarePlan?date=ge2011&date=le2012", "cp1,cp3");
+
+  /* code and value-quantity together (code-value-quantity's rows): systolic above 130 is ob2;
+   * ob5's systolic 130 is a component, which neither clause reads */
+  assert_search (f, "Observation?code=http://loinc.org%7C8480-6&value-quantity=gt130", "ob2");
+  assert_search (f, "Observation?value-quantity=gt100&code=8480-6", "ob1,ob2");
+  assert_search (f, "Observation?code=85354-9&value-quantity=gt100", "");
+  /* with a unit the clause also matches the unit's text; the composite is not used */
+  assert_search (f, "Observation?code=8480-6&value-quantity=gt100%7C%7CmmHg", "ob1,ob2");
+
+  /* and the check agrees with the statistics */
+  g_assert_true (charta_store_check (f->store.store, outcome, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (charta_outcome_get_n_issues (outcome), ==, 0);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -843,6 +940,7 @@ main (int    argc,
   ADD ("timeout", test_timeout);
   ADD ("cli", test_cli);
   ADD ("versions", test_versions);
+  ADD ("planner", test_planner);
 #undef ADD
 
   return g_test_run ();
