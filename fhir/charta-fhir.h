@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later
  *
  * charta-fhir.h: everything fhir/ offers: the R4 model, resources, validation, FHIRPath,
- * search-index extraction and OperationOutcome.
+ * search-index extraction, OperationOutcome and PATCH (JSON Patch, FHIRPath Patch).
  */
 #pragma once
 
@@ -14,3 +14,4 @@
 #include "charta-search-index.h"
 #include "charta-search-query.h"
 #include "charta-subset.h"
+#include "charta-patch.h"

@@ -447,6 +447,385 @@ charta_test_children_peak_rss (void)
   return usage.ru_maxrss;
 }
 
+/* ---- FHIR XML ------------------------------------------------------------------------------- */
+
+/* The converter is driven by the R4 model: element names, cardinality (arrays), primitive
+ * types (JSON numbers and booleans), primitive ids and extensions ("_name", parallel arrays for
+ * repeating primitives, value arrays of nulls left out) and the XHTML narrative (written back
+ * as text: '&' and '<' escaped, and '"' in attributes).  It fails the test on any element or
+ * attribute the model does not know. */
+
+void
+charta_test_xml_free (ChartaTestXml *n)
+{
+  if (n == NULL)
+    return;
+  g_free (n->name);
+  g_strfreev (n->attr_names);
+  g_strfreev (n->attr_values);
+  g_free (n->text);
+  if (n->children != NULL)
+    g_ptr_array_unref (n->children);
+  g_free (n);
+}
+
+const char *
+charta_test_xml_attr (const ChartaTestXml *n,
+                      const char          *name)
+{
+  for (unsigned i = 0; n->attr_names[i] != NULL; i++)
+    if (strcmp (n->attr_names[i], name) == 0)
+      return n->attr_values[i];
+  return NULL;
+}
+
+ChartaTestXml *
+charta_test_xml_child (const ChartaTestXml *n,
+                       const char          *name)
+{
+  for (unsigned i = 0; i < n->children->len; i++)
+    {
+      ChartaTestXml *c = g_ptr_array_index (n->children, i);
+
+      if (c->name != NULL && strcmp (c->name, name) == 0)
+        return c;
+    }
+  return NULL;
+}
+
+ChartaTestXml *
+charta_test_xml_first_element (const ChartaTestXml *n)
+{
+  for (unsigned i = 0; i < n->children->len; i++)
+    {
+      ChartaTestXml *c = g_ptr_array_index (n->children, i);
+
+      if (c->name != NULL)
+        return c;
+    }
+  g_error ("FHIR XML: <%s> has no child element", n->name);
+}
+
+ChartaTestXml *
+charta_test_xml_need_child (const ChartaTestXml *n,
+                            const char          *name)
+{
+  ChartaTestXml *c = charta_test_xml_child (n, name);
+
+  if (c == NULL)
+    g_error ("FHIR XML: <%s> has no <%s>", n->name != NULL ? n->name : "document", name);
+  return c;
+}
+
+static void
+xml_start (GMarkupParseContext *context,
+           const char          *element,
+           const char         **names,
+           const char         **values,
+           gpointer             user_data,
+           GError             **error)
+{
+  GPtrArray *stack = user_data;
+  ChartaTestXml *parent = g_ptr_array_index (stack, stack->len - 1);
+  ChartaTestXml *n = g_new0 (ChartaTestXml, 1);
+
+  n->name = g_strdup (element);
+  n->attr_names = g_strdupv ((char **) names);
+  n->attr_values = g_strdupv ((char **) values);
+  n->children = g_ptr_array_new_with_free_func ((GDestroyNotify) charta_test_xml_free);
+  g_ptr_array_add (parent->children, n);
+  g_ptr_array_add (stack, n);
+}
+
+static void
+xml_end (GMarkupParseContext *context,
+         const char          *element,
+         gpointer             user_data,
+         GError             **error)
+{
+  GPtrArray *stack = user_data;
+
+  g_ptr_array_set_size (stack, stack->len - 1);
+}
+
+static void
+xml_text (GMarkupParseContext *context,
+          const char          *text,
+          gsize                len,
+          gpointer             user_data,
+          GError             **error)
+{
+  GPtrArray *stack = user_data;
+  ChartaTestXml *parent = g_ptr_array_index (stack, stack->len - 1);
+  ChartaTestXml *n = g_new0 (ChartaTestXml, 1);
+
+  n->text = g_strndup (text, len);
+  g_ptr_array_add (parent->children, n);
+}
+
+ChartaTestXml *
+charta_test_xml_parse (const char *xml)
+{
+  GMarkupParser parser = { xml_start, xml_end, xml_text, NULL, NULL };
+  g_autoptr(GPtrArray) stack = g_ptr_array_new ();
+  g_autoptr(GError) error = NULL;
+  ChartaTestXml *doc = g_new0 (ChartaTestXml, 1);
+  GMarkupParseContext *context;
+
+  doc->children = g_ptr_array_new_with_free_func ((GDestroyNotify) charta_test_xml_free);
+  g_ptr_array_add (stack, doc);
+  context = g_markup_parse_context_new (&parser, 0, stack, NULL);
+  g_assert_true (g_markup_parse_context_parse (context, xml, -1, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_markup_parse_context_end_parse (context, &error));
+  g_assert_no_error (error);
+  g_markup_parse_context_free (context);
+  g_assert_cmpuint (stack->len, ==, 1);
+  return doc;
+}
+
+/* @text escaped as little as XML allows, as FHIR narratives are written: '&' and '<', and '"'
+ * in an attribute ('>' and quotes in text stay as they are). */
+static void
+xml_escape (GString    *out,
+            const char *text,
+            gboolean    attribute)
+{
+  for (const char *p = text; *p != '\0'; p++)
+    if (*p == '&')
+      g_string_append (out, "&amp;");
+    else if (*p == '<')
+      g_string_append (out, "&lt;");
+    else if (*p == '"' && attribute)
+      g_string_append (out, "&quot;");
+    else
+      g_string_append_c (out, *p);
+}
+
+/* XHTML (Narrative.div) back to its text, as FHIR JSON holds it. */
+static void
+xml_serialize (const ChartaTestXml *n,
+               GString     *out)
+{
+  if (n->name == NULL)
+    {
+      xml_escape (out, n->text, FALSE);
+      return;
+    }
+  g_string_append_printf (out, "<%s", n->name);
+  for (unsigned i = 0; n->attr_names[i] != NULL; i++)
+    {
+      g_string_append_printf (out, " %s=\"", n->attr_names[i]);
+      xml_escape (out, n->attr_values[i], TRUE);
+      g_string_append_c (out, '"');
+    }
+  g_string_append_c (out, '>');
+  for (unsigned i = 0; i < n->children->len; i++)
+    xml_serialize (g_ptr_array_index (n->children, i), out);
+  g_string_append_printf (out, "</%s>", n->name);
+}
+
+static gboolean
+is_blank (const char *text)
+{
+  for (const char *p = text; *p != '\0'; p++)
+    if (!g_ascii_isspace (*p))
+      return FALSE;
+  return TRUE;
+}
+
+static JsonObject *xml_to_json_object (const ChartaTestXml *el,
+                                       int                  type);
+
+/* The JSON value of a FHIR XML primitive's value attribute (NULL when it has none). */
+static JsonNode *
+xml_primitive_value (const ChartaTestXml *el,
+                     int                  type)
+{
+  const char *tname = charta_model_get_type (type)->name;
+  const char *value = charta_test_xml_attr (el, "value");
+  JsonNode *node;
+
+  if (strcmp (tname, "xhtml") == 0)
+    {
+      g_autoptr(GString) text = g_string_new (NULL);
+
+      xml_serialize (el, text);
+      return json_node_init_string (json_node_alloc (), text->str);
+    }
+  if (value == NULL)
+    return NULL;
+  node = json_node_alloc ();
+  if (strcmp (tname, "boolean") == 0)
+    {
+      g_assert_true (strcmp (value, "true") == 0 || strcmp (value, "false") == 0);
+      return json_node_init_boolean (node, strcmp (value, "true") == 0);
+    }
+  if (strcmp (tname, "integer") == 0 || strcmp (tname, "positiveInt") == 0 ||
+      strcmp (tname, "unsignedInt") == 0)
+    return json_node_init_int (node, g_ascii_strtoll (value, NULL, 10));
+  if (strcmp (tname, "decimal") == 0)
+    return json_node_init_double (node, g_ascii_strtod (value, NULL));
+  return json_node_init_string (node, value);
+}
+
+/* A FHIR XML primitive's "_name" object (id attribute, extension children), or NULL. */
+static JsonNode *
+xml_primitive_extension (const ChartaTestXml *el)
+{
+  const char *id = charta_test_xml_attr (el, "id");
+  JsonObject *obj;
+  gboolean has_ext = charta_test_xml_child (el, "extension") != NULL;
+
+  if (id == NULL && !has_ext)
+    return NULL;
+  /* An Element's members (id, extension) are what the _name object holds. */
+  obj = xml_to_json_object (el, charta_model_find_type ("Element"));
+  return json_node_init_object (json_node_alloc (), obj);
+}
+
+static void
+json_add_to_array (JsonObject *obj,
+                   const char *name,
+                   JsonNode   *value)
+{
+  JsonArray *arr = json_object_has_member (obj, name) ?
+                   json_object_get_array_member (obj, name) : NULL;
+
+  if (arr == NULL)
+    {
+      arr = json_array_new ();
+      json_object_set_array_member (obj, name, arr);
+    }
+  json_array_add_element (arr, value != NULL ? value : json_node_new (JSON_NODE_NULL));
+}
+
+/* FHIR XML element @el of model type @type (complex, backbone or resource) as a JSON object:
+ * elements by the model's names, cardinality (arrays) and primitive types.  Fails the test on
+ * anything the model does not know. */
+static JsonObject *
+xml_to_json_object (const ChartaTestXml *el,
+                    int                  type)
+{
+  JsonObject *obj = json_object_new ();
+  const ChartaTypeDef *td = charta_model_get_type (type);
+  g_autoptr(GPtrArray) ext_arrays = g_ptr_array_new ();
+
+  g_assert_nonnull (td);
+  if (td->kind == CHARTA_TYPE_KIND_RESOURCE)
+    json_object_set_string_member (obj, "resourceType", el->name);
+  for (unsigned i = 0; el->attr_names[i] != NULL; i++)
+    {
+      const char *a = el->attr_names[i];
+
+      if (strcmp (a, "xmlns") == 0 || g_str_has_prefix (a, "xmlns:"))
+        continue;
+      if (strcmp (a, "value") == 0 && td->kind == CHARTA_TYPE_KIND_COMPLEX &&
+          strcmp (td->name, "Element") == 0)
+        continue; /* a primitive's value, read by the caller */
+      if (strcmp (a, "id") != 0 && strcmp (a, "url") != 0)
+        g_test_fail_printf ("FHIR XML: attribute %s on %s is not FHIR XML", a, el->name);
+      json_object_set_string_member (obj, a, el->attr_values[i]);
+    }
+  for (unsigned i = 0; i < el->children->len; i++)
+    {
+      const ChartaTestXml *c = g_ptr_array_index (el->children, i);
+      const ChartaElementDef *def;
+      int choice = -1, t;
+      gboolean repeats;
+      const ChartaTypeDef *ctd;
+
+      if (c->name == NULL)
+        {
+          g_assert_true (is_blank (c->text));
+          continue;
+        }
+      def = charta_model_find_element (type, c->name, &choice);
+      if (def == NULL)
+        {
+          g_test_fail_printf ("FHIR XML: %s has no element %s", td->name, c->name);
+          continue;
+        }
+      t = choice >= 0 ? choice : charta_model_element_types[def->first_type].type;
+      ctd = charta_model_get_type (t);
+      repeats = def->max != 1;
+      if (ctd->kind == CHARTA_TYPE_KIND_PRIMITIVE)
+        {
+          JsonNode *value = xml_primitive_value (c, t);
+          JsonNode *ext = xml_primitive_extension (c);
+          g_autofree char *ext_name = g_strconcat ("_", c->name, NULL);
+
+          g_assert_true (value != NULL || ext != NULL);
+          if (repeats)
+            {
+              json_add_to_array (obj, c->name, value);
+              json_add_to_array (obj, ext_name, ext);
+              if (!g_ptr_array_find_with_equal_func (ext_arrays, c->name, g_str_equal, NULL))
+                g_ptr_array_add (ext_arrays, (char *) c->name);
+            }
+          else
+            {
+              if (value != NULL)
+                json_object_set_member (obj, c->name, value);
+              if (ext != NULL)
+                json_object_set_member (obj, ext_name, ext);
+            }
+        }
+      else
+        {
+          JsonNode *child;
+
+          if (ctd->kind == CHARTA_TYPE_KIND_RESOURCE)
+            {
+              /* <contained><Patient>…</Patient></contained> */
+              const ChartaTestXml *r = charta_test_xml_first_element (c);
+              int rt = charta_model_find_type (r->name);
+
+              g_assert_cmpint (rt, >=, 0);
+              child = json_node_init_object (json_node_alloc (), xml_to_json_object (r, rt));
+            }
+          else
+            child = json_node_init_object (json_node_alloc (), xml_to_json_object (c, t));
+          if (repeats)
+            json_add_to_array (obj, c->name, child);
+          else
+            json_object_set_member (obj, c->name, child);
+        }
+    }
+  /* Parallel "_name" arrays that hold only nulls are left out; so are value arrays that do. */
+  for (unsigned i = 0; i < ext_arrays->len; i++)
+    {
+      const char *name = g_ptr_array_index (ext_arrays, i);
+      g_autofree char *ext_name = g_strconcat ("_", name, NULL);
+      JsonArray *exts = json_object_get_array_member (obj, ext_name);
+      JsonArray *values = json_object_get_array_member (obj, name);
+      gboolean any_ext = FALSE, any_value = FALSE;
+
+      for (unsigned k = 0; k < json_array_get_length (exts); k++)
+        any_ext |= !JSON_NODE_HOLDS_NULL (json_array_get_element (exts, k));
+      for (unsigned k = 0; k < json_array_get_length (values); k++)
+        any_value |= !JSON_NODE_HOLDS_NULL (json_array_get_element (values, k));
+      if (!any_ext)
+        json_object_remove_member (obj, ext_name);
+      if (!any_value)
+        json_object_remove_member (obj, name);
+    }
+  return obj;
+}
+
+ChartaResource *
+charta_test_xml_to_resource (const ChartaTestXml *el)
+{
+  int type = charta_model_find_type (el->name);
+  g_autoptr(JsonNode) node = NULL;
+  g_autofree char *json = NULL;
+
+  g_assert_cmpint (type, >=, 0);
+  node = json_node_init_object (json_node_alloc (), xml_to_json_object (el, type));
+  json = json_to_string (node, FALSE);
+  return charta_test_parse (json);
+}
+
 /* ---- text ------------------------------------------------------------------------------------ */
 
 void

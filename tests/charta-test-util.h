@@ -3,9 +3,9 @@
  * charta-test-util.h: helpers shared by the tests.
  *
  * Finding the corpus (CHARTA_CORPUS, else ../shared/corpus beside the project) and listing it,
- * loading and parsing resources, comparing JSON trees, temporary folders (with a g_test_add()
- * fixture), and running the built `charta` ($CHARTA_BIN) as a user would.  Nothing here needs
- * the store: the backend tests' store helpers are in charta-test-store-util.h.
+ * loading and parsing resources, comparing JSON trees, FHIR XML as resources, temporary folders
+ * (with a g_test_add() fixture), and running the built `charta` ($CHARTA_BIN) as a user would.
+ * Nothing here needs the store: the backend tests' store helpers are in charta-test-store-util.h.
  */
 #pragma once
 
@@ -136,6 +136,42 @@ void            charta_test_run_charta_argv (ChartaTestRun *r,
  * (RUSAGE_CHILDREN)): charta's own when it is the only child, as in a test subprocess (see
  * g_test_trap_subprocess()) that runs it once. */
 long            charta_test_children_peak_rss (void);
+
+/* ---- FHIR XML -------------------------------------------------------------------------------- */
+
+/* A small XML tree (GMarkup), enough for the FHIR XML of the corpus' test suites. */
+typedef struct _ChartaTestXml ChartaTestXml;
+struct _ChartaTestXml
+{
+  char *name;          /* NULL for a text node */
+  char **attr_names;
+  char **attr_values;
+  char *text;          /* text nodes only */
+  GPtrArray *children; /* ChartaTestXml */
+};
+
+/* Parses @xml into a tree under a nameless document node; fails the test on an error. */
+ChartaTestXml  *charta_test_xml_parse       (const char          *xml);
+void            charta_test_xml_free        (ChartaTestXml       *n);
+/* The attribute @name of @n, or NULL. */
+const char     *charta_test_xml_attr        (const ChartaTestXml *n,
+                                             const char          *name);
+/* The first child element called @name, or NULL; _need_child() stops the test instead. */
+ChartaTestXml  *charta_test_xml_child       (const ChartaTestXml *n,
+                                             const char          *name);
+ChartaTestXml  *charta_test_xml_need_child  (const ChartaTestXml *n,
+                                             const char          *name);
+/* The first child element; the test stops when there is none. */
+ChartaTestXml  *charta_test_xml_first_element (const ChartaTestXml *n);
+
+/* The FHIR XML resource @el (<Patient xmlns="http://hl7.org/fhir">…) as a resource, through
+ * FHIR JSON made by a converter that the R4 model drives: element names, cardinality (arrays),
+ * primitive types, primitive ids and extensions (parallel "_name" arrays), the XHTML narrative
+ * (written back as text, escaped as little as XML allows).  Fails the test on any element or
+ * attribute that the model does not know. */
+ChartaResource *charta_test_xml_to_resource (const ChartaTestXml *el);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (ChartaTestXml, charta_test_xml_free)
 
 /* ---- text ------------------------------------------------------------------------------------ */
 

@@ -12,9 +12,10 @@
  * Item locations (parent object, member, index: what FHIRPath Patch edits) are checked on
  * hand-written resources and on every operation path of the official FHIRPath Patch cases
  * (corpus patch/fhir-patch-tests.xml).  Those cases hold FHIR XML, so the test turns each
- * input into FHIR JSON with a small converter driven by the R4 model (element names,
- * cardinality, primitive types, primitive extensions, the XHTML narrative); it fails on any
- * element the model does not know, and is checked on the one large case ("Full Resource").
+ * input into FHIR JSON with the small converter of charta-test-util.h, driven by the R4 model
+ * (element names, cardinality, primitive types, primitive extensions, the XHTML narrative); it
+ * fails on any element the model does not know, and is checked on the one large case ("Full
+ * Resource").
  */
 #define G_LOG_DOMAIN "charta-test"
 
@@ -1201,394 +1202,24 @@ test_locations (void)
   }
 }
 
-/* A small XML tree, enough to turn the patch suite's FHIR XML into FHIR JSON. */
-typedef struct _XNode XNode;
-struct _XNode
-{
-  char *name;          /* NULL for a text node */
-  char **attr_names;
-  char **attr_values;
-  char *text;
-  GPtrArray *children; /* XNode */
-};
-
-static void
-xnode_free (gpointer data)
-{
-  XNode *n = data;
-
-  g_free (n->name);
-  g_strfreev (n->attr_names);
-  g_strfreev (n->attr_values);
-  g_free (n->text);
-  if (n->children != NULL)
-    g_ptr_array_unref (n->children);
-  g_free (n);
-}
-
-static const char *
-xnode_attr (const XNode *n,
-            const char  *name)
-{
-  for (unsigned i = 0; n->attr_names[i] != NULL; i++)
-    if (strcmp (n->attr_names[i], name) == 0)
-      return n->attr_values[i];
-  return NULL;
-}
-
-/* The first child element called @name, or NULL. */
-static XNode *
-xnode_child (const XNode *n,
-             const char  *name)
-{
-  for (unsigned i = 0; i < n->children->len; i++)
-    {
-      XNode *c = g_ptr_array_index (n->children, i);
-
-      if (c->name != NULL && strcmp (c->name, name) == 0)
-        return c;
-    }
-  return NULL;
-}
-
-/* The first child element; the test stops when there is none. */
-static XNode *
-xnode_first_element (const XNode *n)
-{
-  for (unsigned i = 0; i < n->children->len; i++)
-    {
-      XNode *c = g_ptr_array_index (n->children, i);
-
-      if (c->name != NULL)
-        return c;
-    }
-  g_error ("patch XML: <%s> has no child element", n->name);
-}
-
-/* The first child element called @name; the test stops when there is none. */
-static XNode *
-xnode_need_child (const XNode *n,
-                  const char  *name)
-{
-  XNode *c = xnode_child (n, name);
-
-  if (c == NULL)
-    g_error ("patch XML: <%s> has no <%s>", n->name != NULL ? n->name : "document", name);
-  return c;
-}
-
-static void
-xml_start (GMarkupParseContext *context,
-           const char          *element,
-           const char         **names,
-           const char         **values,
-           gpointer             user_data,
-           GError             **error)
-{
-  GPtrArray *stack = user_data;
-  XNode *parent = g_ptr_array_index (stack, stack->len - 1);
-  XNode *n = g_new0 (XNode, 1);
-
-  n->name = g_strdup (element);
-  n->attr_names = g_strdupv ((char **) names);
-  n->attr_values = g_strdupv ((char **) values);
-  n->children = g_ptr_array_new_with_free_func (xnode_free);
-  g_ptr_array_add (parent->children, n);
-  g_ptr_array_add (stack, n);
-}
-
-static void
-xml_end (GMarkupParseContext *context,
-         const char          *element,
-         gpointer             user_data,
-         GError             **error)
-{
-  GPtrArray *stack = user_data;
-
-  g_ptr_array_set_size (stack, stack->len - 1);
-}
-
-static void
-xml_text (GMarkupParseContext *context,
-          const char          *text,
-          gsize                len,
-          gpointer             user_data,
-          GError             **error)
-{
-  GPtrArray *stack = user_data;
-  XNode *parent = g_ptr_array_index (stack, stack->len - 1);
-  XNode *n = g_new0 (XNode, 1);
-
-  n->text = g_strndup (text, len);
-  g_ptr_array_add (parent->children, n);
-}
-
-/* Parses XML text into a tree under a nameless document node. */
-static XNode *
-xml_parse (const char *xml)
-{
-  GMarkupParser parser = { xml_start, xml_end, xml_text, NULL, NULL };
-  g_autoptr(GPtrArray) stack = g_ptr_array_new ();
-  g_autoptr(GError) error = NULL;
-  XNode *doc = g_new0 (XNode, 1);
-  GMarkupParseContext *context;
-
-  doc->children = g_ptr_array_new_with_free_func (xnode_free);
-  g_ptr_array_add (stack, doc);
-  context = g_markup_parse_context_new (&parser, 0, stack, NULL);
-  g_assert_true (g_markup_parse_context_parse (context, xml, -1, &error));
-  g_assert_no_error (error);
-  g_assert_true (g_markup_parse_context_end_parse (context, &error));
-  g_assert_no_error (error);
-  g_markup_parse_context_free (context);
-  g_assert_cmpuint (stack->len, ==, 1);
-  return doc;
-}
-
-/* XHTML (Narrative.div) back to its text, as FHIR JSON holds it. */
-static void
-xml_serialize (const XNode *n,
-               GString     *out)
-{
-  if (n->name == NULL)
-    {
-      g_autofree char *escaped = g_markup_escape_text (n->text, -1);
-
-      g_string_append (out, escaped);
-      return;
-    }
-  g_string_append_printf (out, "<%s", n->name);
-  for (unsigned i = 0; n->attr_names[i] != NULL; i++)
-    {
-      g_autofree char *escaped = g_markup_escape_text (n->attr_values[i], -1);
-
-      g_string_append_printf (out, " %s=\"%s\"", n->attr_names[i], escaped);
-    }
-  g_string_append_c (out, '>');
-  for (unsigned i = 0; i < n->children->len; i++)
-    xml_serialize (g_ptr_array_index (n->children, i), out);
-  g_string_append_printf (out, "</%s>", n->name);
-}
-
-static gboolean
-is_blank (const char *text)
-{
-  for (const char *p = text; *p != '\0'; p++)
-    if (!g_ascii_isspace (*p))
-      return FALSE;
-  return TRUE;
-}
-
-static JsonObject *xml_to_json_object (const XNode *el, int type);
-
-/* The JSON value of a FHIR XML primitive's value attribute (NULL when it has none). */
-static JsonNode *
-xml_primitive_value (const XNode *el,
-                     int          type)
-{
-  const char *tname = charta_model_get_type (type)->name;
-  const char *value = xnode_attr (el, "value");
-  JsonNode *node;
-
-  if (strcmp (tname, "xhtml") == 0)
-    {
-      g_autoptr(GString) text = g_string_new (NULL);
-
-      xml_serialize (el, text);
-      return json_node_init_string (json_node_alloc (), text->str);
-    }
-  if (value == NULL)
-    return NULL;
-  node = json_node_alloc ();
-  if (strcmp (tname, "boolean") == 0)
-    {
-      g_assert_true (strcmp (value, "true") == 0 || strcmp (value, "false") == 0);
-      return json_node_init_boolean (node, strcmp (value, "true") == 0);
-    }
-  if (strcmp (tname, "integer") == 0 || strcmp (tname, "positiveInt") == 0 ||
-      strcmp (tname, "unsignedInt") == 0)
-    return json_node_init_int (node, g_ascii_strtoll (value, NULL, 10));
-  if (strcmp (tname, "decimal") == 0)
-    return json_node_init_double (node, g_ascii_strtod (value, NULL));
-  return json_node_init_string (node, value);
-}
-
-/* A FHIR XML primitive's "_name" object (id attribute, extension children), or NULL. */
-static JsonNode *
-xml_primitive_extension (const XNode *el)
-{
-  const char *id = xnode_attr (el, "id");
-  JsonObject *obj;
-  gboolean has_ext = xnode_child (el, "extension") != NULL;
-
-  if (id == NULL && !has_ext)
-    return NULL;
-  /* An Element's members (id, extension) are what the _name object holds. */
-  obj = xml_to_json_object (el, charta_model_find_type ("Element"));
-  return json_node_init_object (json_node_alloc (), obj);
-}
-
-static void
-json_add_to_array (JsonObject *obj,
-                   const char *name,
-                   JsonNode   *value)
-{
-  JsonArray *arr = json_object_has_member (obj, name) ?
-                   json_object_get_array_member (obj, name) : NULL;
-
-  if (arr == NULL)
-    {
-      arr = json_array_new ();
-      json_object_set_array_member (obj, name, arr);
-    }
-  json_array_add_element (arr, value != NULL ? value : json_node_new (JSON_NODE_NULL));
-}
-
-/* FHIR XML element @el of model type @type (complex, backbone or resource) as a JSON object:
- * elements by the model's names, cardinality (arrays) and primitive types.  Fails the test on
- * anything the model does not know. */
-static JsonObject *
-xml_to_json_object (const XNode *el,
-                    int          type)
-{
-  JsonObject *obj = json_object_new ();
-  const ChartaTypeDef *td = charta_model_get_type (type);
-  g_autoptr(GPtrArray) ext_arrays = g_ptr_array_new ();
-
-  g_assert_nonnull (td);
-  if (td->kind == CHARTA_TYPE_KIND_RESOURCE)
-    json_object_set_string_member (obj, "resourceType", el->name);
-  for (unsigned i = 0; el->attr_names[i] != NULL; i++)
-    {
-      const char *a = el->attr_names[i];
-
-      if (strcmp (a, "xmlns") == 0 || g_str_has_prefix (a, "xmlns:"))
-        continue;
-      if (strcmp (a, "value") == 0 && td->kind == CHARTA_TYPE_KIND_COMPLEX &&
-          strcmp (td->name, "Element") == 0)
-        continue; /* a primitive's value, read by the caller */
-      if (strcmp (a, "id") != 0 && strcmp (a, "url") != 0)
-        g_test_fail_printf ("patch XML: attribute %s on %s is not FHIR XML", a, el->name);
-      json_object_set_string_member (obj, a, el->attr_values[i]);
-    }
-  for (unsigned i = 0; i < el->children->len; i++)
-    {
-      const XNode *c = g_ptr_array_index (el->children, i);
-      const ChartaElementDef *def;
-      int choice = -1, t;
-      gboolean repeats;
-      const ChartaTypeDef *ctd;
-
-      if (c->name == NULL)
-        {
-          g_assert_true (is_blank (c->text));
-          continue;
-        }
-      def = charta_model_find_element (type, c->name, &choice);
-      if (def == NULL)
-        {
-          g_test_fail_printf ("patch XML: %s has no element %s", td->name, c->name);
-          continue;
-        }
-      t = choice >= 0 ? choice : charta_model_element_types[def->first_type].type;
-      ctd = charta_model_get_type (t);
-      repeats = def->max != 1;
-      if (ctd->kind == CHARTA_TYPE_KIND_PRIMITIVE)
-        {
-          JsonNode *value = xml_primitive_value (c, t);
-          JsonNode *ext = xml_primitive_extension (c);
-          g_autofree char *ext_name = g_strconcat ("_", c->name, NULL);
-
-          g_assert_true (value != NULL || ext != NULL);
-          if (repeats)
-            {
-              json_add_to_array (obj, c->name, value);
-              json_add_to_array (obj, ext_name, ext);
-              if (!g_ptr_array_find_with_equal_func (ext_arrays, c->name, g_str_equal, NULL))
-                g_ptr_array_add (ext_arrays, (char *) c->name);
-            }
-          else
-            {
-              if (value != NULL)
-                json_object_set_member (obj, c->name, value);
-              if (ext != NULL)
-                json_object_set_member (obj, ext_name, ext);
-            }
-        }
-      else
-        {
-          JsonNode *child;
-
-          if (ctd->kind == CHARTA_TYPE_KIND_RESOURCE)
-            {
-              /* <contained><Patient>…</Patient></contained> */
-              const XNode *r = xnode_first_element (c);
-              int rt = charta_model_find_type (r->name);
-
-              g_assert_cmpint (rt, >=, 0);
-              child = json_node_init_object (json_node_alloc (), xml_to_json_object (r, rt));
-            }
-          else
-            child = json_node_init_object (json_node_alloc (), xml_to_json_object (c, t));
-          if (repeats)
-            json_add_to_array (obj, c->name, child);
-          else
-            json_object_set_member (obj, c->name, child);
-        }
-    }
-  /* Parallel "_name" arrays that hold only nulls are left out; so are value arrays that do. */
-  for (unsigned i = 0; i < ext_arrays->len; i++)
-    {
-      const char *name = g_ptr_array_index (ext_arrays, i);
-      g_autofree char *ext_name = g_strconcat ("_", name, NULL);
-      JsonArray *exts = json_object_get_array_member (obj, ext_name);
-      JsonArray *values = json_object_get_array_member (obj, name);
-      gboolean any_ext = FALSE, any_value = FALSE;
-
-      for (unsigned k = 0; k < json_array_get_length (exts); k++)
-        any_ext |= !JSON_NODE_HOLDS_NULL (json_array_get_element (exts, k));
-      for (unsigned k = 0; k < json_array_get_length (values); k++)
-        any_value |= !JSON_NODE_HOLDS_NULL (json_array_get_element (values, k));
-      if (!any_ext)
-        json_object_remove_member (obj, ext_name);
-      if (!any_value)
-        json_object_remove_member (obj, name);
-    }
-  return obj;
-}
-
-/* A FHIR XML resource as a ChartaResource, through its JSON form. */
-static ChartaResource *
-xml_to_resource (const XNode *el)
-{
-  int type = charta_model_find_type (el->name);
-  g_autoptr(JsonNode) node = NULL;
-  g_autofree char *json = NULL;
-
-  g_assert_cmpint (type, >=, 0);
-  node = json_node_init_object (json_node_alloc (), xml_to_json_object (el, type));
-  json = json_to_string (node, FALSE);
-  return charta_test_parse (json);
-}
-
 /* The value[x] of a Parameters part with that name, or NULL. */
-static const XNode *
-patch_part (const XNode *parameter,
+static const ChartaTestXml *
+patch_part (const ChartaTestXml *parameter,
             const char  *name)
 {
   for (unsigned i = 0; i < parameter->children->len; i++)
     {
-      const XNode *part = g_ptr_array_index (parameter->children, i);
-      const XNode *n;
+      const ChartaTestXml *part = g_ptr_array_index (parameter->children, i);
+      const ChartaTestXml *n;
 
       if (part->name == NULL || strcmp (part->name, "part") != 0)
         continue;
-      n = xnode_child (part, "name");
-      if (n != NULL && g_strcmp0 (xnode_attr (n, "value"), name) == 0)
+      n = charta_test_xml_child (part, "name");
+      if (n != NULL && g_strcmp0 (charta_test_xml_attr (n, "value"), name) == 0)
         {
           for (unsigned k = 0; k < part->children->len; k++)
             {
-              const XNode *v = g_ptr_array_index (part->children, k);
+              const ChartaTestXml *v = g_ptr_array_index (part->children, k);
 
               if (v->name != NULL && g_str_has_prefix (v->name, "value"))
                 return v;
@@ -1605,21 +1236,21 @@ test_patch_paths (void)
   g_autofree char *path = charta_test_corpus_path ("patch/fhir-patch-tests.xml");
   g_autofree char *xml = NULL;
   g_autoptr(GError) error = NULL;
-  XNode *doc;
-  const XNode *tests;
+  ChartaTestXml *doc;
+  const ChartaTestXml *tests;
   unsigned n_cases = 0, n_ops = 0, n_located = 0, n_items = 0, n_empty = 0, n_outputs = 0;
 
   if (path == NULL)
     return;
   g_assert_true (g_file_get_contents (path, &xml, NULL, &error));
   g_assert_no_error (error);
-  doc = xml_parse (xml);
-  tests = xnode_need_child (doc, "tests");
+  doc = charta_test_xml_parse (xml);
+  tests = charta_test_xml_need_child (doc, "tests");
 
   for (unsigned i = 0; i < tests->children->len; i++)
     {
-      const XNode *c = g_ptr_array_index (tests->children, i);
-      const XNode *input, *diff, *params, *output, *error_el;
+      const ChartaTestXml *c = g_ptr_array_index (tests->children, i);
+      const ChartaTestXml *input, *diff, *params, *output, *error_el;
       g_autoptr(ChartaResource) resource = NULL;
       g_autoptr(ChartaResource) expected = NULL;
       const char *case_name;
@@ -1627,13 +1258,13 @@ test_patch_paths (void)
       if (c->name == NULL || strcmp (c->name, "case") != 0)
         continue;
       n_cases++;
-      case_name = xnode_attr (c, "name");
-      input = xnode_need_child (c, "input");
-      diff = xnode_need_child (c, "diff");
-      output = xnode_child (c, "output");
-      error_el = xnode_child (c, "error");
+      case_name = charta_test_xml_attr (c, "name");
+      input = charta_test_xml_need_child (c, "input");
+      diff = charta_test_xml_need_child (c, "diff");
+      output = charta_test_xml_child (c, "output");
+      error_el = charta_test_xml_child (c, "error");
       g_assert_true ((output != NULL) != (error_el != NULL));
-      resource = xml_to_resource (xnode_first_element (input));
+      resource = charta_test_xml_to_resource (charta_test_xml_first_element (input));
       if (g_strcmp0 (case_name, "Full Resource") == 0)
         {
           g_autoptr(GPtrArray) family = NULL;
@@ -1653,29 +1284,29 @@ test_patch_paths (void)
       if (output != NULL)
         {
           /* The expected outputs convert too (and must be resources). */
-          expected = xml_to_resource (xnode_first_element (output));
+          expected = charta_test_xml_to_resource (charta_test_xml_first_element (output));
           n_outputs++;
         }
-      params = xnode_first_element (diff);
+      params = charta_test_xml_first_element (diff);
       g_assert_cmpstr (params->name, ==, "Parameters");
 
       for (unsigned k = 0; k < params->children->len; k++)
         {
-          const XNode *parameter = g_ptr_array_index (params->children, k);
-          const XNode *type_el, *path_el;
+          const ChartaTestXml *parameter = g_ptr_array_index (params->children, k);
+          const ChartaTestXml *type_el, *path_el;
           const char *op, *expression;
           g_autoptr(GPtrArray) items = NULL;
 
           if (parameter->name == NULL || strcmp (parameter->name, "parameter") != 0)
             continue;
-          g_assert_cmpstr (xnode_attr (xnode_need_child (parameter, "name"), "value"), ==,
-                           "operation");
+          g_assert_cmpstr (charta_test_xml_attr (charta_test_xml_need_child (parameter, "name"),
+                                                 "value"), ==, "operation");
           type_el = patch_part (parameter, "type");
           path_el = patch_part (parameter, "path");
           g_assert_nonnull (type_el);
           g_assert_nonnull (path_el);
-          op = xnode_attr (type_el, "value");
-          expression = xnode_attr (path_el, "value");
+          op = charta_test_xml_attr (type_el, "value");
+          expression = charta_test_xml_attr (path_el, "value");
           g_assert_nonnull (expression);
           g_assert_true (g_strv_contains ((const char *[]) { "add", "insert", "delete",
                                                              "replace", "move", NULL }, op));
@@ -1732,7 +1363,7 @@ test_patch_paths (void)
   g_assert_cmpuint (n_located, ==, 36);
   g_assert_cmpuint (n_items, ==, 65);
   g_assert_cmpuint (n_empty, ==, 1);
-  xnode_free (doc);
+  charta_test_xml_free (doc);
 }
 
 int
