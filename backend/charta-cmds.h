@@ -34,5 +34,7 @@ int charta_cmd_demo     (int    argc,
                          char **argv);
 int charta_cmd_search   (int    argc,
                          char **argv);
+int charta_cmd_serve    (int    argc,
+                         char **argv);
 
 G_END_DECLS

@@ -30,6 +30,7 @@ static const Verb verbs[] = {
   { "check",    charta_cmd_check,    "verify a store: integrity, versions, provenance, index" },
   { "demo",     charta_cmd_demo,     "create a store filled with a synthetic demo" },
   { "validate", charta_cmd_validate, "check FHIR R4 resources, Bundles and NDJSON files" },
+  { "serve",    charta_cmd_serve,    "serve a store as a FHIR R4 REST endpoint (HTTP)" },
 };
 
 static void

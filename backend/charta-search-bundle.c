@@ -127,6 +127,12 @@ charta_search_result_to_bundle (const ChartaSearchResult *result,
     }
   g_string_append_c (out, ']');
 
+  /* (no "entry" at all for a page without entries: FHIR JSON has no empty arrays) */
+  if (result->entries->len == 0 && (query->unknown == NULL || query->unknown->len == 0))
+    {
+      g_string_append_c (out, '}');
+      return g_string_free_to_bytes (out);
+    }
   first = TRUE;
   g_string_append (out, ",\"entry\":[");
   for (unsigned i = 0; i < result->entries->len; i++)

@@ -656,6 +656,26 @@ test_bundle (Fixture       *f,
                                                   "fullUrl"), ==,
                    "http://localhost/fhir/Patient/p1");
   g_assert_nonnull (strstr (g_bytes_get_data (bundle, NULL), "“foo”"));
+
+  /* no match: no "entry" at all (FHIR JSON has no empty arrays), total 0 */
+  {
+    g_autoptr(ChartaSearchQuery) none = charta_search_query_parse ("Patient", "name=zzz", 0,
+                                                                   &error);
+    g_autoptr(ChartaSearchResult) empty = NULL;
+    g_autoptr(GBytes) empty_bundle = NULL;
+    g_autoptr(ChartaResource) empty_parsed = NULL;
+
+    g_assert_no_error (error);
+    empty = charta_store_search (f->store.store, none, &error);
+    g_assert_no_error (error);
+    empty_bundle = charta_search_result_to_bundle (empty, none, NULL, "Patient");
+    empty_parsed = charta_resource_new_from_bytes (empty_bundle, NULL, &error);
+    g_assert_no_error (error);
+    g_assert_no_error ((charta_validate (empty_parsed, &error), error));
+    g_assert_false (json_object_has_member (charta_resource_get_object (empty_parsed), "entry"));
+    g_assert_cmpint (json_object_get_int_member (charta_resource_get_object (empty_parsed),
+                                                 "total"), ==, 0);
+  }
 }
 
 static void

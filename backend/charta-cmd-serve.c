@@ -1,0 +1,197 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * charta-cmd-serve.c: `charta serve [OPTION…] STORE`, the FHIR R4 REST endpoint.
+ *
+ * Serves STORE over HTTP on 127.0.0.1:8080 under /fhir unless told otherwise (loopback by
+ * default: listening on another interface is a choice made with --listen), prints the base URL
+ * on standard output once it listens ("http://127.0.0.1:8080/fhir", one line, so a script can
+ * read it; port 0 picks a free port), and runs until SIGINT or SIGTERM, when it stops
+ * listening, lets the store finish its queued writes, closes it and exits 0.
+ *
+ * Exit status: 0 after a clean stop; 1 when the store cannot be opened or the address cannot
+ * be listened on; 2 for a usage error.
+ */
+#define G_LOG_DOMAIN "charta-cmd-serve"
+
+#include <stdio.h>
+#include <string.h>
+
+#include <glib-unix.h>
+
+#include "charta-cmd-util.h"
+#include "charta-cmds.h"
+#include "charta-server.h"
+
+static gboolean
+on_signal (gpointer user_data)
+{
+  GMainLoop *loop = user_data;
+
+  g_main_loop_quit (loop);
+  return G_SOURCE_CONTINUE;
+}
+
+/* "64M", "512k", "1G" or a number of bytes. */
+static gboolean
+parse_size (const char  *name,
+            const char  *text,
+            guint64     *bytes,
+            GError     **error)
+{
+  char *end = NULL;
+  guint64 n = g_ascii_strtoull (text, &end, 10);
+  guint64 unit = 1;
+
+  if (end != text && (g_ascii_tolower (*end) == 'k' || g_ascii_tolower (*end) == 'm'
+                      || g_ascii_tolower (*end) == 'g'))
+    {
+      unit = g_ascii_tolower (*end) == 'k' ? 1024 : g_ascii_tolower (*end) == 'm'
+                                                     ? 1024 * 1024 : 1024 * 1024 * 1024;
+      end++;
+    }
+  if (end == text || *end != '\0' || n == 0 || n > G_MAXUINT64 / unit)
+    {
+      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                   "%s: “%s” is not a size (bytes, or with k, M or G: 64M)", name, text);
+      return FALSE;
+    }
+  *bytes = n * unit;
+  return TRUE;
+}
+
+int
+charta_cmd_serve (int    argc,
+                  char **argv)
+{
+  g_autoptr(GOptionContext) context = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(ChartaStore) store = NULL;
+  g_autoptr(ChartaServer) server = NULL;
+  g_autoptr(GMainLoop) loop = NULL;
+  g_auto(GStrv) args = NULL;
+  g_auto(GStrv) listen = NULL;
+  g_auto(GStrv) cors = NULL;
+  g_autofree char *base = NULL;
+  g_autofree char *max_body = NULL;
+  g_autofree char *base_url = NULL;
+  gboolean read_only = FALSE;
+  int max_url = -1, max_header = -1, max_connections = -1;
+  double timeout = -1, idle_timeout = -1;
+  guint sigint, sigterm;
+  const GOptionEntry entries[] = {
+    { "listen", 'l', 0, G_OPTION_ARG_STRING_ARRAY, &listen,
+      "Listen on ADDRESS (HOST:PORT; default 127.0.0.1:8080; may be repeated)", "ADDRESS" },
+    { "base", 'b', 0, G_OPTION_ARG_STRING, &base, "The FHIR base path (default /fhir)",
+      "PATH" },
+    { "read-only", 'r', 0, G_OPTION_ARG_NONE, &read_only, "Serve reads only", NULL },
+    { "max-body-size", 0, 0, G_OPTION_ARG_STRING, &max_body,
+      "Largest request body (default 64M)", "SIZE" },
+    { "max-url-length", 0, 0, G_OPTION_ARG_INT, &max_url,
+      "Longest URL in bytes (default 8192; 0: no limit)", "N" },
+    { "max-header-size", 0, 0, G_OPTION_ARG_INT, &max_header,
+      "Largest request headers in bytes (default 65536; 0: no limit)", "N" },
+    { "max-connections", 0, 0, G_OPTION_ARG_INT, &max_connections,
+      "Most connections at once (default 256; 0: no limit)", "N" },
+    { "timeout", 't', 0, G_OPTION_ARG_DOUBLE, &timeout,
+      "Longest a search may run, in seconds (default 5; 0: no limit)", "SECONDS" },
+    { "idle-timeout", 0, 0, G_OPTION_ARG_DOUBLE, &idle_timeout,
+      "Close a connection idle this long, in seconds (default 60; 0: never)", "SECONDS" },
+    { "cors-origin", 0, 0, G_OPTION_ARG_STRING_ARRAY, &cors,
+      "Let web pages from ORIGIN call the endpoint (\"*\": any; may be repeated)", "ORIGIN" },
+    { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_STRING_ARRAY, &args, NULL, "STORE" },
+    { NULL },
+  };
+
+  g_set_prgname ("charta serve");
+  context = g_option_context_new (NULL);
+  g_option_context_set_summary (context,
+                                "Serves a store as a FHIR R4 REST endpoint until interrupted, "
+                                "and prints its base URL.\nExamples:\n"
+                                "  charta serve clinic.charta\n"
+                                "  charta serve --listen 127.0.0.1:0 --base /fhir clinic.charta");
+  g_option_context_add_main_entries (context, entries, NULL);
+  if (!g_option_context_parse (context, &argc, &argv, &error))
+    {
+      fprintf (stderr, "charta serve: %s\nTry 'charta serve --help'.\n", error->message);
+      return CHARTA_EXIT_USAGE;
+    }
+  if (args == NULL || g_strv_length (args) != 1)
+    {
+      fprintf (stderr, "charta serve: expected one STORE\n"
+                       "Usage: charta serve [OPTION…] STORE\n");
+      return CHARTA_EXIT_USAGE;
+    }
+  if (max_url < -1 || max_header < -1 || max_connections < -1 || (timeout < 0 && timeout != -1)
+      || (idle_timeout < 0 && idle_timeout != -1))
+    {
+      fprintf (stderr, "charta serve: limits must be 0 or more\n");
+      return CHARTA_EXIT_USAGE;
+    }
+
+  store = charta_cmd_open_store (args[0], read_only ? CHARTA_STORE_FLAGS_READ_ONLY
+                                                    : CHARTA_STORE_FLAGS_NONE, &error);
+  if (store == NULL)
+    {
+      charta_cmd_print_error (args[0], error);
+      return CHARTA_EXIT_INVALID;
+    }
+  server = charta_server_new (store, base != NULL ? base : CHARTA_SERVER_DEFAULT_BASE_PATH);
+  charta_server_set_read_only (server, read_only);
+  if (max_body != NULL)
+    {
+      guint64 bytes = 0;
+
+      if (!parse_size ("--max-body-size", max_body, &bytes, &error))
+        {
+          fprintf (stderr, "charta serve: %s\n", error->message);
+          return CHARTA_EXIT_USAGE;
+        }
+      charta_server_set_max_body_size (server, (size_t) MIN (bytes, G_MAXSIZE));
+    }
+  if (max_url >= 0)
+    charta_server_set_max_url_length (server, (unsigned) max_url);
+  if (max_header >= 0)
+    charta_server_set_max_header_size (server, (unsigned) max_header);
+  if (max_connections >= 0)
+    charta_server_set_max_connections (server, (unsigned) max_connections);
+  if (timeout >= 0)
+    charta_server_set_request_timeout (server, timeout);
+  if (idle_timeout >= 0)
+    charta_server_set_idle_timeout (server, idle_timeout);
+  for (char **origin = cors; origin != NULL && *origin != NULL; origin++)
+    charta_server_add_cors_origin (server, *origin);
+
+  if (listen == NULL)
+    {
+      if (!charta_server_listen (server, "127.0.0.1:8080", &error))
+        {
+          fprintf (stderr, "charta serve: %s\n", error->message);
+          return CHARTA_EXIT_INVALID;
+        }
+    }
+  for (char **address = listen; address != NULL && *address != NULL; address++)
+    if (!charta_server_listen (server, *address, &error))
+      {
+        fprintf (stderr, "charta serve: %s\n", error->message);
+        return CHARTA_EXIT_INVALID;
+      }
+
+  loop = g_main_loop_new (NULL, FALSE);
+  sigint = g_unix_signal_add (SIGINT, on_signal, loop);
+  sigterm = g_unix_signal_add (SIGTERM, on_signal, loop);
+  base_url = charta_server_dup_base_url (server);
+  printf ("%s\n", base_url);
+  fflush (stdout);
+  fprintf (stderr, "charta serve: serving %s at %s%s (Ctrl-C stops)\n", args[0], base_url,
+           read_only ? ", read-only" : "");
+
+  g_main_loop_run (loop);
+
+  fprintf (stderr, "charta serve: stopping\n");
+  g_source_remove (sigint);
+  g_source_remove (sigterm);
+  charta_server_stop (server);
+  g_clear_object (&server);
+  charta_store_close (store);
+  return CHARTA_EXIT_OK;
+}

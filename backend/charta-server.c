@@ -1,0 +1,3227 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * charta-server.c: ChartaServer, the FHIR R4 REST endpoint (see charta-server.h).
+ *
+ * The main context only parses and routes.  For each message libsoup calls two handlers:
+ * the early one, once the headers are read, applies the limits that do not need the body
+ * (connections, URL length, header size, declared body size) and counts a chunked body as it
+ * arrives; the main one, once the body is read, copies what the request needs into a
+ * ChartaServerRequest, pauses the message and queues the request to the worker pool.  A worker
+ * answers it with the store's blocking API into the same struct, compresses the body when the
+ * client allows, and hands it back with g_main_context_invoke(); the main context copies the
+ * response onto the message and unpauses it.  The message itself is only touched on the main
+ * context, and its last reference is dropped there.
+ *
+ * Routing follows http.html of FHIR R4 (paths after [base]):
+ *
+ *   (none)             GET search-system, POST batch/transaction
+ *   metadata           GET capabilities
+ *   _history           GET history-system
+ *   _search            POST search-system (form body)
+ *   $op                operations
+ *   Type               GET search-type, POST create (If-None-Exist: conditional create),
+ *                      PUT/DELETE with criteria: conditional update/delete
+ *   Type/_search       POST (or GET) search-type
+ *   Type/_history      GET history-type
+ *   Type/$op           operations
+ *   Type/id            GET read, PUT update, DELETE delete (PATCH: not yet)
+ *   Type/id/_history   GET history-instance
+ *   Type/id/_history/n GET vread
+ *   Type/id/$op        operations
+ *   Comp/id/Type       GET compartment search
+ *
+ * Connections are counted from their first request and watched while idle (libsoup 3.2 does
+ * not notice a client closing a kept-alive connection; see "connections" below).
+ *
+ * Invariants: every response to a request that reached a handler carries X-Request-Id; every
+ * error body is an OperationOutcome (libsoup answers a request line or headers it cannot parse
+ * with its own bare 400); nothing logged holds a resource, a query or a header value (methods,
+ * types, ids and statuses only).
+ */
+#define G_LOG_DOMAIN "charta-server"
+
+#include <string.h>
+
+#include "charta-config.h"
+#include "charta-datetime-private.h"
+#include "charta-server-private.h"
+
+#define GZIP_MIN_SIZE      1024   /* smaller bodies go as they are */
+#define MAX_PROVENANCE     (64u * 1024u)
+#define MAX_REQUEST_ID     128
+#define FHIR_JSON          "application/fhir+json"
+#define PLAIN_JSON         "application/json"
+#define CORS_ALLOW_HEADERS "Accept, Accept-Encoding, Authorization, Content-Type, If-Match, " \
+                           "If-Modified-Since, If-None-Exist, If-None-Match, Prefer, " \
+                           "X-Provenance, X-Request-Id"
+#define CORS_EXPOSE_HEADERS "Content-Location, ETag, Last-Modified, Location, X-Request-Id"
+#define CORS_ALLOW_METHODS "GET, HEAD, POST, PUT, DELETE, OPTIONS"
+
+struct _ChartaServer
+{
+  GObject       parent_instance;
+
+  ChartaStore  *store;
+  char         *base_path;        /* "" or "/fhir": leading '/', none trailing */
+  SoupServer   *soup;
+  GMainContext *context;          /* where @soup runs: the thread-default one at listen */
+  GThreadPool  *pool;
+  guint16       port;             /* of the first address listened on */
+  char         *host;             /* of the first address, as a URL host ("127.0.0.1",
+                                   * "[::1]") */
+
+  size_t        max_body_size;
+  unsigned      max_url_length;
+  unsigned      max_header_size;
+  unsigned      max_connections;
+  double        request_timeout;
+  gboolean      read_only;
+  GPtrArray    *cors_origins;     /* char * */
+
+  /* Main context only. */
+  GHashTable   *connections;      /* GSocket * → Connection *: those that made a request */
+  GSource      *sweep;            /* closes idle connections */
+  double        idle_timeout;
+  GHashTable   *jobs;             /* Job * being worked on */
+  gboolean      stopped;
+
+  GMutex        lock;             /* guards @capabilities */
+  GBytes       *capabilities;     /* the "rest" part of the CapabilityStatement, made once */
+  unsigned      n_pending;        /* atomic */
+};
+
+enum
+{
+  PROP_0,
+  PROP_STORE,
+  PROP_BASE_PATH,
+  PROP_MAX_BODY_SIZE,
+  PROP_MAX_URL_LENGTH,
+  PROP_MAX_HEADER_SIZE,
+  PROP_MAX_CONNECTIONS,
+  PROP_REQUEST_TIMEOUT,
+  PROP_IDLE_TIMEOUT,
+  PROP_READ_ONLY,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+G_DEFINE_FINAL_TYPE (ChartaServer, charta_server, G_TYPE_OBJECT)
+
+/* A request on its way through a worker. */
+typedef struct
+{
+  ChartaServerRequest  req;
+  SoupServerMessage   *msg;         /* main context only */
+  gulong               finished_id;
+  gboolean             finished;    /* the message ended (connection gone, server stopped):
+                                     * the response is dropped */
+} Job;
+
+static void process_request (ChartaServerRequest *req);
+
+/* ---- small helpers ------------------------------------------------------------------------ */
+
+void
+charta_server_append_json_string (GString    *out,
+                                  const char *text)
+{
+  g_autoptr(JsonNode) node = json_node_new (JSON_NODE_VALUE);
+  g_autofree char *quoted = NULL;
+
+  json_node_set_string (node, text);
+  quoted = json_to_string (node, FALSE);
+  g_string_append (out, quoted);
+}
+
+gboolean
+charta_server_is_valid_id (const char *id)
+{
+  size_t n = 0;
+
+  if (id == NULL)
+    return FALSE;
+  for (const char *p = id; *p != '\0'; p++, n++)
+    if (!g_ascii_isalnum (*p) && *p != '-' && *p != '.')
+      return FALSE;
+  return n >= 1 && n <= 64;
+}
+
+char *
+charta_server_format_etag (int64_t version)
+{
+  return g_strdup_printf ("W/\"%" G_GINT64_FORMAT "\"", version);
+}
+
+int64_t
+charta_server_parse_etag (const char  *value,
+                          GError     **error)
+{
+  g_autofree char *text = g_strstrip (g_strdup (value));
+  const char *p = text;
+  char *end = NULL;
+  int64_t version;
+
+  if (g_str_has_prefix (p, "W/"))
+    p += 2;
+  if (*p == '"')
+    p++;
+  version = g_ascii_strtoll (p, &end, 10);
+  if (end == p || version <= 0 || (*end != '\0' && !(*end == '"' && end[1] == '\0')))
+    {
+      g_set_error (error, CHARTA_SERVER_ERROR, CHARTA_SERVER_ERROR_BAD_REQUEST,
+                   "“%.40s” is not a version ETag (W/\"3\")", value);
+      return 0;
+    }
+  return version;
+}
+
+GDateTime *
+charta_server_stored_last_updated (GBytes *json)
+{
+  static const char key[] = "\"lastUpdated\":\"";
+  gsize length;
+  const char *data = g_bytes_get_data (json, &length);
+  const char *at = data != NULL ? g_strstr_len (data, (gssize) MIN (length, 4096), key) : NULL;
+  const char *end;
+  g_autofree char *text = NULL;
+
+  /* Canonical JSON: resourceType, id, then meta; a key cannot appear inside a string (its
+   * quotes would be escaped), so the first match is the resource's own meta.lastUpdated. */
+  if (at == NULL)
+    return NULL;
+  at += strlen (key);
+  end = memchr (at, '"', length - (size_t) (at - data));
+  if (end == NULL || end - at > 64)
+    return NULL;
+  text = g_strndup (at, (size_t) (end - at));
+  return g_date_time_new_from_iso8601 (text, NULL);
+}
+
+static GDateTime *
+parse_instant_text (const char *text)
+{
+  return text != NULL ? g_date_time_new_from_iso8601 (text, NULL) : NULL;
+}
+
+static char *
+http_date (GDateTime *when)
+{
+  g_autoptr(GDateTime) utc = g_date_time_to_utc (when);
+
+  return soup_date_time_to_string (utc, SOUP_DATE_HTTP);
+}
+
+/* The media type of a Content-Type or Accept item, lower-cased, without parameters. */
+static char *
+media_type (const char *value)
+{
+  const char *semi = strchr (value, ';');
+  g_autofree char *type = semi != NULL ? g_strndup (value, (size_t) (semi - value))
+                                       : g_strdup (value);
+
+  return g_ascii_strdown (g_strstrip (type), -1);
+}
+
+static gboolean
+is_json_media_type (const char *type)
+{
+  return strcmp (type, FHIR_JSON) == 0 || strcmp (type, PLAIN_JSON) == 0
+         || strcmp (type, "application/json+fhir") == 0 || strcmp (type, "text/json") == 0;
+}
+
+static gboolean
+is_xml_media_type (const char *type)
+{
+  return strcmp (type, "application/fhir+xml") == 0 || strcmp (type, "application/xml") == 0
+         || strcmp (type, "application/xml+fhir") == 0 || strcmp (type, "text/xml") == 0
+         || strcmp (type, "xml") == 0;
+}
+
+/* ---- the request's response --------------------------------------------------------------- */
+
+void
+charta_server_request_set_header (ChartaServerRequest *req,
+                                  const char          *name,
+                                  const char          *value)
+{
+  soup_message_headers_replace (req->response_headers, name, value);
+}
+
+const char *
+charta_server_request_get_header (ChartaServerRequest *req,
+                                  const char          *name)
+{
+  return soup_message_headers_get_list (req->headers, name);
+}
+
+void
+charta_server_request_respond_json (ChartaServerRequest *req,
+                                    unsigned             status,
+                                    GBytes              *body)
+{
+  req->status = status;
+  g_clear_pointer (&req->response_body, g_bytes_unref);
+  req->response_type = NULL;
+  if (body == NULL)
+    return;
+  if (req->pretty)
+    {
+      g_autoptr(ChartaResource) parsed = charta_resource_new_from_bytes (body, NULL, NULL);
+
+      if (parsed != NULL)
+        {
+          req->response_body = charta_resource_to_bytes (parsed, TRUE);
+          req->response_type = req->content_type;
+          return;
+        }
+    }
+  req->response_body = g_bytes_ref (body);
+  req->response_type = req->content_type;
+}
+
+void
+charta_server_request_respond_outcome (ChartaServerRequest *req,
+                                       unsigned             status,
+                                       ChartaOutcome       *outcome)
+{
+  char *json = charta_outcome_to_json (outcome, req->pretty);
+
+  req->status = status;
+  g_clear_pointer (&req->response_body, g_bytes_unref);
+  req->response_body = g_bytes_new_take (json, strlen (json));
+  req->response_type = req->content_type;
+}
+
+static void
+respond_error_in (ChartaServerRequest      *req,
+                  const GError             *error,
+                  ChartaServerErrorContext  context)
+{
+  g_clear_pointer (&req->response_body, g_bytes_unref);
+  req->response_body = charta_server_error_to_outcome (error, context, req->pretty,
+                                                       &req->status);
+  req->response_type = req->content_type;
+  g_debug ("%s %s: %u (%s %d)", req->method, req->path, req->status,
+           g_quark_to_string (error->domain), error->code);
+}
+
+void
+charta_server_request_respond_error (ChartaServerRequest *req,
+                                     const GError        *error)
+{
+  respond_error_in (req, error, CHARTA_SERVER_CONTEXT_DEFAULT);
+}
+
+void
+charta_server_request_respond_query_error (ChartaServerRequest *req,
+                                           const GError        *error)
+{
+  respond_error_in (req, error, CHARTA_SERVER_CONTEXT_QUERY);
+}
+
+/* A 405 naming the methods @path takes. */
+static void
+respond_method_not_allowed (ChartaServerRequest *req,
+                            const char          *allow)
+{
+  g_autoptr(GError) error = g_error_new (CHARTA_SERVER_ERROR,
+                                         CHARTA_SERVER_ERROR_METHOD_NOT_ALLOWED,
+                                         "%s is not allowed on [base]/%s: it takes %s",
+                                         req->method, req->path, allow);
+
+  charta_server_request_set_header (req, "Allow", allow);
+  charta_server_request_respond_error (req, error);
+}
+
+static void
+respond_not_found (ChartaServerRequest *req,
+                   const char          *what)
+{
+  g_autoptr(GError) error = g_error_new (CHARTA_SERVER_ERROR, CHARTA_SERVER_ERROR_NOT_FOUND,
+                                         "%s", what);
+
+  charta_server_request_respond_error (req, error);
+}
+
+/* Location, ETag and Last-Modified of a stored version. */
+static void
+set_version_headers (ChartaServerRequest *req,
+                     const char          *type,
+                     const char          *id,
+                     int64_t              version,
+                     GDateTime           *last_updated,
+                     gboolean             location)
+{
+  g_autofree char *etag = charta_server_format_etag (version);
+
+  charta_server_request_set_header (req, "ETag", etag);
+  if (last_updated != NULL)
+    {
+      g_autofree char *date = http_date (last_updated);
+
+      charta_server_request_set_header (req, "Last-Modified", date);
+    }
+  if (location)
+    {
+      g_autofree char *url = g_strdup_printf ("%s/%s/%s/_history/%" G_GINT64_FORMAT,
+                                              req->base_url, type, id, version);
+
+      charta_server_request_set_header (req, "Location", url);
+    }
+}
+
+/* ---- request headers ---------------------------------------------------------------------- */
+
+static JsonObject *
+member_object (JsonObject *object,
+               const char *name)
+{
+  JsonNode *node = object != NULL ? json_object_get_member (object, name) : NULL;
+
+  return node != NULL && JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
+}
+
+static JsonObject *
+first_object (JsonObject *object,
+              const char *name)
+{
+  JsonNode *node = object != NULL ? json_object_get_member (object, name) : NULL;
+  JsonArray *array;
+
+  if (node == NULL || !JSON_NODE_HOLDS_ARRAY (node))
+    return NULL;
+  array = json_node_get_array (node);
+  if (json_array_get_length (array) == 0)
+    return NULL;
+  node = json_array_get_element (array, 0);
+  return JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
+}
+
+static const char *
+member_string (JsonObject *object,
+               const char *name)
+{
+  JsonNode *node = object != NULL ? json_object_get_member (object, name) : NULL;
+
+  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node)
+      || json_node_get_value_type (node) != G_TYPE_STRING)
+    return NULL;
+  return json_node_get_string (node);
+}
+
+gboolean
+charta_server_request_get_change (ChartaServerRequest  *req,
+                                  ChartaChange        **change,
+                                  GError              **error)
+{
+  const char *header = soup_message_headers_get_one (req->headers, "X-Provenance");
+  g_autoptr(ChartaResource) provenance = NULL;
+  g_autoptr(ChartaChange) result = NULL;
+  g_autoptr(GError) local_error = NULL;
+  ChartaParseLimits limits = { MAX_PROVENANCE, 16 };
+  JsonObject *root, *who, *reason, *coding, *activity;
+
+  *change = NULL;
+  if (header == NULL)
+    return TRUE;
+  provenance = charta_resource_new_from_data (header, strlen (header), &limits, &local_error);
+  if (provenance == NULL)
+    {
+      g_set_error (error, CHARTA_SERVER_ERROR, CHARTA_SERVER_ERROR_BAD_REQUEST,
+                   "X-Provenance: not a Provenance resource in JSON: %s", local_error->message);
+      return FALSE;
+    }
+  if (strcmp (charta_resource_get_resource_type (provenance), "Provenance") != 0)
+    {
+      g_set_error (error, CHARTA_SERVER_ERROR, CHARTA_SERVER_ERROR_BAD_REQUEST,
+                   "X-Provenance: expected a Provenance resource, got a %s",
+                   charta_resource_get_resource_type (provenance));
+      return FALSE;
+    }
+
+  root = charta_resource_get_object (provenance);
+  result = charta_change_new ();
+  who = member_object (first_object (root, "agent"), "who");
+  if (member_string (who, "reference") != NULL || member_string (who, "display") != NULL)
+    charta_change_set_agent (result, member_string (who, "reference"),
+                             member_string (who, "display"));
+  reason = first_object (root, "reason");
+  coding = first_object (reason, "coding");
+  if (member_string (coding, "code") != NULL || member_string (reason, "text") != NULL)
+    charta_change_set_reason (result, member_string (coding, "system"),
+                              member_string (coding, "code"), member_string (reason, "text"));
+  activity = member_object (root, "activity");
+  coding = first_object (activity, "coding");
+  if (member_string (coding, "code") != NULL)
+    charta_change_set_activity (result, member_string (coding, "system"),
+                                member_string (coding, "code"));
+  *change = g_steal_pointer (&result);
+  return TRUE;
+}
+
+ChartaResource *
+charta_server_request_parse_body (ChartaServerRequest  *req,
+                                  GError              **error)
+{
+  const char *content_type = soup_message_headers_get_one (req->headers, "Content-Type");
+  ChartaParseLimits limits = { req->max_body, 0 };
+
+  if (content_type != NULL)
+    {
+      g_autofree char *type = media_type (content_type);
+
+      if (is_xml_media_type (type))
+        {
+          g_set_error (error, CHARTA_SERVER_ERROR, CHARTA_SERVER_ERROR_UNSUPPORTED_MEDIA_TYPE,
+                       "Content-Type %s: this server reads FHIR JSON only, not XML; send "
+                       "application/fhir+json", type);
+          return NULL;
+        }
+      if (!is_json_media_type (type))
+        {
+          g_set_error (error, CHARTA_SERVER_ERROR, CHARTA_SERVER_ERROR_UNSUPPORTED_MEDIA_TYPE,
+                       "Content-Type “%.60s” is not read; send application/fhir+json", type);
+          return NULL;
+        }
+    }
+  if (g_bytes_get_size (req->body) == 0)
+    {
+      g_set_error (error, CHARTA_SERVER_ERROR, CHARTA_SERVER_ERROR_BAD_REQUEST,
+                   "%s [base]/%s needs a resource in the body", req->method, req->path);
+      return NULL;
+    }
+  return charta_resource_new_from_bytes (req->body, &limits, error);
+}
+
+/* _format, _pretty, Accept and Prefer.  FALSE (406) when the client takes no JSON. */
+static gboolean
+negotiate (ChartaServerRequest  *req,
+           GError              **error)
+{
+  const char *format = g_hash_table_lookup (req->params, "_format");
+  const char *pretty = g_hash_table_lookup (req->params, "_pretty");
+  const char *accept = soup_message_headers_get_list (req->headers, "Accept");
+  const char *prefer = soup_message_headers_get_list (req->headers, "Prefer");
+
+  req->content_type = FHIR_JSON;
+  req->pretty = pretty != NULL && strcmp (pretty, "true") == 0;
+
+  if (prefer != NULL)
+    {
+      g_auto(GStrv) items = g_strsplit_set (prefer, ",;", -1);
+
+      for (char **item = items; *item != NULL; item++)
+        {
+          g_autofree char *text = g_ascii_strdown (g_strstrip (*item), -1);
+
+          if (strcmp (text, "return=minimal") == 0)
+            req->return_pref = CHARTA_RETURN_MINIMAL;
+          else if (strcmp (text, "return=representation") == 0)
+            req->return_pref = CHARTA_RETURN_REPRESENTATION;
+          else if (strcmp (text, "return=operationoutcome") == 0)
+            req->return_pref = CHARTA_RETURN_OUTCOME;
+          else if (strcmp (text, "handling=strict") == 0)
+            req->strict = TRUE;
+          else if (strcmp (text, "handling=lenient") == 0)
+            req->strict = FALSE;
+        }
+    }
+
+  if (format != NULL)
+    {
+      /* A '+' in the query reads as a space once decoded: "application/fhir+json". */
+      g_autofree char *text = g_strdelimit (media_type (format), " ", '+');
+
+      if (strcmp (text, "json") == 0 || strcmp (text, FHIR_JSON) == 0
+          || strcmp (text, "application/json+fhir") == 0)
+        return TRUE;
+      if (strcmp (text, PLAIN_JSON) == 0 || strcmp (text, "text/json") == 0)
+        {
+          req->content_type = PLAIN_JSON;
+          return TRUE;
+        }
+      if (is_xml_media_type (text))
+        g_set_error (error, CHARTA_SERVER_ERROR, CHARTA_SERVER_ERROR_NOT_ACCEPTABLE,
+                     "_format=%s: this server does not serve XML; ask for JSON (_format=json)",
+                     text);
+      else
+        g_set_error (error, CHARTA_SERVER_ERROR, CHARTA_SERVER_ERROR_NOT_ACCEPTABLE,
+                     "_format=%.60s is not served; ask for JSON (_format=json)", text);
+      return FALSE;
+    }
+
+  if (accept != NULL && *accept != '\0')
+    {
+      GSList *unacceptable = NULL;
+      GSList *acceptable = soup_header_parse_quality_list (accept, &unacceptable);
+      gboolean found = FALSE, xml = FALSE;
+
+      for (GSList *l = acceptable; l != NULL && !found; l = l->next)
+        {
+          g_autofree char *type = media_type (l->data);
+
+          if (strcmp (type, PLAIN_JSON) == 0 || strcmp (type, "text/json") == 0)
+            {
+              req->content_type = PLAIN_JSON;
+              found = TRUE;
+            }
+          else if (is_json_media_type (type) || strcmp (type, "*/*") == 0
+                   || strcmp (type, "application/*") == 0)
+            found = TRUE;
+          else if (is_xml_media_type (type))
+            xml = TRUE;
+        }
+      soup_header_free_list (acceptable);
+      soup_header_free_list (unacceptable);
+      if (!found)
+        {
+          if (xml)
+            g_set_error (error, CHARTA_SERVER_ERROR, CHARTA_SERVER_ERROR_NOT_ACCEPTABLE,
+                         "Accept: this server does not serve XML; accept "
+                         "application/fhir+json");
+          else
+            g_set_error (error, CHARTA_SERVER_ERROR, CHARTA_SERVER_ERROR_NOT_ACCEPTABLE,
+                         "Accept: none of the types accepted is served; accept "
+                         "application/fhir+json");
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
+/* gzip when the client takes it and the body is worth it. */
+static gboolean
+accepts_gzip (ChartaServerRequest *req)
+{
+  const char *header = soup_message_headers_get_list (req->headers, "Accept-Encoding");
+  GSList *unacceptable = NULL;
+  GSList *acceptable;
+  gboolean gzip = FALSE;
+
+  if (header == NULL)
+    return FALSE;
+  acceptable = soup_header_parse_quality_list (header, &unacceptable);
+  for (GSList *l = acceptable; l != NULL; l = l->next)
+    if (g_ascii_strcasecmp (l->data, "gzip") == 0 || g_ascii_strcasecmp (l->data, "x-gzip") == 0
+        || strcmp (l->data, "*") == 0)
+      gzip = TRUE;
+  for (GSList *l = unacceptable; l != NULL; l = l->next)
+    if (g_ascii_strcasecmp (l->data, "gzip") == 0)
+      gzip = FALSE;
+  soup_header_free_list (acceptable);
+  soup_header_free_list (unacceptable);
+  return gzip;
+}
+
+static GBytes *
+gzip_bytes (GBytes *bytes)
+{
+  g_autoptr(GZlibCompressor) compressor = g_zlib_compressor_new (G_ZLIB_COMPRESSOR_FORMAT_GZIP,
+                                                                 6);
+  g_autoptr(GOutputStream) memory = g_memory_output_stream_new_resizable ();
+  g_autoptr(GOutputStream) out = g_converter_output_stream_new (memory,
+                                                                G_CONVERTER (compressor));
+  gsize length;
+  const void *data = g_bytes_get_data (bytes, &length);
+
+  if (!g_output_stream_write_all (out, data, length, NULL, NULL, NULL)
+      || !g_output_stream_close (out, NULL, NULL))
+    return NULL;
+  return g_memory_output_stream_steal_as_bytes (G_MEMORY_OUTPUT_STREAM (memory));
+}
+
+/* CORS response headers for a request from @origin (none when it is not allowed). */
+static gboolean
+cors_allows (ChartaServer *self,
+             const char   *origin)
+{
+  if (origin == NULL)
+    return FALSE;
+  for (unsigned i = 0; i < self->cors_origins->len; i++)
+    {
+      const char *allowed = g_ptr_array_index (self->cors_origins, i);
+
+      if (strcmp (allowed, "*") == 0 || strcmp (allowed, origin) == 0)
+        return TRUE;
+    }
+  return FALSE;
+}
+
+static void
+add_cors_headers (ChartaServer       *self,
+                  SoupMessageHeaders *request,
+                  SoupMessageHeaders *response)
+{
+  const char *origin = soup_message_headers_get_one (request, "Origin");
+
+  if (!cors_allows (self, origin))
+    return;
+  soup_message_headers_replace (response, "Access-Control-Allow-Origin", origin);
+  soup_message_headers_append (response, "Vary", "Origin");
+  soup_message_headers_replace (response, "Access-Control-Expose-Headers", CORS_EXPOSE_HEADERS);
+}
+
+/* What the worker does after the handler: compression and Vary.  (CORS headers are added on
+ * the main context, where the list of origins is kept.) */
+static void
+finish_response (ChartaServerRequest *req)
+{
+  if (req->response_body != NULL && g_bytes_get_size (req->response_body) >= GZIP_MIN_SIZE)
+    {
+      soup_message_headers_append (req->response_headers, "Vary", "Accept-Encoding");
+      if (accepts_gzip (req))
+        {
+          GBytes *compressed = gzip_bytes (req->response_body);
+
+          if (compressed != NULL)
+            {
+              g_bytes_unref (req->response_body);
+              req->response_body = compressed;
+              soup_message_headers_replace (req->response_headers, "Content-Encoding", "gzip");
+            }
+        }
+    }
+}
+
+/* ---- jobs ----------------------------------------------------------------------------------- */
+
+void
+charta_server_request_clear (ChartaServerRequest *req)
+{
+  g_clear_object (&req->server);
+  g_clear_object (&req->store);
+  g_clear_pointer (&req->path, g_free);
+  g_clear_pointer (&req->query, g_free);
+  g_clear_pointer (&req->params, g_hash_table_unref);
+  g_clear_pointer (&req->headers, soup_message_headers_unref);
+  g_clear_pointer (&req->body, g_bytes_unref);
+  g_clear_pointer (&req->base_url, g_free);
+  g_clear_pointer (&req->request_id, g_free);
+  g_clear_pointer (&req->response_headers, soup_message_headers_unref);
+  g_clear_pointer (&req->response_body, g_bytes_unref);
+}
+
+static void
+job_free (Job *job)
+{
+  if (job->finished_id != 0)
+    g_signal_handler_disconnect (job->msg, job->finished_id);
+  g_clear_object (&job->msg);
+  charta_server_request_clear (&job->req);
+  g_free (job);
+}
+
+static void
+copy_header (const char *name,
+             const char *value,
+             gpointer    user_data)
+{
+  soup_message_headers_append (user_data, name, value);
+}
+
+/* The X-Request-Id to echo: the client's when it is a plain token, else a new one. */
+static char *
+request_id_for (SoupMessageHeaders *headers)
+{
+  const char *id = soup_message_headers_get_one (headers, "X-Request-Id");
+  size_t n = 0;
+
+  if (id != NULL)
+    {
+      for (const char *p = id; *p != '\0'; p++, n++)
+        if (!g_ascii_isalnum (*p) && strchr ("-._:", *p) == NULL)
+          break;
+      if (n > 0 && n <= MAX_REQUEST_ID && id[n] == '\0')
+        return g_strdup (id);
+    }
+  return g_uuid_string_random ();
+}
+
+/* Writes @req's response onto @msg (main context). */
+static void
+apply_response (SoupServerMessage   *msg,
+                ChartaServerRequest *req)
+{
+  SoupMessageHeaders *headers = soup_server_message_get_response_headers (msg);
+  SoupMessageBody *body = soup_server_message_get_response_body (msg);
+
+  soup_server_message_set_status (msg, req->status, NULL);
+  soup_message_headers_foreach (req->response_headers, copy_header, headers);
+  soup_message_headers_replace (headers, "X-Request-Id", req->request_id);
+  add_cors_headers (req->server, soup_server_message_get_request_headers (msg), headers);
+  if (req->response_body != NULL && req->status != SOUP_STATUS_NO_CONTENT
+      && req->status != SOUP_STATUS_NOT_MODIFIED)
+    {
+      g_autofree char *type = g_strdup_printf ("%s; charset=utf-8",
+                                               req->response_type != NULL ? req->response_type
+                                                                          : FHIR_JSON);
+
+      soup_message_headers_replace (headers, "Content-Type", type);
+      soup_message_headers_set_content_length (headers,
+                                               (goffset) g_bytes_get_size (req->response_body));
+      soup_message_body_truncate (body);
+      soup_message_body_append_bytes (body, req->response_body);
+    }
+  else if (req->status != SOUP_STATUS_NO_CONTENT && req->status != SOUP_STATUS_NOT_MODIFIED)
+    soup_message_headers_set_content_length (headers, 0);
+}
+
+static gboolean
+job_complete (gpointer data)
+{
+  Job *job = data;
+  ChartaServer *self = job->req.server;
+
+  if (!job->finished)
+    {
+      apply_response (job->msg, &job->req);
+      soup_server_message_unpause (job->msg);
+    }
+  g_hash_table_remove (self->jobs, job);
+  g_atomic_int_dec_and_test (&self->n_pending);
+  job_free (job);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+worker_run (gpointer data,
+            gpointer user_data)
+{
+  Job *job = data;
+
+  process_request (&job->req);
+  finish_response (&job->req);
+  g_main_context_invoke (job->req.server->context, job_complete, job);
+}
+
+static void
+message_finished (SoupServerMessage *msg,
+                  gpointer           user_data)
+{
+  Job *job = user_data;
+
+  job->finished = TRUE;
+}
+
+/* ---- limits and answers made on the main context ------------------------------------------ */
+
+/* Answers @msg now with @error's status and OperationOutcome, and closes the connection after
+ * (what the client sent past the limit is not worth keeping it for). */
+static void
+respond_now (ChartaServer      *self,
+             SoupServerMessage *msg,
+             const GError      *error)
+{
+  SoupMessageHeaders *request = soup_server_message_get_request_headers (msg);
+  SoupMessageHeaders *headers = soup_server_message_get_response_headers (msg);
+  g_autoptr(GBytes) outcome = NULL;
+  g_autofree char *request_id = request_id_for (request);
+  unsigned status = 500;
+  gsize length;
+  const char *data;
+
+  outcome = charta_server_error_to_outcome (error, CHARTA_SERVER_CONTEXT_DEFAULT, FALSE, &status);
+  data = g_bytes_get_data (outcome, &length);
+  soup_server_message_set_response (msg, FHIR_JSON "; charset=utf-8", SOUP_MEMORY_COPY, data,
+                                    length);
+  soup_server_message_set_status (msg, status, NULL);
+  soup_message_headers_set_content_length (headers, (goffset) length);
+  soup_message_headers_replace (headers, "Connection", "close");
+  soup_message_headers_replace (headers, "X-Request-Id", request_id);
+  add_cors_headers (self, request, headers);
+  g_debug ("%s: %u before the body (%s %d)", soup_server_message_get_method (msg), status,
+           g_quark_to_string (error->domain), error->code);
+}
+
+/* ---- connections ---------------------------------------------------------------------------
+ *
+ * libsoup 3.2 tells of a connection only when a request arrives on it, and never notices that
+ * a client closed a kept-alive connection between requests: the socket stays open (CLOSE-WAIT)
+ * until the server stops.  So each connection that made a request is tracked here by its
+ * GSocket (a weak reference: libsoup owns it): counted against the limit, and, while no
+ * request is in progress on it, watched: when the client closes it, or sends nothing for the
+ * idle timeout, the socket is closed here.  (libsoup's own objects for such a connection stay
+ * until the server stops: a few hundred bytes each.)
+ */
+
+typedef struct
+{
+  GSocket  *socket;      /* weak: see socket_gone() */
+  GSource  *watch;       /* while idle: wakes when the client sends or closes */
+  unsigned  n_active;    /* requests in progress on it */
+  int64_t   idle_since;  /* monotonic µs when the last request on it ended */
+} Connection;
+
+static void
+connection_free (gpointer data)
+{
+  Connection *conn = data;
+
+  if (conn->watch != NULL)
+    {
+      g_source_destroy (conn->watch);
+      g_source_unref (conn->watch);
+    }
+  g_free (conn);
+}
+
+static void
+socket_gone (gpointer  data,
+             GObject  *where_the_object_was)
+{
+  ChartaServer *self = data;
+
+  g_hash_table_remove (self->connections, where_the_object_was);
+  g_debug ("connection gone: %u open", g_hash_table_size (self->connections));
+}
+
+/* Stops tracking @conn (the socket lives on in libsoup) and frees it. */
+static void
+connection_forget (ChartaServer *self,
+                   Connection   *conn)
+{
+  g_object_weak_unref (G_OBJECT (conn->socket), socket_gone, self);
+  g_hash_table_remove (self->connections, conn->socket);
+}
+
+static void
+connection_close (ChartaServer *self,
+                  Connection   *conn)
+{
+  g_autoptr(GSocket) socket = g_object_ref (conn->socket);
+
+  connection_forget (self, conn);
+  g_socket_close (socket, NULL);
+  g_debug ("connection closed: %u open", g_hash_table_size (self->connections));
+}
+
+static gboolean
+connection_readable (GSocket      *socket,
+                     GIOCondition  condition,
+                     gpointer      user_data)
+{
+  ChartaServer *self = user_data;
+  Connection *conn = g_hash_table_lookup (self->connections, socket);
+  g_autoptr(GError) error = NULL;
+  char byte;
+  GInputVector vector = { &byte, 1 };
+  int flags = G_SOCKET_MSG_PEEK;
+  gssize n;
+
+  if (conn == NULL)
+    return G_SOURCE_REMOVE;
+  n = g_socket_receive_message (socket, NULL, &vector, 1, NULL, NULL, &flags, NULL, &error);
+  if (n < 0 && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+    return G_SOURCE_CONTINUE;
+  g_clear_pointer (&conn->watch, g_source_unref);
+  if (n > 0)
+    return G_SOURCE_REMOVE;  /* a request is coming: libsoup reads it */
+  connection_close (self, conn);  /* closed by the client (0), or broken */
+  return G_SOURCE_REMOVE;
+}
+
+/* The connection of @msg, tracked from its first request; NULL (and @error) when it is one too
+ * many. */
+static Connection *
+connection_for (ChartaServer       *self,
+                SoupServerMessage  *msg,
+                GError            **error)
+{
+  GSocket *socket = soup_server_message_get_socket (msg);
+  Connection *conn;
+
+  if (socket == NULL)
+    return NULL;
+  conn = g_hash_table_lookup (self->connections, socket);
+  if (conn != NULL)
+    return conn;
+  if (self->max_connections > 0 && g_hash_table_size (self->connections) >= self->max_connections)
+    {
+      g_set_error (error, CHARTA_SERVER_ERROR, CHARTA_SERVER_ERROR_UNAVAILABLE,
+                   "the server has %u connections open, its limit: retry later, or reuse a "
+                   "connection", self->max_connections);
+      return NULL;
+    }
+  conn = g_new0 (Connection, 1);
+  conn->socket = socket;
+  g_hash_table_insert (self->connections, socket, conn);
+  g_object_weak_ref (G_OBJECT (socket), socket_gone, self);
+  g_debug ("connection opened: %u open", g_hash_table_size (self->connections));
+  return conn;
+}
+
+/* A request on @msg's connection ended: when it was the last, the connection is idle. */
+static void
+request_done (SoupServerMessage *msg,
+              gpointer           user_data)
+{
+  ChartaServer *self = user_data;
+  GSocket *socket = soup_server_message_get_socket (msg);
+  Connection *conn = socket != NULL ? g_hash_table_lookup (self->connections, socket) : NULL;
+
+  if (conn == NULL || conn->n_active == 0 || --conn->n_active > 0)
+    return;
+  conn->idle_since = g_get_monotonic_time ();
+  if (conn->watch == NULL && !g_socket_is_closed (socket))
+    {
+      conn->watch = g_socket_create_source (socket, G_IO_IN | G_IO_HUP | G_IO_ERR, NULL);
+      g_source_set_callback (conn->watch, G_SOURCE_FUNC (connection_readable), self, NULL);
+      g_source_attach (conn->watch, self->context);
+    }
+}
+
+static void
+connection_start_request (ChartaServer      *self,
+                          Connection        *conn,
+                          SoupServerMessage *msg)
+{
+  conn->n_active++;
+  if (conn->watch != NULL)
+    {
+      g_source_destroy (conn->watch);
+      g_clear_pointer (&conn->watch, g_source_unref);
+    }
+  g_signal_connect_object (msg, "finished", G_CALLBACK (request_done), self, 0);
+}
+
+/* Closes the connections idle for longer than the idle timeout. */
+static gboolean
+sweep_connections (gpointer user_data)
+{
+  ChartaServer *self = user_data;
+  int64_t now = g_get_monotonic_time ();
+  int64_t limit = (int64_t) (self->idle_timeout * G_USEC_PER_SEC);
+  g_autoptr(GPtrArray) idle = g_ptr_array_new ();
+  GHashTableIter iter;
+  gpointer value;
+
+  if (self->idle_timeout <= 0)
+    return G_SOURCE_CONTINUE;
+  g_hash_table_iter_init (&iter, self->connections);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    {
+      Connection *conn = value;
+
+      if (conn->n_active == 0 && now - conn->idle_since > limit)
+        g_ptr_array_add (idle, conn);
+    }
+  for (unsigned i = 0; i < idle->len; i++)
+    connection_close (self, g_ptr_array_index (idle, i));
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+add_header_size (const char *name,
+                 const char *value,
+                 gpointer    user_data)
+{
+  size_t *size = user_data;
+
+  *size += strlen (name) + strlen (value) + 4;  /* ": " and CRLF */
+}
+
+static gboolean
+check_request_size (ChartaServer       *self,
+                    SoupServerMessage  *msg,
+                    GError            **error)
+{
+  SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
+  GUri *uri = soup_server_message_get_uri (msg);
+  const char *query = g_uri_get_query (uri);
+  size_t url_length = strlen (g_uri_get_path (uri)) + (query != NULL ? strlen (query) + 1 : 0);
+  size_t header_size = 0;
+
+  if (self->max_url_length > 0 && url_length > self->max_url_length)
+    {
+      g_set_error (error, CHARTA_SERVER_ERROR, CHARTA_SERVER_ERROR_URI_TOO_LONG,
+                   "the URL is %zu bytes long, more than the %u allowed: send a long search "
+                   "as POST [base]/[type]/_search with the parameters in the body", url_length,
+                   self->max_url_length);
+      return FALSE;
+    }
+  soup_message_headers_foreach (headers, add_header_size, &header_size);
+  if (self->max_header_size > 0 && header_size > self->max_header_size)
+    {
+      g_set_error (error, CHARTA_SERVER_ERROR, CHARTA_SERVER_ERROR_HEADERS_TOO_LARGE,
+                   "the request headers are %zu bytes, more than the %u allowed", header_size,
+                   self->max_header_size);
+      return FALSE;
+    }
+  if (soup_message_headers_get_encoding (headers) == SOUP_ENCODING_CONTENT_LENGTH
+      && (guint64) soup_message_headers_get_content_length (headers) > self->max_body_size)
+    {
+      g_set_error (error, CHARTA_SERVER_ERROR, CHARTA_SERVER_ERROR_TOO_LARGE,
+                   "the body is %" G_GINT64_FORMAT " bytes, more than the %zu allowed",
+                   (gint64) soup_message_headers_get_content_length (headers),
+                   self->max_body_size);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* A body without Content-Length (chunked): counted as it comes, refused once over. */
+static void
+got_chunk (SoupServerMessage *msg,
+           GBytes            *chunk,
+           gpointer           user_data)
+{
+  ChartaServer *self = user_data;
+  SoupMessageBody *body = soup_server_message_get_request_body (msg);
+  g_autoptr(GError) error = NULL;
+
+  if (soup_server_message_get_status (msg) != 0
+      || (guint64) body->length <= self->max_body_size)
+    return;
+  soup_message_body_set_accumulate (body, FALSE);
+  soup_message_body_truncate (body);
+  g_set_error (&error, CHARTA_SERVER_ERROR, CHARTA_SERVER_ERROR_TOO_LARGE,
+               "the body is more than the %zu bytes allowed", self->max_body_size);
+  respond_now (self, msg, error);
+}
+
+static void
+early_handler (SoupServer        *soup,
+               SoupServerMessage *msg,
+               const char        *path,
+               GHashTable        *query,
+               gpointer           user_data)
+{
+  ChartaServer *self = user_data;
+  SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
+  g_autoptr(GError) error = NULL;
+
+  if (self->stopped)
+    g_set_error (&error, CHARTA_SERVER_ERROR, CHARTA_SERVER_ERROR_UNAVAILABLE,
+                 "the server is stopping");
+  if (error == NULL)
+    {
+      Connection *conn = connection_for (self, msg, &error);
+
+      if (conn != NULL)
+        connection_start_request (self, conn, msg);
+    }
+  if (error != NULL || !check_request_size (self, msg, &error))
+    {
+      /* The body, if any, is read and dropped. */
+      soup_message_body_set_accumulate (soup_server_message_get_request_body (msg), FALSE);
+      respond_now (self, msg, error);
+      return;
+    }
+  if (soup_message_headers_get_encoding (headers) != SOUP_ENCODING_CONTENT_LENGTH)
+    g_signal_connect_object (msg, "got-chunk", G_CALLBACK (got_chunk), self, 0);
+}
+
+/* ---- routing to a store ------------------------------------------------------------------- */
+
+/* The one place that maps a request path to a store.  Today one store serves everything
+ * under the base path; for multi-tenant serving, [base]/<tenant>/… will look <tenant> up here,
+ * answer its store and put "/<tenant>" into *base.  Sets *rest to the path after the base
+ * (without its leading '/').  NULL when the path is outside the base. */
+static ChartaStore *
+resolve_store (ChartaServer  *self,
+               const char    *path,
+               char         **base,
+               char         **rest)
+{
+  size_t n = strlen (self->base_path);
+
+  if (strncmp (path, self->base_path, n) != 0 || (path[n] != '\0' && path[n] != '/'))
+    return NULL;
+  path += n;
+  while (*path == '/')
+    path++;
+  *base = g_strdup (self->base_path);
+  *rest = g_strdup (path);
+  return g_object_ref (self->store);
+}
+
+static char *
+request_base_url (SoupServerMessage *msg,
+                  const char        *base_path)
+{
+  GUri *uri = soup_server_message_get_uri (msg);
+
+  return g_uri_join (G_URI_FLAGS_NONE, g_uri_get_scheme (uri), NULL, g_uri_get_host (uri),
+                     g_uri_get_port (uri), base_path, NULL, NULL);
+}
+
+static void
+answer_preflight (ChartaServer      *self,
+                  SoupServerMessage *msg)
+{
+  SoupMessageHeaders *request = soup_server_message_get_request_headers (msg);
+  SoupMessageHeaders *headers = soup_server_message_get_response_headers (msg);
+  const char *origin = soup_message_headers_get_one (request, "Origin");
+  g_autofree char *request_id = request_id_for (request);
+
+  soup_server_message_set_status (msg, SOUP_STATUS_NO_CONTENT, NULL);
+  soup_message_headers_replace (headers, "X-Request-Id", request_id);
+  soup_message_headers_replace (headers, "Allow", CORS_ALLOW_METHODS);
+  if (!cors_allows (self, origin))
+    return;
+  soup_message_headers_replace (headers, "Access-Control-Allow-Origin", origin);
+  soup_message_headers_append (headers, "Vary", "Origin");
+  soup_message_headers_replace (headers, "Access-Control-Allow-Methods", CORS_ALLOW_METHODS);
+  soup_message_headers_replace (headers, "Access-Control-Allow-Headers", CORS_ALLOW_HEADERS);
+  soup_message_headers_replace (headers, "Access-Control-Max-Age", "600");
+}
+
+static void
+copy_param (gpointer key,
+            gpointer value,
+            gpointer user_data)
+{
+  g_hash_table_insert (user_data, g_strdup (key), g_strdup (value));
+}
+
+static void
+handler (SoupServer        *soup,
+         SoupServerMessage *msg,
+         const char        *path,
+         GHashTable        *query,
+         gpointer           user_data)
+{
+  ChartaServer *self = user_data;
+  SoupMessageHeaders *request = soup_server_message_get_request_headers (msg);
+  g_autoptr(ChartaStore) store = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *base = NULL;
+  g_autofree char *rest = NULL;
+  Job *job;
+
+  if (self->stopped)
+    {
+      g_set_error (&error, CHARTA_SERVER_ERROR, CHARTA_SERVER_ERROR_UNAVAILABLE,
+                   "the server is stopping");
+      respond_now (self, msg, error);
+      return;
+    }
+  if (soup_server_message_get_method (msg) == SOUP_METHOD_OPTIONS)
+    {
+      /* a CORS preflight, or a client asking what is allowed: no store work */
+      answer_preflight (self, msg);
+      return;
+    }
+  store = resolve_store (self, path, &base, &rest);
+  if (store == NULL)
+    {
+      g_set_error (&error, CHARTA_SERVER_ERROR, CHARTA_SERVER_ERROR_NOT_FOUND,
+                   "nothing is served at %s: the FHIR base is %s/", path,
+                   *self->base_path != '\0' ? self->base_path : "");
+      respond_now (self, msg, error);
+      soup_message_headers_remove (soup_server_message_get_response_headers (msg),
+                                   "Connection");
+      return;
+    }
+
+  job = g_new0 (Job, 1);
+  job->msg = g_object_ref (msg);
+  job->req.server = g_object_ref (self);
+  job->req.store = g_steal_pointer (&store);
+  job->req.method = soup_server_message_get_method (msg);
+  job->req.path = g_steal_pointer (&rest);
+  job->req.query = g_strdup (g_uri_get_query (soup_server_message_get_uri (msg)));
+  job->req.params = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  if (query != NULL)
+    g_hash_table_foreach (query, copy_param, job->req.params);
+  job->req.headers = soup_message_headers_new (SOUP_MESSAGE_HEADERS_REQUEST);
+  soup_message_headers_foreach (request, copy_header, job->req.headers);
+  job->req.body = soup_message_body_flatten (soup_server_message_get_request_body (msg));
+  job->req.base_url = request_base_url (msg, base);
+  job->req.request_id = request_id_for (request);
+  job->req.max_body = self->max_body_size;
+  job->req.response_headers = soup_message_headers_new (SOUP_MESSAGE_HEADERS_RESPONSE);
+  job->req.status = SOUP_STATUS_INTERNAL_SERVER_ERROR;
+
+  soup_server_message_pause (msg);
+  job->finished_id = g_signal_connect (msg, "finished", G_CALLBACK (message_finished), job);
+  g_hash_table_add (self->jobs, job);
+  g_atomic_int_inc (&self->n_pending);
+  g_thread_pool_push (self->pool, job, NULL);
+}
+
+/* ---- the CapabilityStatement ---------------------------------------------------------------- */
+
+static const char *
+search_type_name (ChartaSearchType type)
+{
+  switch (type)
+    {
+    case CHARTA_SEARCH_TYPE_NUMBER:
+      return "number";
+    case CHARTA_SEARCH_TYPE_DATE:
+      return "date";
+    case CHARTA_SEARCH_TYPE_STRING:
+      return "string";
+    case CHARTA_SEARCH_TYPE_TOKEN:
+      return "token";
+    case CHARTA_SEARCH_TYPE_REFERENCE:
+      return "reference";
+    case CHARTA_SEARCH_TYPE_COMPOSITE:
+      return "composite";
+    case CHARTA_SEARCH_TYPE_QUANTITY:
+      return "quantity";
+    case CHARTA_SEARCH_TYPE_URI:
+      return "uri";
+    case CHARTA_SEARCH_TYPE_SPECIAL:
+    default:
+      return "special";
+    }
+}
+
+/* Whether the search parser and the store answer @param (charta-search-query.c refuses
+ * parameters of type special, and those named below). */
+static gboolean
+search_param_is_served (const ChartaSearchParamDef *param)
+{
+  static const char *const refused[] = { "_query", "_filter", "_contained", "_containedType",
+                                         "_graph", "_has", NULL };
+
+  if (param->type == CHARTA_SEARCH_TYPE_SPECIAL)
+    return FALSE;
+  return !g_strv_contains (refused, param->code);
+}
+
+static void
+append_search_param (GString                    *out,
+                     const ChartaSearchParamDef *param,
+                     gboolean                    first)
+{
+  if (!first)
+    g_string_append_c (out, ',');
+  g_string_append (out, "{\"name\":");
+  charta_server_append_json_string (out, param->code);
+  if (param->url != NULL)
+    {
+      g_string_append (out, ",\"definition\":");
+      charta_server_append_json_string (out, param->url);
+    }
+  g_string_append_printf (out, ",\"type\":\"%s\"}", search_type_name (param->type));
+}
+
+static void
+append_code_list (GString    *out,
+                  const char *member,
+                  GPtrArray  *codes)
+{
+  if (codes->len == 0)
+    return;
+  g_string_append_printf (out, ",\"%s\":[", member);
+  for (unsigned i = 0; i < codes->len; i++)
+    {
+      if (i > 0)
+        g_string_append_c (out, ',');
+      charta_server_append_json_string (out, g_ptr_array_index (codes, i));
+    }
+  g_string_append_c (out, ']');
+}
+
+/* Whether @targets ('|'-separated, NULL for any) names @type. */
+static gboolean
+targets_name (const char *targets,
+              const char *type)
+{
+  size_t n = strlen (type);
+
+  if (targets == NULL)
+    return FALSE;
+  for (const char *p = targets; p != NULL && *p != '\0';)
+    {
+      const char *bar = strchr (p, '|');
+      size_t len = bar != NULL ? (size_t) (bar - p) : strlen (p);
+
+      if (len == n && strncmp (p, type, n) == 0)
+        return TRUE;
+      p = bar != NULL ? bar + 1 : NULL;
+    }
+  return FALSE;
+}
+
+static void
+append_resource (GString    *out,
+                 const char *type,
+                 gboolean    read_only)
+{
+  static const char *const read_codes[] = { "read", "vread", "history-instance", "history-type",
+                                            "search-type", NULL };
+  /* "patch" joins these once PATCH is wired (see the PATCH spots in charta_server_route()) */
+  static const char *const write_codes[] = { "read", "vread", "update", "delete",
+                                             "history-instance", "history-type", "create",
+                                             "search-type", NULL };
+  const char *const *codes = read_only ? read_codes : write_codes;
+  g_autofree const ChartaSearchParamDef **params = NULL;
+  g_autoptr(GPtrArray) includes = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GPtrArray) revincludes = g_ptr_array_new_with_free_func (g_free);
+  const ChartaTypeDef *def = charta_model_lookup_type (type);
+  size_t n_params = 0;
+  gboolean first = TRUE;
+
+  g_string_append (out, "{\"type\":");
+  charta_server_append_json_string (out, type);
+  if (def != NULL && def->url != NULL)
+    {
+      g_string_append (out, ",\"profile\":");
+      charta_server_append_json_string (out, def->url);
+    }
+  g_string_append (out, ",\"interaction\":[");
+  for (unsigned i = 0; codes[i] != NULL; i++)
+    g_string_append_printf (out, "%s{\"code\":\"%s\"}", i > 0 ? "," : "", codes[i]);
+  g_string_append (out, "],\"versioning\":\"versioned-update\",\"readHistory\":true");
+  if (!read_only)
+    g_string_append (out, ",\"updateCreate\":true,\"conditionalCreate\":true,"
+                          "\"conditionalUpdate\":true,\"conditionalDelete\":\"single\"");
+  g_string_append (out, ",\"conditionalRead\":\"full-support\"");
+
+  params = charta_model_list_search_params (type, &n_params);
+  g_ptr_array_add (includes, g_strdup ("*"));
+  for (size_t i = 0; i < n_params; i++)
+    if (params[i]->type == CHARTA_SEARCH_TYPE_REFERENCE)
+      g_ptr_array_add (includes, g_strdup_printf ("%s:%s", type, params[i]->code));
+  for (unsigned i = 0; i < charta_model_n_search_params; i++)
+    {
+      const ChartaSearchParamDef *p = &charta_model_search_params[i];
+
+      if (p->type == CHARTA_SEARCH_TYPE_REFERENCE && targets_name (p->targets, type)
+          && charta_model_is_resource_type (p->resource_type))
+        g_ptr_array_add (revincludes, g_strdup_printf ("%s:%s", p->resource_type, p->code));
+    }
+  append_code_list (out, "searchInclude", includes);
+  append_code_list (out, "searchRevInclude", revincludes);
+
+  g_string_append (out, ",\"searchParam\":[");
+  for (size_t i = 0; i < n_params; i++)
+    if (search_param_is_served (params[i]))
+      {
+        append_search_param (out, params[i], first);
+        first = FALSE;
+      }
+  g_string_append_c (out, ']');
+  if (strcmp (type, "Patient") == 0)
+    g_string_append (out, ",\"operation\":[{\"name\":\"everything\",\"definition\":"
+                          "\"http://hl7.org/fhir/OperationDefinition/Patient-everything\"}]");
+  g_string_append_c (out, '}');
+}
+
+/* The "rest" array: everything the model and this version serve; made once. */
+static GBytes *
+make_capabilities_rest (gboolean read_only)
+{
+  static const char *const system_params[] = { "_id", "_lastUpdated", "_tag", "_profile",
+                                                "_security", "_source", "_content", NULL };
+  GString *out = g_string_sized_new (1024 * 1024);
+  gboolean first = TRUE;
+
+  g_string_append (out, "[{\"mode\":\"server\",\"documentation\":\"Charta: a versioned FHIR R4 "
+                        "store; every write is a new version with its Provenance (send "
+                        "X-Provenance to name the agent and reason)\",\"resource\":[");
+  for (unsigned i = 0; i < charta_model_n_types; i++)
+    {
+      const ChartaTypeDef *def = &charta_model_types[i];
+
+      if (def->kind != CHARTA_TYPE_KIND_RESOURCE || def->is_abstract)
+        continue;
+      if (!first)
+        g_string_append_c (out, ',');
+      first = FALSE;
+      append_resource (out, def->name, read_only);
+    }
+  g_string_append (out, "],\"interaction\":[");
+  if (!read_only)
+    g_string_append (out, "{\"code\":\"transaction\"},");
+  g_string_append (out, "{\"code\":\"batch\"},{\"code\":\"search-system\"},"
+                        "{\"code\":\"history-system\"}");
+  g_string_append (out, "],\"searchParam\":[");
+  first = TRUE;
+  for (unsigned i = 0; system_params[i] != NULL; i++)
+    {
+      const ChartaSearchParamDef *param = charta_model_lookup_search_param ("Resource",
+                                                                            system_params[i]);
+
+      if (param == NULL)
+        continue;
+      append_search_param (out, param, first);
+      first = FALSE;
+    }
+  g_string_append_printf (out, "%s{\"name\":\"_type\",\"type\":\"token\"}]",
+                          first ? "" : ",");
+  /* the operations on every type (charta-server-ops.c) */
+  g_string_append (out, ",\"operation\":["
+                        "{\"name\":\"validate\",\"definition\":"
+                        "\"http://hl7.org/fhir/OperationDefinition/Resource-validate\"},"
+                        "{\"name\":\"meta\",\"definition\":"
+                        "\"http://hl7.org/fhir/OperationDefinition/Resource-meta\"}");
+  if (!read_only)
+    g_string_append (out, ",{\"name\":\"meta-add\",\"definition\":"
+                          "\"http://hl7.org/fhir/OperationDefinition/Resource-meta-add\"},"
+                          "{\"name\":\"meta-delete\",\"definition\":"
+                          "\"http://hl7.org/fhir/OperationDefinition/Resource-meta-delete\"}");
+  g_string_append (out, "]}]");
+  return g_string_free_to_bytes (out);
+}
+
+static void
+do_capabilities (ChartaServerRequest *req)
+{
+  ChartaServer *self = req->server;
+  g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
+  g_autofree char *date = g_date_time_format_iso8601 (now);
+  g_autoptr(GBytes) rest = NULL;
+  g_autoptr(GBytes) body = NULL;
+  GString *out = g_string_new (NULL);
+  gsize length;
+  const char *data;
+
+  g_mutex_lock (&self->lock);
+  if (self->capabilities == NULL)
+    self->capabilities = make_capabilities_rest (self->read_only);
+  rest = g_bytes_ref (self->capabilities);
+  g_mutex_unlock (&self->lock);
+
+  g_string_append (out, "{\"resourceType\":\"CapabilityStatement\",\"status\":\"active\","
+                        "\"date\":");
+  charta_server_append_json_string (out, date);
+  g_string_append (out, ",\"publisher\":\"Charta\",\"kind\":\"instance\","
+                        "\"software\":{\"name\":\"Charta\",\"version\":");
+  charta_server_append_json_string (out, CHARTA_VERSION);
+  g_string_append (out, "},\"implementation\":{\"description\":\"Charta FHIR R4 endpoint\","
+                        "\"url\":");
+  charta_server_append_json_string (out, req->base_url);
+  g_string_append (out, "},\"fhirVersion\":\"4.0.1\",\"format\":[\"application/fhir+json\","
+                        "\"json\",\"application/json\"],\"rest\":");
+  data = g_bytes_get_data (rest, &length);
+  g_string_append_len (out, data, (gssize) length);
+  g_string_append_c (out, '}');
+  body = g_string_free_to_bytes (out);
+  charta_server_request_respond_json (req, SOUP_STATUS_OK, body);
+}
+
+/* ---- read and vread ----------------------------------------------------------------------- */
+
+/* Whether the If-None-Match list names @version (or is "*"). */
+static gboolean
+etag_list_matches (const char *list,
+                   int64_t     version)
+{
+  g_auto(GStrv) items = g_strsplit (list, ",", -1);
+
+  for (char **item = items; *item != NULL; item++)
+    {
+      g_autofree char *text = g_strstrip (g_strdup (*item));
+
+      if (strcmp (text, "*") == 0 || charta_server_parse_etag (text, NULL) == version)
+        return TRUE;
+    }
+  return FALSE;
+}
+
+/* 304 when the client's copy is current (If-None-Match, else If-Modified-Since). */
+static gboolean
+not_modified (ChartaServerRequest *req,
+              int64_t              version,
+              GDateTime           *last_updated)
+{
+  const char *none_match = soup_message_headers_get_list (req->headers, "If-None-Match");
+  const char *since = soup_message_headers_get_one (req->headers, "If-Modified-Since");
+
+  if (none_match != NULL)
+    return etag_list_matches (none_match, version);
+  if (since != NULL && last_updated != NULL)
+    {
+      g_autoptr(GDateTime) when = soup_date_time_new_from_http_string (since);
+
+      /* HTTP dates have whole seconds: compare at that precision */
+      return when != NULL && g_date_time_to_unix (last_updated) <= g_date_time_to_unix (when);
+    }
+  return FALSE;
+}
+
+/* The raw "_summary=…&_elements=…" of the query, "" when neither is there. */
+static char *
+subset_params (const char *query)
+{
+  g_auto(GStrv) parts = g_strsplit (query != NULL ? query : "", "&", -1);
+  GString *out = g_string_new (NULL);
+
+  for (char **part = parts; *part != NULL; part++)
+    if (g_str_has_prefix (*part, "_summary=") || g_str_has_prefix (*part, "_elements="))
+      {
+        if (out->len > 0)
+          g_string_append_c (out, '&');
+        g_string_append (out, *part);
+      }
+  return g_string_free (out, FALSE);
+}
+
+/* _summary and _elements on a read: the subset of @json (or @json itself); NULL, with the
+ * response made, on error. */
+static GBytes *
+read_subset (ChartaServerRequest *req,
+             const char          *type,
+             GBytes              *json)
+{
+  g_autofree char *params = subset_params (req->query);
+  g_autoptr(ChartaSearchQuery) query = NULL;
+  g_autoptr(ChartaResource) resource = NULL;
+  g_autoptr(ChartaResource) subset = NULL;
+  g_autoptr(GPtrArray) names = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (*params == '\0')
+    return g_bytes_ref (json);
+  /* The search parser reads _summary and _elements for a read as for a search. */
+  query = charta_search_query_parse (type, params, CHARTA_SEARCH_QUERY_DEFAULT, &error);
+  if (query == NULL)
+    {
+      charta_server_request_respond_query_error (req, error);
+      return NULL;
+    }
+  if (query->summary == CHARTA_SEARCH_SUMMARY_FALSE && query->elements == NULL)
+    return g_bytes_ref (json);
+  resource = charta_resource_new_from_bytes (json, NULL, &error);
+  if (resource != NULL && query->elements != NULL)
+    {
+      names = g_ptr_array_new ();
+      for (unsigned i = 0; i < query->elements->len; i++)
+        g_ptr_array_add (names, g_ptr_array_index (query->elements, i));
+      g_ptr_array_add (names, NULL);
+    }
+  if (resource != NULL)
+    subset = charta_resource_subset (resource,
+                                     query->summary == CHARTA_SEARCH_SUMMARY_COUNT
+                                     ? CHARTA_SEARCH_SUMMARY_TRUE : query->summary,
+                                     names != NULL ? (const char *const *) names->pdata : NULL,
+                                     &error);
+  if (subset == NULL)
+    {
+      charta_server_request_respond_error (req, error);
+      return NULL;
+    }
+  return charta_resource_to_bytes (subset, FALSE);
+}
+
+static void
+do_read (ChartaServerRequest *req,
+         const char          *type,
+         const char          *id)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) json = NULL;
+  g_autoptr(GBytes) body = NULL;
+  g_autoptr(GDateTime) last_updated = NULL;
+  int64_t version = 0;
+
+  json = charta_store_read_bytes (req->store, type, id, &version, &error);
+  if (json == NULL)
+    {
+      charta_server_request_respond_error (req, error);
+      return;
+    }
+  last_updated = charta_server_stored_last_updated (json);
+  set_version_headers (req, type, id, version, last_updated, FALSE);
+  if (not_modified (req, version, last_updated))
+    {
+      req->status = SOUP_STATUS_NOT_MODIFIED;
+      return;
+    }
+  body = read_subset (req, type, json);
+  if (body != NULL)
+    charta_server_request_respond_json (req, SOUP_STATUS_OK, body);
+}
+
+static void
+do_vread (ChartaServerRequest *req,
+          const char          *type,
+          const char          *id,
+          const char          *version_text)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(ChartaResource) resource = NULL;
+  g_autoptr(GBytes) json = NULL;
+  g_autoptr(GBytes) body = NULL;
+  g_autoptr(GDateTime) last_updated = NULL;
+  char *end = NULL;
+  int64_t version = g_ascii_strtoll (version_text, &end, 10);
+
+  if (end == version_text || *end != '\0' || version <= 0)
+    {
+      g_autofree char *what = g_strdup_printf ("%s/%s has no version “%.40s”: versions are "
+                                               "1, 2, 3…", type, id, version_text);
+
+      respond_not_found (req, what);
+      return;
+    }
+  resource = charta_store_vread (req->store, type, id, version, &error);
+  if (resource == NULL)
+    {
+      charta_server_request_respond_error (req, error);
+      return;
+    }
+  /* TODO(store): a vread_bytes would stream the stored body without this parse + write. */
+  json = charta_resource_to_bytes (resource, FALSE);
+  last_updated = parse_instant_text (charta_resource_get_last_updated (resource));
+  set_version_headers (req, type, id, version, last_updated, FALSE);
+  if (not_modified (req, version, last_updated))
+    {
+      req->status = SOUP_STATUS_NOT_MODIFIED;
+      return;
+    }
+  body = read_subset (req, type, json);
+  if (body != NULL)
+    charta_server_request_respond_json (req, SOUP_STATUS_OK, body);
+}
+
+/* ---- writes ------------------------------------------------------------------------------- */
+
+static gboolean
+check_writable (ChartaServerRequest *req)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (!req->server->read_only)
+    return TRUE;
+  g_set_error (&error, CHARTA_SERVER_ERROR, CHARTA_SERVER_ERROR_METHOD_NOT_ALLOWED,
+               "this server is read-only: %s is not allowed", req->method);
+  charta_server_request_set_header (req, "Allow", "GET, HEAD, OPTIONS");
+  charta_server_request_respond_error (req, error);
+  return FALSE;
+}
+
+/* The response to a write that stored @resource (or kept it, when nothing changed). */
+static void
+respond_written (ChartaServerRequest *req,
+                 ChartaResource      *resource,
+                 unsigned             status,
+                 const char          *what)
+{
+  const char *type = charta_resource_get_resource_type (resource);
+  const char *id = charta_resource_get_id (resource);
+  const char *version_text = charta_resource_get_version_id (resource);
+  int64_t version = version_text != NULL ? g_ascii_strtoll (version_text, NULL, 10) : 0;
+  g_autoptr(GDateTime) last_updated =
+    parse_instant_text (charta_resource_get_last_updated (resource));
+
+  set_version_headers (req, type, id, version, last_updated, TRUE);
+  switch (req->return_pref)
+    {
+    case CHARTA_RETURN_MINIMAL:
+      charta_server_request_respond_json (req, status, NULL);
+      break;
+
+    case CHARTA_RETURN_OUTCOME:
+      {
+        g_autoptr(ChartaOutcome) outcome = charta_outcome_new ();
+
+        charta_outcome_add (outcome, CHARTA_ISSUE_INFORMATION, "informational", NULL,
+                            "%s %s/%s: version %" G_GINT64_FORMAT, what, type, id, version);
+        charta_server_request_respond_outcome (req, status, outcome);
+      }
+      break;
+
+    case CHARTA_RETURN_REPRESENTATION:
+    default:
+      {
+        /* TODO(store): the stored bytes of a write's result would spare this write-out. */
+        g_autoptr(GBytes) json = charta_resource_to_bytes (resource, FALSE);
+
+        charta_server_request_respond_json (req, status, json);
+      }
+      break;
+    }
+}
+
+gboolean
+charta_server_find_matches (ChartaServerRequest  *req,
+                            const char           *type,
+                            const char           *criteria,
+                            unsigned             *n_matches,
+                            char                **id,
+                            GError              **error)
+{
+  g_autoptr(ChartaSearchQuery) query = NULL;
+  g_autoptr(ChartaSearchResult) result = NULL;
+
+  *n_matches = 0;
+  *id = NULL;
+  /* Strict: a criterion ignored as unknown would widen the match to the wrong resource. */
+  query = charta_search_query_parse (type, criteria, CHARTA_SEARCH_QUERY_STRICT, error);
+  if (query == NULL)
+    return FALSE;
+  if (query->clauses->len == 0)
+    {
+      g_set_error (error, CHARTA_SERVER_ERROR, CHARTA_SERVER_ERROR_BAD_REQUEST,
+                   "the criteria “%.80s” select no %s in particular: give a search "
+                   "parameter (identifier=…)", criteria, type);
+      return FALSE;
+    }
+  query->count = 2;
+  query->total = CHARTA_SEARCH_TOTAL_NONE;
+  query->summary = CHARTA_SEARCH_SUMMARY_FALSE;
+  result = charta_store_search (req->store, query, error);
+  if (result == NULL)
+    return FALSE;
+  for (unsigned i = 0; i < result->entries->len; i++)
+    {
+      const ChartaSearchEntry *entry = g_ptr_array_index (result->entries, i);
+
+      if (entry->mode != CHARTA_SEARCH_MODE_MATCH)
+        continue;
+      if (*n_matches == 0)
+        *id = g_strdup (charta_resource_get_id (entry->resource));
+      (*n_matches)++;
+    }
+  return TRUE;
+}
+
+static void
+respond_multiple_matches (ChartaServerRequest *req,
+                          const char          *type,
+                          const char          *what)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_set_error (&error, CHARTA_SERVER_ERROR, CHARTA_SERVER_ERROR_PRECONDITION_FAILED,
+               "the criteria of the conditional %s match more than one %s: make them "
+               "select one", what, type);
+  charta_server_request_respond_error (req, error);
+}
+
+static void
+do_create (ChartaServerRequest *req,
+           const char          *type)
+{
+  const char *if_none_exist = soup_message_headers_get_one (req->headers, "If-None-Exist");
+  g_autoptr(ChartaResource) resource = NULL;
+  g_autoptr(ChartaResource) stored = NULL;
+  g_autoptr(ChartaChange) change = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (!check_writable (req))
+    return;
+  resource = charta_server_request_parse_body (req, &error);
+  if (resource == NULL)
+    {
+      charta_server_request_respond_error (req, error);
+      return;
+    }
+  if (strcmp (charta_resource_get_resource_type (resource), type) != 0)
+    {
+      g_set_error (&error, CHARTA_SERVER_ERROR, CHARTA_SERVER_ERROR_BAD_REQUEST,
+                   "POST [base]/%s with a %s in the body: the types must be the same", type,
+                   charta_resource_get_resource_type (resource));
+      charta_server_request_respond_error (req, error);
+      return;
+    }
+  if (!charta_server_request_get_change (req, &change, &error))
+    {
+      charta_server_request_respond_error (req, error);
+      return;
+    }
+  if (if_none_exist != NULL)
+    {
+      g_autofree char *id = NULL;
+      unsigned n = 0;
+      const char *criteria = if_none_exist;
+
+      /* Some clients send the whole "Type?criteria" */
+      if (g_str_has_prefix (criteria, type) && criteria[strlen (type)] == '?')
+        criteria += strlen (type) + 1;
+      else if (criteria[0] == '?')
+        criteria++;
+      if (!charta_server_find_matches (req, type, criteria, &n, &id, &error))
+        {
+          charta_server_request_respond_query_error (req, error);
+          return;
+        }
+      if (n > 1)
+        {
+          respond_multiple_matches (req, type, "create");
+          return;
+        }
+      if (n == 1)
+        {
+          /* The resource exists: nothing is created, the client gets what is there. */
+          g_autoptr(GBytes) json = NULL;
+          g_autoptr(GDateTime) last_updated = NULL;
+          int64_t version = 0;
+
+          json = charta_store_read_bytes (req->store, type, id, &version, &error);
+          if (json == NULL)
+            {
+              charta_server_request_respond_error (req, error);
+              return;
+            }
+          last_updated = charta_server_stored_last_updated (json);
+          set_version_headers (req, type, id, version, last_updated, TRUE);
+          if (req->return_pref == CHARTA_RETURN_MINIMAL)
+            charta_server_request_respond_json (req, SOUP_STATUS_OK, NULL);
+          else if (req->return_pref == CHARTA_RETURN_OUTCOME)
+            {
+              g_autoptr(ChartaOutcome) outcome = charta_outcome_new ();
+
+              charta_outcome_add (outcome, CHARTA_ISSUE_INFORMATION, "duplicate", NULL,
+                                  "%s/%s matches If-None-Exist: nothing was created", type,
+                                  id);
+              charta_server_request_respond_outcome (req, SOUP_STATUS_OK, outcome);
+            }
+          else
+            charta_server_request_respond_json (req, SOUP_STATUS_OK, json);
+          return;
+        }
+    }
+  stored = charta_store_create (req->store, resource, change, &error);
+  if (stored == NULL)
+    {
+      charta_server_request_respond_error (req, error);
+      return;
+    }
+  g_debug ("create %s/%s", type, charta_resource_get_id (stored));
+  respond_written (req, stored, SOUP_STATUS_CREATED, "created");
+}
+
+/* Updates with @resource, whose id is @id (given it when it has none). */
+static void
+update_resource (ChartaServerRequest *req,
+                 ChartaResource      *resource,
+                 const char          *id,
+                 int64_t              expected_version)
+{
+  g_autoptr(ChartaResource) with_id = NULL;
+  g_autoptr(ChartaResource) stored = NULL;
+  g_autoptr(ChartaChange) change = NULL;
+  g_autoptr(GError) error = NULL;
+  gboolean created = FALSE;
+
+  if (!charta_server_request_get_change (req, &change, &error))
+    {
+      charta_server_request_respond_error (req, error);
+      return;
+    }
+  if (charta_resource_get_id (resource) == NULL)
+    {
+      ChartaResourceEdits edits = { .id = id };
+
+      with_id = charta_resource_new_edited (resource, &edits, NULL, NULL);
+      resource = with_id;
+    }
+  stored = charta_store_update (req->store, resource, expected_version, change, &created,
+                                &error);
+  if (stored == NULL)
+    {
+      charta_server_request_respond_error (req, error);
+      return;
+    }
+  g_debug ("update %s/%s%s", charta_resource_get_resource_type (stored), id,
+           created ? " (created)" : "");
+  respond_written (req, stored, created ? SOUP_STATUS_CREATED : SOUP_STATUS_OK,
+                   created ? "created" : "updated");
+}
+
+/* If-Match: the expected version, 0 when none; -1 (and the response made) when malformed. */
+static int64_t
+expected_version (ChartaServerRequest *req)
+{
+  const char *if_match = soup_message_headers_get_one (req->headers, "If-Match");
+  g_autoptr(GError) error = NULL;
+  int64_t version;
+
+  if (if_match == NULL)
+    return 0;
+  version = charta_server_parse_etag (if_match, &error);
+  if (version == 0)
+    {
+      charta_server_request_respond_error (req, error);
+      return -1;
+    }
+  return version;
+}
+
+static void
+do_update (ChartaServerRequest *req,
+           const char          *type,
+           const char          *id)
+{
+  g_autoptr(ChartaResource) resource = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *body_id;
+  int64_t expected;
+
+  if (!check_writable (req))
+    return;
+  resource = charta_server_request_parse_body (req, &error);
+  if (resource == NULL)
+    {
+      charta_server_request_respond_error (req, error);
+      return;
+    }
+  body_id = charta_resource_get_id (resource);
+  if (strcmp (charta_resource_get_resource_type (resource), type) != 0)
+    g_set_error (&error, CHARTA_SERVER_ERROR, CHARTA_SERVER_ERROR_BAD_REQUEST,
+                 "PUT [base]/%s/%s with a %s in the body: the types must be the same", type, id,
+                 charta_resource_get_resource_type (resource));
+  else if (body_id == NULL)
+    g_set_error (&error, CHARTA_SERVER_ERROR, CHARTA_SERVER_ERROR_BAD_REQUEST,
+                 "PUT [base]/%s/%s: the resource in the body has no id; it must be “%s”", type,
+                 id, id);
+  else if (strcmp (body_id, id) != 0)
+    g_set_error (&error, CHARTA_SERVER_ERROR, CHARTA_SERVER_ERROR_BAD_REQUEST,
+                 "PUT [base]/%s/%s: the resource in the body has id “%s”; it must be “%s”",
+                 type, id, body_id, id);
+  if (error != NULL)
+    {
+      charta_server_request_respond_error (req, error);
+      return;
+    }
+  expected = expected_version (req);
+  if (expected < 0)
+    return;
+  update_resource (req, resource, id, expected);
+}
+
+static void
+do_conditional_update (ChartaServerRequest *req,
+                       const char          *type)
+{
+  g_autoptr(ChartaResource) resource = NULL;
+  g_autoptr(ChartaResource) stored = NULL;
+  g_autoptr(ChartaChange) change = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *id = NULL;
+  const char *body_id;
+  unsigned n = 0;
+  int64_t expected;
+
+  if (!check_writable (req))
+    return;
+  if (req->query == NULL || *req->query == '\0')
+    {
+      g_set_error (&error, CHARTA_SERVER_ERROR, CHARTA_SERVER_ERROR_BAD_REQUEST,
+                   "PUT [base]/%s needs search criteria (PUT [base]/%s?identifier=…) or an id "
+                   "(PUT [base]/%s/[id])", type, type, type);
+      charta_server_request_respond_error (req, error);
+      return;
+    }
+  resource = charta_server_request_parse_body (req, &error);
+  if (resource == NULL)
+    {
+      charta_server_request_respond_error (req, error);
+      return;
+    }
+  if (strcmp (charta_resource_get_resource_type (resource), type) != 0)
+    {
+      g_set_error (&error, CHARTA_SERVER_ERROR, CHARTA_SERVER_ERROR_BAD_REQUEST,
+                   "PUT [base]/%s with a %s in the body: the types must be the same", type,
+                   charta_resource_get_resource_type (resource));
+      charta_server_request_respond_error (req, error);
+      return;
+    }
+  expected = expected_version (req);
+  if (expected < 0)
+    return;
+  if (!charta_server_find_matches (req, type, req->query, &n, &id, &error))
+    {
+      charta_server_request_respond_query_error (req, error);
+      return;
+    }
+  body_id = charta_resource_get_id (resource);
+  if (n > 1)
+    {
+      respond_multiple_matches (req, type, "update");
+      return;
+    }
+  if (n == 1)
+    {
+      if (body_id != NULL && strcmp (body_id, id) != 0)
+        {
+          g_set_error (&error, CHARTA_SERVER_ERROR, CHARTA_SERVER_ERROR_BAD_REQUEST,
+                       "the criteria match %s/%s but the resource in the body has id “%s”",
+                       type, id, body_id);
+          charta_server_request_respond_error (req, error);
+          return;
+        }
+      update_resource (req, resource, id, expected);
+      return;
+    }
+  /* No match: an update-as-create with the body's id, else a create. */
+  if (body_id != NULL)
+    {
+      update_resource (req, resource, body_id, expected);
+      return;
+    }
+  if (!charta_server_request_get_change (req, &change, &error))
+    {
+      charta_server_request_respond_error (req, error);
+      return;
+    }
+  stored = charta_store_create (req->store, resource, change, &error);
+  if (stored == NULL)
+    {
+      charta_server_request_respond_error (req, error);
+      return;
+    }
+  respond_written (req, stored, SOUP_STATUS_CREATED, "created");
+}
+
+static void
+delete_resource (ChartaServerRequest *req,
+                 const char          *type,
+                 const char          *id,
+                 int64_t              expected)
+{
+  g_autoptr(ChartaChange) change = NULL;
+  g_autoptr(ChartaOutcome) outcome = charta_outcome_new ();
+  g_autoptr(GError) error = NULL;
+  int64_t version;
+
+  if (!charta_server_request_get_change (req, &change, &error))
+    {
+      charta_server_request_respond_error (req, error);
+      return;
+    }
+  version = charta_store_delete (req->store, type, id, expected, change, &error);
+  if (version < 0)
+    {
+      charta_server_request_respond_error (req, error);
+      return;
+    }
+  if (version == 0)
+    {
+      /* Nothing deleted: already deleted (success, FHIR's delete is idempotent) or never
+       * there (404). */
+      g_autoptr(GBytes) json = charta_store_read_bytes (req->store, type, id, NULL, &error);
+
+      if (json != NULL || !g_error_matches (error, CHARTA_STORE_ERROR, CHARTA_STORE_ERROR_GONE))
+        {
+          g_autofree char *what = g_strdup_printf ("%s/%s does not exist", type, id);
+
+          respond_not_found (req, what);
+          return;
+        }
+      charta_outcome_add (outcome, CHARTA_ISSUE_INFORMATION, "informational", NULL,
+                          "%s/%s was already deleted: nothing changed", type, id);
+    }
+  else
+    {
+      g_autofree char *etag = charta_server_format_etag (version);
+
+      g_debug ("delete %s/%s", type, id);
+      charta_server_request_set_header (req, "ETag", etag);
+      charta_outcome_add (outcome, CHARTA_ISSUE_INFORMATION, "informational", NULL,
+                          "deleted %s/%s: version %" G_GINT64_FORMAT " is the deletion", type,
+                          id, version);
+    }
+  if (req->return_pref == CHARTA_RETURN_MINIMAL)
+    req->status = SOUP_STATUS_NO_CONTENT;
+  else
+    charta_server_request_respond_outcome (req, SOUP_STATUS_OK, outcome);
+}
+
+static void
+do_delete (ChartaServerRequest *req,
+           const char          *type,
+           const char          *id)
+{
+  int64_t expected;
+
+  if (!check_writable (req))
+    return;
+  expected = expected_version (req);
+  if (expected >= 0)
+    delete_resource (req, type, id, expected);
+}
+
+static void
+do_conditional_delete (ChartaServerRequest *req,
+                       const char          *type)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *id = NULL;
+  unsigned n = 0;
+  int64_t expected;
+
+  if (!check_writable (req))
+    return;
+  if (req->query == NULL || *req->query == '\0')
+    {
+      g_set_error (&error, CHARTA_SERVER_ERROR, CHARTA_SERVER_ERROR_BAD_REQUEST,
+                   "DELETE [base]/%s needs search criteria (DELETE [base]/%s?identifier=…) or "
+                   "an id (DELETE [base]/%s/[id])", type, type, type);
+      charta_server_request_respond_error (req, error);
+      return;
+    }
+  expected = expected_version (req);
+  if (expected < 0)
+    return;
+  if (!charta_server_find_matches (req, type, req->query, &n, &id, &error))
+    {
+      charta_server_request_respond_query_error (req, error);
+      return;
+    }
+  if (n > 1)
+    respond_multiple_matches (req, type, "delete");
+  else if (n == 0)
+    respond_not_found (req, "the criteria of the conditional delete match nothing");
+  else
+    delete_resource (req, type, id, expected);
+}
+
+/* ---- search ------------------------------------------------------------------------------- */
+
+static gboolean
+is_form_body (ChartaServerRequest *req)
+{
+  const char *content_type = soup_message_headers_get_one (req->headers, "Content-Type");
+  g_autofree char *type = content_type != NULL ? media_type (content_type) : NULL;
+
+  return type != NULL && strcmp (type, "application/x-www-form-urlencoded") == 0;
+}
+
+static void
+do_search (ChartaServerRequest *req,
+           const char          *type,
+           const char          *compartment_type,
+           const char          *compartment_id)
+{
+  g_autoptr(ChartaSearchQuery) query = NULL;
+  g_autoptr(ChartaSearchResult) result = NULL;
+  g_autoptr(GBytes) bundle = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *text = NULL;
+  g_autofree char *path = NULL;
+
+  if (req->method == SOUP_METHOD_POST)
+    {
+      gsize length;
+      const char *data = g_bytes_get_data (req->body, &length);
+
+      if (length > 0 && !is_form_body (req))
+        {
+          g_set_error (&error, CHARTA_SERVER_ERROR, CHARTA_SERVER_ERROR_UNSUPPORTED_MEDIA_TYPE,
+                       "POST …/_search takes its parameters as "
+                       "application/x-www-form-urlencoded");
+          charta_server_request_respond_error (req, error);
+          return;
+        }
+      text = g_strdup_printf ("%s%s%.*s", req->query != NULL ? req->query : "",
+                              req->query != NULL && *req->query != '\0' && length > 0 ? "&" : "",
+                              (int) length, data != NULL ? data : "");
+    }
+  else
+    text = g_strdup (req->query);
+
+  query = charta_search_query_parse (type, text,
+                                     req->strict ? CHARTA_SEARCH_QUERY_STRICT
+                                                 : CHARTA_SEARCH_QUERY_DEFAULT,
+                                     &error);
+  if (query == NULL)
+    {
+      charta_server_request_respond_query_error (req, error);
+      return;
+    }
+  if (compartment_type != NULL)
+    {
+      query->compartment_type = g_strdup (compartment_type);
+      query->compartment_id = g_strdup (compartment_id);
+      path = g_strdup_printf ("%s/%s/%s", compartment_type, compartment_id, type);
+    }
+  else
+    path = g_strdup (type != NULL ? type : "");
+
+  result = charta_store_search (req->store, query, &error);
+  if (result == NULL)
+    {
+      charta_server_request_respond_query_error (req, error);
+      return;
+    }
+  bundle = charta_search_result_to_bundle (result, query, req->base_url, path);
+  charta_server_request_respond_json (req, SOUP_STATUS_OK, bundle);
+}
+
+/* ---- history ------------------------------------------------------------------------------ */
+
+static gboolean
+parse_history_instant (const char  *name,
+                       const char  *text,
+                       int64_t     *usec,
+                       GError     **error)
+{
+  ChartaDateTime dt;
+  g_autoptr(GError) local_error = NULL;
+  int64_t high;
+
+  if (!charta_datetime_parse (text, CHARTA_DATETIME_DATETIME, CHARTA_DATETIME_STRICT, &dt,
+                              &local_error))
+    {
+      g_set_error (error, CHARTA_SERVER_ERROR, CHARTA_SERVER_ERROR_BAD_REQUEST, "%s: %s", name,
+                   local_error->message);
+      return FALSE;
+    }
+  charta_datetime_range (&dt, usec, &high);
+  return TRUE;
+}
+
+char *
+charta_server_query_without_cursor (const char *query)
+{
+  g_auto(GStrv) parts = g_strsplit (query != NULL ? query : "", "&", -1);
+  GString *out = g_string_new (NULL);
+
+  for (char **part = parts; *part != NULL; part++)
+    {
+      if (**part == '\0' || g_str_has_prefix (*part, "_cursor=") || strcmp (*part, "_cursor") == 0)
+        continue;
+      if (out->len > 0)
+        g_string_append_c (out, '&');
+      g_string_append (out, *part);
+    }
+  return g_string_free (out, FALSE);
+}
+
+void
+charta_server_append_link (GString    *out,
+                           const char *relation,
+                           const char *base_url,
+                           const char *path,
+                           const char *params,
+                           const char *cursor)
+{
+  GString *url = g_string_new (base_url);
+
+  g_string_append_printf (url, "/%s", path);
+  if (*params != '\0' || cursor != NULL)
+    g_string_append_c (url, '?');
+  g_string_append (url, params);
+  if (cursor != NULL)
+    {
+      g_autofree char *escaped = g_uri_escape_string (cursor, NULL, FALSE);
+
+      g_string_append_printf (url, "%s_cursor=%s", *params != '\0' ? "&" : "", escaped);
+    }
+  g_string_append_printf (out, "{\"relation\":\"%s\",\"url\":", relation);
+  charta_server_append_json_string (out, url->str);
+  g_string_append_c (out, '}');
+  g_string_free (url, TRUE);
+}
+
+static void
+append_history_entry (GString            *out,
+                      const char         *base_url,
+                      ChartaHistoryEntry *entry)
+{
+  g_autoptr(GDateTime) when = g_date_time_new_from_unix_utc (entry->last_updated
+                                                             / G_USEC_PER_SEC);
+  g_autoptr(GDateTime) exact = g_date_time_add (when, entry->last_updated % G_USEC_PER_SEC);
+  g_autofree char *instant = g_date_time_format_iso8601 (exact);
+
+  /* types and ids are checked FHIR names: nothing in them needs escaping */
+  g_string_append (out, "{\"fullUrl\":");
+  {
+    g_autofree char *url = g_strdup_printf ("%s/%s/%s", base_url, entry->type, entry->id);
+
+    charta_server_append_json_string (out, url);
+  }
+  if (entry->resource != NULL)
+    {
+      /* TODO(store): the history entries' stored bytes would spare this write-out. */
+      g_autofree char *json = charta_resource_to_json (entry->resource, FALSE, NULL);
+
+      g_string_append_printf (out, ",\"resource\":%s", json);
+    }
+  switch (entry->method)
+    {
+    case CHARTA_METHOD_CREATE:
+      g_string_append_printf (out, ",\"request\":{\"method\":\"POST\",\"url\":\"%s\"},"
+                              "\"response\":{\"status\":\"201 Created\",", entry->type);
+      break;
+    case CHARTA_METHOD_UPDATE:
+      g_string_append_printf (out, ",\"request\":{\"method\":\"PUT\",\"url\":\"%s/%s\"},"
+                              "\"response\":{\"status\":\"200 OK\",", entry->type, entry->id);
+      break;
+    case CHARTA_METHOD_DELETE:
+    default:
+      g_string_append_printf (out, ",\"request\":{\"method\":\"DELETE\",\"url\":\"%s/%s\"},"
+                              "\"response\":{\"status\":\"204 No Content\",",
+                              entry->type, entry->id);
+      break;
+    }
+  g_string_append_printf (out, "\"etag\":\"W/\\\"%" G_GINT64_FORMAT "\\\"\","
+                          "\"lastModified\":\"%s\"}}", entry->version, instant);
+}
+
+static void
+do_history (ChartaServerRequest *req,
+            const char          *type,
+            const char          *id)
+{
+  const char *since = g_hash_table_lookup (req->params, "_since");
+  const char *at = g_hash_table_lookup (req->params, "_at");
+  const char *count = g_hash_table_lookup (req->params, "_count");
+  ChartaHistoryOptions options = { 0 };
+  g_autoptr(GPtrArray) entries = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *next = NULL;
+  g_autofree char *params = NULL;
+  g_autofree char *path = NULL;
+  g_autoptr(GBytes) body = NULL;
+  GString *out;
+
+  if ((since != NULL && !parse_history_instant ("_since", since, &options.since, &error))
+      || (at != NULL && !parse_history_instant ("_at", at, &options.at, &error)))
+    {
+      charta_server_request_respond_error (req, error);
+      return;
+    }
+  if (count != NULL)
+    {
+      char *end = NULL;
+      gint64 n = g_ascii_strtoll (count, &end, 10);
+
+      if (end == count || *end != '\0' || n < 1)
+        {
+          g_set_error (&error, CHARTA_SERVER_ERROR, CHARTA_SERVER_ERROR_BAD_REQUEST,
+                       "_count: “%.40s” is not a positive whole number", count);
+          charta_server_request_respond_error (req, error);
+          return;
+        }
+      options.count = (unsigned) MIN (n, G_MAXINT);
+    }
+  options.cursor = g_hash_table_lookup (req->params, "_cursor");
+
+  entries = charta_store_history (req->store, type, id, &options, &next, &error);
+  if (entries == NULL)
+    {
+      charta_server_request_respond_error (req, error);
+      return;
+    }
+
+  if (id != NULL)
+    path = g_strdup_printf ("%s/%s/_history", type, id);
+  else if (type != NULL)
+    path = g_strdup_printf ("%s/_history", type);
+  else
+    path = g_strdup ("_history");
+  params = charta_server_query_without_cursor (req->query);
+
+  out = g_string_sized_new (4096);
+  g_string_append (out, "{\"resourceType\":\"Bundle\",\"type\":\"history\",\"link\":[");
+  charta_server_append_link (out, "self", req->base_url, path, params, options.cursor);
+  if (next != NULL)
+    {
+      g_string_append_c (out, ',');
+      charta_server_append_link (out, "next", req->base_url, path, params, next);
+    }
+  g_string_append_c (out, ']');
+  /* no entry: no array (FHIR JSON has no empty arrays) */
+  for (unsigned i = 0; i < entries->len; i++)
+    {
+      g_string_append (out, i > 0 ? "," : ",\"entry\":[");
+      append_history_entry (out, req->base_url, g_ptr_array_index (entries, i));
+    }
+  g_string_append (out, entries->len > 0 ? "]}" : "}");
+  body = g_string_free_to_bytes (out);
+  charta_server_request_respond_json (req, SOUP_STATUS_OK, body);
+}
+
+/* ---- routing ------------------------------------------------------------------------------ */
+
+static gboolean
+is_get (ChartaServerRequest *req)
+{
+  return req->method == SOUP_METHOD_GET || req->method == SOUP_METHOD_HEAD;
+}
+
+static void
+respond_unknown_type (ChartaServerRequest *req,
+                      const char          *type)
+{
+  g_autofree char *what = g_strdup_printf ("“%.64s” is not a resource type of FHIR R4", type);
+
+  respond_not_found (req, what);
+}
+
+/* Type/id/…: instance level. */
+static void
+route_instance (ChartaServerRequest *req,
+                char               **segments,
+                unsigned             n)
+{
+  const char *type = segments[0];
+  const char *id = segments[1];
+
+  if (!charta_server_is_valid_id (id))
+    {
+      g_autofree char *what = g_strdup_printf ("%s/%.80s: not a FHIR id (1 to 64 of "
+                                               "A-Z a-z 0-9 - .)", type, id);
+
+      respond_not_found (req, what);
+      return;
+    }
+  if (n == 2)
+    {
+      if (is_get (req))
+        do_read (req, type, id);
+      else if (req->method == SOUP_METHOD_PUT)
+        do_update (req, type, id);
+      else if (req->method == SOUP_METHOD_DELETE)
+        do_delete (req, type, id);
+      /* PATCH: to be wired to fhir/charta-patch.h (JSON Patch, FHIRPath Patch) here. */
+      else
+        respond_method_not_allowed (req, "GET, HEAD, PUT, DELETE");
+      return;
+    }
+  if (segments[2][0] == '$' && n == 3)
+    {
+      charta_server_handle_operation (req, type, id, segments[2] + 1);
+      return;
+    }
+  if (strcmp (segments[2], "_history") == 0 && n <= 4)
+    {
+      if (!is_get (req))
+        respond_method_not_allowed (req, "GET, HEAD");
+      else if (n == 3)
+        do_history (req, type, id);
+      else
+        do_vread (req, type, id, segments[3]);
+      return;
+    }
+  if (n == 3 && charta_model_is_resource_type (segments[2]))
+    {
+      if (charta_model_lookup_compartment (type, type) == NULL)
+        {
+          g_autofree char *what = g_strdup_printf ("%s is not a compartment: compartments "
+                                                   "are Patient, Encounter, RelatedPerson, "
+                                                   "Practitioner and Device", type);
+
+          respond_not_found (req, what);
+        }
+      else if (!is_get (req))
+        respond_method_not_allowed (req, "GET, HEAD");
+      else
+        do_search (req, segments[2], type, id);
+      return;
+    }
+  respond_not_found (req, "no such path: see [base]/metadata for what is served");
+}
+
+void
+charta_server_route (ChartaServerRequest *req)
+{
+  g_auto(GStrv) segments = g_strsplit (req->path, "/", -1);
+  unsigned n = g_strv_length (segments);
+  const char *first;
+
+  /* a trailing '/' adds nothing */
+  while (n > 0 && *segments[n - 1] == '\0')
+    {
+      g_free (segments[n - 1]);
+      segments[--n] = NULL;
+    }
+  for (unsigned i = 0; i < n; i++)
+    if (*segments[i] == '\0')
+      {
+        respond_not_found (req, "no such path (an empty segment)");
+        return;
+      }
+
+  if (n == 0)
+    {
+      if (is_get (req))
+        do_search (req, NULL, NULL, NULL);
+      else if (req->method == SOUP_METHOD_POST && req->nested)
+        {
+          g_autoptr(GError) error = NULL;
+
+          g_set_error (&error, CHARTA_SERVER_ERROR, CHARTA_SERVER_ERROR_BAD_REQUEST,
+                       "a batch or transaction cannot hold another one (POST [base])");
+          charta_server_request_respond_error (req, error);
+        }
+      else if (req->method == SOUP_METHOD_POST)
+        charta_server_handle_bundle (req);
+      else
+        respond_method_not_allowed (req, "GET, HEAD, POST");
+      return;
+    }
+  first = segments[0];
+  if (first[0] == '$')
+    {
+      if (n == 1)
+        charta_server_handle_operation (req, NULL, NULL, first + 1);
+      else
+        respond_not_found (req, "no such path: an operation ends the path");
+      return;
+    }
+  if (n == 1 && strcmp (first, "metadata") == 0)
+    {
+      if (is_get (req))
+        do_capabilities (req);
+      else
+        respond_method_not_allowed (req, "GET, HEAD");
+      return;
+    }
+  if (n == 1 && strcmp (first, "_history") == 0)
+    {
+      if (is_get (req))
+        do_history (req, NULL, NULL);
+      else
+        respond_method_not_allowed (req, "GET, HEAD");
+      return;
+    }
+  if (n == 1 && strcmp (first, "_search") == 0)
+    {
+      if (req->method == SOUP_METHOD_POST || is_get (req))
+        do_search (req, NULL, NULL, NULL);
+      else
+        respond_method_not_allowed (req, "GET, HEAD, POST");
+      return;
+    }
+  if (!charta_model_is_resource_type (first))
+    {
+      respond_unknown_type (req, first);
+      return;
+    }
+  if (n == 1)
+    {
+      if (is_get (req))
+        do_search (req, first, NULL, NULL);
+      else if (req->method == SOUP_METHOD_POST)
+        do_create (req, first);
+      else if (req->method == SOUP_METHOD_PUT)
+        do_conditional_update (req, first);
+      else if (req->method == SOUP_METHOD_DELETE)
+        do_conditional_delete (req, first);
+      /* PATCH [type]?criteria: conditional patch, with the patch wiring below. */
+      else
+        respond_method_not_allowed (req, "GET, HEAD, POST, PUT, DELETE");
+      return;
+    }
+  if (n == 2 && strcmp (segments[1], "_search") == 0)
+    {
+      if (req->method == SOUP_METHOD_POST || is_get (req))
+        do_search (req, first, NULL, NULL);
+      else
+        respond_method_not_allowed (req, "GET, HEAD, POST");
+      return;
+    }
+  if (n == 2 && strcmp (segments[1], "_history") == 0)
+    {
+      if (is_get (req))
+        do_history (req, first, NULL);
+      else
+        respond_method_not_allowed (req, "GET, HEAD");
+      return;
+    }
+  if (n == 2 && segments[1][0] == '$')
+    {
+      charta_server_handle_operation (req, first, NULL, segments[1] + 1);
+      return;
+    }
+  if (n <= 4)
+    {
+      route_instance (req, segments, n);
+      return;
+    }
+  respond_not_found (req, "no such path: see [base]/metadata for what is served");
+}
+
+static void
+process_request (ChartaServerRequest *req)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (!negotiate (req, &error))
+    {
+      /* the OperationOutcome goes as JSON all the same: it is all this server writes */
+      charta_server_request_respond_error (req, error);
+      return;
+    }
+  charta_server_route (req);
+  g_debug ("%s [base]/%s: %u", req->method, req->path, req->status);
+}
+
+/* ---- the object --------------------------------------------------------------------------- */
+
+static char *
+normalize_base_path (const char *base_path)
+{
+  g_autofree char *trimmed = NULL;
+  size_t n;
+
+  if (base_path == NULL)
+    base_path = CHARTA_SERVER_DEFAULT_BASE_PATH;
+  while (*base_path == '/')
+    base_path++;
+  trimmed = g_strdup (base_path);
+  n = strlen (trimmed);
+  while (n > 0 && trimmed[n - 1] == '/')
+    trimmed[--n] = '\0';
+  return n > 0 ? g_strconcat ("/", trimmed, NULL) : g_strdup ("");
+}
+
+static void
+forget_socket (gpointer key,
+               gpointer value,
+               gpointer user_data)
+{
+  g_object_weak_unref (key, socket_gone, user_data);
+}
+
+static void
+start_sweeping (ChartaServer *self)
+{
+  unsigned interval = 1000;
+
+  if (self->sweep != NULL)
+    g_source_destroy (self->sweep);
+  g_clear_pointer (&self->sweep, g_source_unref);
+  if (self->context == NULL || self->idle_timeout <= 0)
+    return;
+  interval = (unsigned) CLAMP (self->idle_timeout * 1000 / 4, 10, 1000);
+  self->sweep = g_timeout_source_new (interval);
+  g_source_set_callback (self->sweep, sweep_connections, self, NULL);
+  g_source_attach (self->sweep, self->context);
+}
+
+void
+charta_server_stop (ChartaServer *self)
+{
+  GHashTableIter iter;
+  gpointer job;
+
+  g_return_if_fail (CHARTA_IS_SERVER (self));
+
+  if (self->stopped)
+    return;
+  self->stopped = TRUE;
+  if (self->sweep != NULL)
+    g_source_destroy (self->sweep);
+  g_clear_pointer (&self->sweep, g_source_unref);
+  /* Responses still being worked on are dropped: their messages are not touched again. */
+  g_hash_table_iter_init (&iter, self->jobs);
+  while (g_hash_table_iter_next (&iter, &job, NULL))
+    ((Job *) job)->finished = TRUE;
+  if (self->soup != NULL)
+    soup_server_disconnect (self->soup);
+  if (self->pool != NULL)
+    {
+      g_thread_pool_free (self->pool, FALSE, TRUE);
+      self->pool = NULL;
+    }
+  /* Each finished job queued its completion on the context: run them, which frees them. */
+  if (self->context != NULL)
+    while (g_hash_table_size (self->jobs) > 0)
+      g_main_context_iteration (self->context, TRUE);
+}
+
+static void
+charta_server_dispose (GObject *object)
+{
+  ChartaServer *self = CHARTA_SERVER (object);
+
+  charta_server_stop (self);
+  if (self->connections != NULL)
+    g_hash_table_foreach (self->connections, forget_socket, self);
+  g_clear_pointer (&self->connections, g_hash_table_unref);
+  g_clear_object (&self->soup);
+  G_OBJECT_CLASS (charta_server_parent_class)->dispose (object);
+}
+
+static void
+charta_server_finalize (GObject *object)
+{
+  ChartaServer *self = CHARTA_SERVER (object);
+
+  g_clear_object (&self->store);
+  g_free (self->base_path);
+  g_free (self->host);
+  g_clear_pointer (&self->context, g_main_context_unref);
+  g_ptr_array_unref (self->cors_origins);
+  g_clear_pointer (&self->jobs, g_hash_table_unref);
+  g_clear_pointer (&self->capabilities, g_bytes_unref);
+  g_mutex_clear (&self->lock);
+  G_OBJECT_CLASS (charta_server_parent_class)->finalize (object);
+}
+
+static void
+charta_server_constructed (GObject *object)
+{
+  ChartaServer *self = CHARTA_SERVER (object);
+  unsigned n_workers = CLAMP (2 * g_get_num_processors (), CHARTA_SERVER_DEFAULT_WORKERS, 32);
+
+  G_OBJECT_CLASS (charta_server_parent_class)->constructed (object);
+
+  g_assert (self->store != NULL);
+  if (self->base_path == NULL)
+    self->base_path = normalize_base_path (NULL);
+  self->soup = soup_server_new ("server-header", "Charta/" CHARTA_VERSION " ", NULL);
+  soup_server_add_early_handler (self->soup, NULL, early_handler, self, NULL);
+  soup_server_add_handler (self->soup, NULL, handler, self, NULL);
+  self->pool = g_thread_pool_new (worker_run, self, (int) n_workers, FALSE, NULL);
+}
+
+static void
+charta_server_get_property (GObject    *object,
+                            guint       prop_id,
+                            GValue     *value,
+                            GParamSpec *pspec)
+{
+  ChartaServer *self = CHARTA_SERVER (object);
+
+  switch (prop_id)
+    {
+    case PROP_STORE:
+      g_value_set_object (value, self->store);
+      break;
+    case PROP_BASE_PATH:
+      g_value_set_string (value, self->base_path);
+      break;
+    case PROP_MAX_BODY_SIZE:
+      g_value_set_uint64 (value, self->max_body_size);
+      break;
+    case PROP_MAX_URL_LENGTH:
+      g_value_set_uint (value, self->max_url_length);
+      break;
+    case PROP_MAX_HEADER_SIZE:
+      g_value_set_uint (value, self->max_header_size);
+      break;
+    case PROP_MAX_CONNECTIONS:
+      g_value_set_uint (value, self->max_connections);
+      break;
+    case PROP_REQUEST_TIMEOUT:
+      g_value_set_double (value, self->request_timeout);
+      break;
+    case PROP_IDLE_TIMEOUT:
+      g_value_set_double (value, self->idle_timeout);
+      break;
+    case PROP_READ_ONLY:
+      g_value_set_boolean (value, self->read_only);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+charta_server_set_property (GObject      *object,
+                            guint         prop_id,
+                            const GValue *value,
+                            GParamSpec   *pspec)
+{
+  ChartaServer *self = CHARTA_SERVER (object);
+
+  switch (prop_id)
+    {
+    case PROP_STORE:
+      self->store = g_value_dup_object (value);
+      break;
+    case PROP_BASE_PATH:
+      self->base_path = normalize_base_path (g_value_get_string (value));
+      break;
+    case PROP_MAX_BODY_SIZE:
+      charta_server_set_max_body_size (self, (size_t) g_value_get_uint64 (value));
+      break;
+    case PROP_MAX_URL_LENGTH:
+      charta_server_set_max_url_length (self, g_value_get_uint (value));
+      break;
+    case PROP_MAX_HEADER_SIZE:
+      charta_server_set_max_header_size (self, g_value_get_uint (value));
+      break;
+    case PROP_MAX_CONNECTIONS:
+      charta_server_set_max_connections (self, g_value_get_uint (value));
+      break;
+    case PROP_REQUEST_TIMEOUT:
+      charta_server_set_request_timeout (self, g_value_get_double (value));
+      break;
+    case PROP_IDLE_TIMEOUT:
+      charta_server_set_idle_timeout (self, g_value_get_double (value));
+      break;
+    case PROP_READ_ONLY:
+      charta_server_set_read_only (self, g_value_get_boolean (value));
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+charta_server_class_init (ChartaServerClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GParamFlags rw = G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS;
+
+  object_class->constructed = charta_server_constructed;
+  object_class->dispose = charta_server_dispose;
+  object_class->finalize = charta_server_finalize;
+  object_class->get_property = charta_server_get_property;
+  object_class->set_property = charta_server_set_property;
+
+  properties[PROP_STORE] =
+    g_param_spec_object ("store", NULL, NULL, CHARTA_TYPE_STORE,
+                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_BASE_PATH] =
+    g_param_spec_string ("base-path", NULL, NULL, CHARTA_SERVER_DEFAULT_BASE_PATH,
+                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_MAX_BODY_SIZE] =
+    g_param_spec_uint64 ("max-body-size", NULL, NULL, 0, G_MAXUINT64,
+                         CHARTA_SERVER_DEFAULT_MAX_BODY_SIZE, rw);
+  properties[PROP_MAX_URL_LENGTH] =
+    g_param_spec_uint ("max-url-length", NULL, NULL, 0, G_MAXUINT,
+                       CHARTA_SERVER_DEFAULT_MAX_URL_LENGTH, rw);
+  properties[PROP_MAX_HEADER_SIZE] =
+    g_param_spec_uint ("max-header-size", NULL, NULL, 0, G_MAXUINT,
+                       CHARTA_SERVER_DEFAULT_MAX_HEADER_SIZE, rw);
+  properties[PROP_MAX_CONNECTIONS] =
+    g_param_spec_uint ("max-connections", NULL, NULL, 0, G_MAXUINT,
+                       CHARTA_SERVER_DEFAULT_MAX_CONNECTIONS, rw);
+  properties[PROP_REQUEST_TIMEOUT] =
+    g_param_spec_double ("request-timeout", NULL, NULL, 0, G_MAXDOUBLE, 5.0, rw);
+  properties[PROP_IDLE_TIMEOUT] =
+    g_param_spec_double ("idle-timeout", NULL, NULL, 0, G_MAXDOUBLE,
+                         CHARTA_SERVER_DEFAULT_IDLE_TIMEOUT, rw);
+  properties[PROP_READ_ONLY] =
+    g_param_spec_boolean ("read-only", NULL, NULL, FALSE, rw);
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+}
+
+static void
+charta_server_init (ChartaServer *self)
+{
+  g_mutex_init (&self->lock);
+  self->max_body_size = CHARTA_SERVER_DEFAULT_MAX_BODY_SIZE;
+  self->max_url_length = CHARTA_SERVER_DEFAULT_MAX_URL_LENGTH;
+  self->max_header_size = CHARTA_SERVER_DEFAULT_MAX_HEADER_SIZE;
+  self->max_connections = CHARTA_SERVER_DEFAULT_MAX_CONNECTIONS;
+  self->request_timeout = 5.0;
+  self->cors_origins = g_ptr_array_new_with_free_func (g_free);
+  self->connections = g_hash_table_new_full (NULL, NULL, NULL, connection_free);
+  self->idle_timeout = CHARTA_SERVER_DEFAULT_IDLE_TIMEOUT;
+  self->jobs = g_hash_table_new (NULL, NULL);
+}
+
+ChartaServer *
+charta_server_new (ChartaStore *store,
+                   const char  *base_path)
+{
+  g_return_val_if_fail (CHARTA_IS_STORE (store), NULL);
+
+  return g_object_new (CHARTA_TYPE_SERVER, "store", store,
+                       "base-path", base_path != NULL ? base_path
+                                                      : CHARTA_SERVER_DEFAULT_BASE_PATH,
+                       NULL);
+}
+
+ChartaStore *
+charta_server_get_store (ChartaServer *self)
+{
+  g_return_val_if_fail (CHARTA_IS_SERVER (self), NULL);
+
+  return self->store;
+}
+
+const char *
+charta_server_get_base_path (ChartaServer *self)
+{
+  g_return_val_if_fail (CHARTA_IS_SERVER (self), NULL);
+
+  return self->base_path;
+}
+
+/* Reads @address into an IP address and a port. */
+static GInetSocketAddress *
+parse_listen_address (const char  *address,
+                      GError     **error)
+{
+  g_autofree char *host = NULL;
+  g_autoptr(GInetAddress) ip = NULL;
+  const char *port_text = NULL;
+  char *end = NULL;
+  gint64 port = 8080;
+
+  if (address[0] == '[')
+    {
+      const char *close = strchr (address, ']');
+
+      if (close != NULL)
+        {
+          host = g_strndup (address + 1, (size_t) (close - address - 1));
+          if (close[1] == ':')
+            port_text = close + 2;
+          else if (close[1] != '\0')
+            host = (g_free (host), NULL);
+        }
+    }
+  else
+    {
+      const char *colon = strrchr (address, ':');
+      gboolean digits = *address != '\0';
+
+      for (const char *p = address; *p != '\0'; p++)
+        digits = digits && g_ascii_isdigit (*p);
+      if (digits)
+        {
+          host = g_strdup ("127.0.0.1");
+          port_text = address;
+        }
+      else if (colon != NULL && strchr (address, ':') == colon)
+        {
+          host = colon == address ? g_strdup ("127.0.0.1")
+                                  : g_strndup (address, (size_t) (colon - address));
+          port_text = colon + 1;
+        }
+      else
+        host = g_strdup (address);
+    }
+  if (port_text != NULL)
+    {
+      port = g_ascii_strtoll (port_text, &end, 10);
+      if (end == port_text || *end != '\0' || port < 0 || port > 65535)
+        host = (g_free (host), NULL);
+    }
+  if (host != NULL)
+    ip = strcmp (host, "localhost") == 0 ? g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4)
+                                         : g_inet_address_new_from_string (host);
+  if (ip == NULL)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   "“%s” is not an address to listen on: give HOST:PORT with an IP address "
+                   "or localhost (127.0.0.1:8080, [::1]:8080, 0.0.0.0:8080)", address);
+      return NULL;
+    }
+  return G_INET_SOCKET_ADDRESS (g_inet_socket_address_new (ip, (guint16) port));
+}
+
+gboolean
+charta_server_listen (ChartaServer  *self,
+                      const char    *address,
+                      GError       **error)
+{
+  g_autoptr(GInetSocketAddress) where = NULL;
+  g_autoptr(GError) local_error = NULL;
+  GSList *uris;
+
+  g_return_val_if_fail (CHARTA_IS_SERVER (self), FALSE);
+  g_return_val_if_fail (address != NULL, FALSE);
+  g_return_val_if_fail (!self->stopped, FALSE);
+
+  where = parse_listen_address (address, error);
+  if (where == NULL)
+    return FALSE;
+  if (self->context == NULL)
+    {
+      self->context = g_main_context_ref_thread_default ();
+      start_sweeping (self);
+    }
+  if (!soup_server_listen (self->soup, G_SOCKET_ADDRESS (where), 0, &local_error))
+    {
+      g_set_error (error, local_error->domain, local_error->code, "cannot listen on %s: %s",
+                   address, local_error->message);
+      return FALSE;
+    }
+  if (self->host != NULL)
+    return TRUE;
+
+  /* The first address: remember its port (the one picked when 0 was asked). */
+  uris = soup_server_get_uris (self->soup);
+  for (GSList *l = uris; l != NULL; l = l->next)
+    {
+      GUri *uri = l->data;
+
+      if (self->host == NULL)
+        {
+          GInetAddress *ip = g_inet_socket_address_get_address (where);
+          g_autofree char *text = g_inet_address_to_string (ip);
+
+          self->port = (guint16) g_uri_get_port (uri);
+          self->host = g_inet_address_get_family (ip) == G_SOCKET_FAMILY_IPV6
+                       ? g_strdup_printf ("[%s]", text) : g_steal_pointer (&text);
+        }
+    }
+  g_slist_free_full (uris, (GDestroyNotify) g_uri_unref);
+  return TRUE;
+}
+
+guint16
+charta_server_get_port (ChartaServer *self)
+{
+  g_return_val_if_fail (CHARTA_IS_SERVER (self), 0);
+
+  return self->port;
+}
+
+char *
+charta_server_dup_base_url (ChartaServer *self)
+{
+  g_return_val_if_fail (CHARTA_IS_SERVER (self), NULL);
+
+  if (self->host == NULL)
+    return NULL;
+  return g_strdup_printf ("http://%s:%u%s", self->host, self->port, self->base_path);
+}
+
+void
+charta_server_set_max_body_size (ChartaServer *self,
+                                 size_t        bytes)
+{
+  g_return_if_fail (CHARTA_IS_SERVER (self));
+
+  if (bytes == 0)
+    bytes = CHARTA_SERVER_DEFAULT_MAX_BODY_SIZE;
+  if (self->max_body_size == bytes)
+    return;
+  self->max_body_size = bytes;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MAX_BODY_SIZE]);
+}
+
+size_t
+charta_server_get_max_body_size (ChartaServer *self)
+{
+  g_return_val_if_fail (CHARTA_IS_SERVER (self), 0);
+
+  return self->max_body_size;
+}
+
+void
+charta_server_set_max_url_length (ChartaServer *self,
+                                  unsigned      length)
+{
+  g_return_if_fail (CHARTA_IS_SERVER (self));
+
+  if (self->max_url_length == length)
+    return;
+  self->max_url_length = length;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MAX_URL_LENGTH]);
+}
+
+unsigned
+charta_server_get_max_url_length (ChartaServer *self)
+{
+  g_return_val_if_fail (CHARTA_IS_SERVER (self), 0);
+
+  return self->max_url_length;
+}
+
+void
+charta_server_set_max_header_size (ChartaServer *self,
+                                   unsigned      bytes)
+{
+  g_return_if_fail (CHARTA_IS_SERVER (self));
+
+  if (self->max_header_size == bytes)
+    return;
+  self->max_header_size = bytes;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MAX_HEADER_SIZE]);
+}
+
+unsigned
+charta_server_get_max_header_size (ChartaServer *self)
+{
+  g_return_val_if_fail (CHARTA_IS_SERVER (self), 0);
+
+  return self->max_header_size;
+}
+
+void
+charta_server_set_max_connections (ChartaServer *self,
+                                   unsigned      n)
+{
+  g_return_if_fail (CHARTA_IS_SERVER (self));
+
+  if (self->max_connections == n)
+    return;
+  self->max_connections = n;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MAX_CONNECTIONS]);
+}
+
+unsigned
+charta_server_get_max_connections (ChartaServer *self)
+{
+  g_return_val_if_fail (CHARTA_IS_SERVER (self), 0);
+
+  return self->max_connections;
+}
+
+void
+charta_server_set_idle_timeout (ChartaServer *self,
+                                double        seconds)
+{
+  g_return_if_fail (CHARTA_IS_SERVER (self));
+  g_return_if_fail (seconds >= 0);
+
+  if (self->idle_timeout == seconds)
+    return;
+  self->idle_timeout = seconds;
+  start_sweeping (self);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_IDLE_TIMEOUT]);
+}
+
+double
+charta_server_get_idle_timeout (ChartaServer *self)
+{
+  g_return_val_if_fail (CHARTA_IS_SERVER (self), 0);
+
+  return self->idle_timeout;
+}
+
+void
+charta_server_set_request_timeout (ChartaServer *self,
+                                   double        seconds)
+{
+  g_return_if_fail (CHARTA_IS_SERVER (self));
+  g_return_if_fail (seconds >= 0);
+
+  charta_store_set_search_timeout (self->store, seconds);
+  if (self->request_timeout == seconds)
+    return;
+  self->request_timeout = seconds;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_REQUEST_TIMEOUT]);
+}
+
+double
+charta_server_get_request_timeout (ChartaServer *self)
+{
+  g_return_val_if_fail (CHARTA_IS_SERVER (self), 0);
+
+  return self->request_timeout;
+}
+
+void
+charta_server_set_read_only (ChartaServer *self,
+                             gboolean      read_only)
+{
+  g_return_if_fail (CHARTA_IS_SERVER (self));
+
+  read_only = !!read_only;
+  if (self->read_only == read_only)
+    return;
+  self->read_only = read_only;
+  g_mutex_lock (&self->lock);
+  g_clear_pointer (&self->capabilities, g_bytes_unref);
+  g_mutex_unlock (&self->lock);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_READ_ONLY]);
+}
+
+gboolean
+charta_server_get_read_only (ChartaServer *self)
+{
+  g_return_val_if_fail (CHARTA_IS_SERVER (self), FALSE);
+
+  return self->read_only;
+}
+
+void
+charta_server_add_cors_origin (ChartaServer *self,
+                               const char   *origin)
+{
+  g_return_if_fail (CHARTA_IS_SERVER (self));
+  g_return_if_fail (origin != NULL);
+
+  g_ptr_array_add (self->cors_origins, g_strdup (origin));
+}
+
+unsigned
+charta_server_get_n_pending (ChartaServer *self)
+{
+  g_return_val_if_fail (CHARTA_IS_SERVER (self), 0);
+
+  return (unsigned) g_atomic_int_get (&self->n_pending);
+}
