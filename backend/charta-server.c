@@ -8,8 +8,8 @@
  * arrives; the main one, once the body is read, copies what the request needs into a
  * ChartaServerRequest, pauses the message and queues the request to the worker pool.  A worker
  * answers it with the store's blocking API into the same struct, compresses the body when the
- * client allows, and hands it back with g_main_context_invoke(); the main context copies the
- * response onto the message and unpauses it.  The message itself is only touched on the main
+ * client allows, and queues it back to the main context (one wake-up drains every response
+ * finished meanwhile); the main context copies the response onto the message and unpauses it.  The message itself is only touched on the main
  * context, and its last reference is dropped there.
  *
  * Routing follows http.html of FHIR R4 (paths after [base]):
@@ -88,6 +88,8 @@ struct _ChartaServer
   GMutex        lock;             /* guards @capabilities */
   GBytes       *capabilities;     /* the "rest" part of the CapabilityStatement, made once */
   unsigned      n_pending;        /* atomic */
+  GAsyncQueue  *done;             /* Job *: worked on, for the main context to answer */
+  int           drain_scheduled;  /* atomic: a drain_done() is on its way to the context */
 };
 
 enum
@@ -785,15 +787,34 @@ job_complete (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
+/* The main context answers every job the workers have finished, in one wake-up: under load
+ * one drain serves many responses, where a wake-up per response (g_main_context_invoke() for
+ * each) would cost two thread switches per request. */
+static gboolean
+drain_done (gpointer data)
+{
+  ChartaServer *self = data;
+  Job *job;
+
+  /* (cleared first: a job queued from now on schedules another drain) */
+  g_atomic_int_set (&self->drain_scheduled, 0);
+  while ((job = g_async_queue_try_pop (self->done)) != NULL)
+    job_complete (job);
+  return G_SOURCE_REMOVE;
+}
+
 static void
 worker_run (gpointer data,
             gpointer user_data)
 {
   Job *job = data;
+  ChartaServer *self = job->req.server;
 
   process_request (&job->req);
   finish_response (&job->req);
-  g_main_context_invoke (job->req.server->context, job_complete, job);
+  g_async_queue_push (self->done, job);
+  if (g_atomic_int_compare_and_exchange (&self->drain_scheduled, 0, 1))
+    g_main_context_invoke (self->context, drain_done, self);
 }
 
 static void
@@ -2738,6 +2759,7 @@ charta_server_finalize (GObject *object)
   g_ptr_array_unref (self->cors_origins);
   g_clear_pointer (&self->jobs, g_hash_table_unref);
   g_clear_pointer (&self->capabilities, g_bytes_unref);
+  g_clear_pointer (&self->done, g_async_queue_unref);
   g_mutex_clear (&self->lock);
   G_OBJECT_CLASS (charta_server_parent_class)->finalize (object);
 }
@@ -2756,6 +2778,7 @@ charta_server_constructed (GObject *object)
   self->soup = soup_server_new ("server-header", "Charta/" CHARTA_VERSION " ", NULL);
   soup_server_add_early_handler (self->soup, NULL, early_handler, self, NULL);
   soup_server_add_handler (self->soup, NULL, handler, self, NULL);
+  self->done = g_async_queue_new ();
   self->pool = g_thread_pool_new (worker_run, self, (int) n_workers, FALSE, NULL);
 }
 

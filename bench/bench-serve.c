@@ -13,7 +13,9 @@
  *    unless --fast) is served by a ChartaServer on a thread of its own, on a free loopback
  *    port, and the bundles of CORPUS/synthea (the hospital and practitioner bundles first, then
  *    the patient bundles by name) are POSTed to the base URL as transactions by --clients
- *    concurrent connections (default 8) of a SoupSession.  Every response must be 200 with a
+ *    concurrent connections (default 8) of a SoupSession, with Prefer: return=minimal as a bulk
+ *    loader would (the response entries carry status, location and etag, not the resources).
+ *    Every response must be 200 with a
  *    transaction-response Bundle of as many entries as the bundle had.  Printed: resources/s
  *    (the bundles' entries over the wall time from the first request to the last response).
  *
@@ -361,6 +363,9 @@ post_next (Ingest *ingest)
                                                                    post->index));
       soup_message_headers_append (soup_message_get_request_headers (post->msg), "Accept",
                                    "application/fhir+json");
+      /* as a bulk loader asks: the response entries without the resources */
+      soup_message_headers_append (soup_message_get_request_headers (post->msg), "Prefer",
+                                   "return=minimal");
       ingest->in_flight++;
       soup_session_send_and_read_async (ingest->session, post->msg, G_PRIORITY_DEFAULT, NULL,
                                         posted, post);
@@ -539,7 +544,9 @@ main (int    argc,
 
       g_unlink (p);
     }
-  store = charta_store_open (store_path, fast ? CHARTA_STORE_FLAGS_FAST : 0, &error);
+  store = charta_store_open (store_path,
+                             CHARTA_STORE_FLAGS_CREATE | (fast ? CHARTA_STORE_FLAGS_FAST : 0),
+                             &error);
   if (store == NULL)
     fail (store_path, error);
 

@@ -1082,6 +1082,13 @@ charta_resource_to_json (ChartaResource *self,
 
   g_return_val_if_fail (self != NULL, NULL);
 
+  /* A lazy resource's text is canonical already: no parse, no writing. */
+  if (!pretty && self->top == self && self->lazy_data != NULL)
+    {
+      if (length != NULL)
+        *length = self->length;
+      return g_strndup (self->lazy_data, self->length);
+    }
   out = write_canonical (self, pretty, NULL, NULL);
   if (length != NULL)
     *length = out->len;
@@ -1147,6 +1154,9 @@ charta_resource_to_bytes (ChartaResource *self,
 {
   g_return_val_if_fail (self != NULL, NULL);
 
+  /* A lazy resource's text is canonical already: no parse, no writing. */
+  if (!pretty && self->top == self && self->lazy_data != NULL)
+    return g_bytes_new (self->lazy_data, self->length);
   return g_string_free_to_bytes (write_canonical (self, pretty, NULL, NULL));
 }
 
