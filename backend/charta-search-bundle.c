@@ -125,6 +125,12 @@ charta_search_result_to_bundle (const ChartaSearchResult *result,
 
       append_link (out, &first, "next", next_url);
     }
+  if (result->prev_cursor != NULL)
+    {
+      g_autofree char *prev_url = link_url (base, path, params, result->prev_cursor);
+
+      append_link (out, &first, "previous", prev_url);
+    }
   g_string_append_c (out, ']');
 
   /* (no "entry" at all for a page without entries: FHIR JSON has no empty arrays) */

@@ -61,6 +61,8 @@
  * out: an iterated wildcard include can reach most of a store). */
 #define MAX_INCLUDED 1000
 #define CURSOR_VERSION "c1"
+/* a cursor to the page before a match (its keys and rid): the matches just before it */
+#define CURSOR_BACKWARD "p1"
 
 /* --- SQL with bound values ------------------------------------------------------------------ */
 
@@ -1996,7 +1998,8 @@ cursor_encode (const ChartaSearchQuery *query,
                sqlite3_stmt            *stmt,
                int                      first_key,
                unsigned                 n_keys,
-               int64_t                  rid)
+               int64_t                  rid,
+               gboolean                 backward)
 {
   g_autoptr(JsonBuilder) b = json_builder_new ();
   g_autoptr(JsonNode) root = NULL;
@@ -2060,7 +2063,7 @@ cursor_encode (const ChartaSearchQuery *query,
     while (end > b64 && end[-1] == '=')
       *--end = '\0';
   }
-  return g_strconcat (CURSOR_VERSION ".", b64, NULL);
+  return g_strconcat (backward ? CURSOR_BACKWARD "." : CURSOR_VERSION ".", b64, NULL);
 }
 
 static gboolean
@@ -2080,6 +2083,7 @@ cursor_decode (const ChartaSearchQuery *query,
                unsigned                 n_keys,
                int64_t                 *rid,
                GArray                  *keys,
+               gboolean                *backward,
                GError                 **error)
 {
   g_autofree char *b64 = NULL;
@@ -2089,8 +2093,10 @@ cursor_decode (const ChartaSearchQuery *query,
   JsonArray *array;
   gsize length = 0;
 
-  if (!g_str_has_prefix (text, CURSOR_VERSION ".") || strlen (text) > 16384)
+  *backward = g_str_has_prefix (text, CURSOR_BACKWARD ".");
+  if ((!*backward && !g_str_has_prefix (text, CURSOR_VERSION ".")) || strlen (text) > 16384)
     return invalid_cursor (error, "unknown form");
+  /* (both prefixes are two characters and a dot) */
   b64 = g_strdup (text + strlen (CURSOR_VERSION "."));
   for (char *p = b64; *p != '\0'; p++)
     {
@@ -2183,6 +2189,7 @@ charta_db_search_page_clear (ChartaDbSearchPage *page)
 {
   g_clear_pointer (&page->rows, g_ptr_array_unref);
   g_clear_pointer (&page->next_cursor, g_free);
+  g_clear_pointer (&page->prev_cursor, g_free);
 }
 
 static void
@@ -3040,6 +3047,7 @@ charta_db_search (ChartaDb                *db,
   g_autoptr(GArray) cursor_keys = g_array_new (FALSE, TRUE, sizeof (Bind));
   unsigned n_sort = query->sort != NULL ? query->sort->len : 0;
   int64_t cursor_rid = 0;
+  gboolean backward = FALSE;
   sqlite3_stmt *stmt;
   unsigned n_matches = 0;
   int rc;
@@ -3051,7 +3059,8 @@ charta_db_search (ChartaDb                *db,
   page->total = -1;
 
   if (query->cursor != NULL
-      && !cursor_decode (query, query->cursor, n_sort, &cursor_rid, cursor_keys, error))
+      && !cursor_decode (query, query->cursor, n_sort, &cursor_rid, cursor_keys, &backward,
+                         error))
     return FALSE;
 
   /* One read transaction: the count, the page and its includes see one state. */
@@ -3101,7 +3110,7 @@ charta_db_search (ChartaDb                *db,
   sql_add (&q, ") m JOIN resource r ON r.rid = m.rid" ROW_JOINS);
   if (query->cursor != NULL)
     {
-      /* strictly after the cursor's keys and rid */
+      /* strictly after the cursor's keys and rid (before them, for a backward cursor) */
       sql_add (&q, " WHERE (0");
       for (unsigned k = 0; k <= n_sort; k++)
         {
@@ -3115,12 +3124,13 @@ charta_db_search (ChartaDb                *db,
             {
               const ChartaSearchSort *sort = g_ptr_array_index (query->sort, k);
 
-              g_string_append_printf (q.text, " AND m.k%u %s ", k, sort->descending ? "<" : ">");
+              g_string_append_printf (q.text, " AND m.k%u %s ", k,
+                                      sort->descending != backward ? "<" : ">");
               sql_bind_copy (&q, &g_array_index (cursor_keys, Bind, k));
             }
           else
             {
-              sql_add (&q, " AND m.rid > ");
+              sql_add (&q, backward ? " AND m.rid < " : " AND m.rid > ");
               sql_int (&q, cursor_rid);
             }
           sql_add (&q, ")");
@@ -3132,9 +3142,10 @@ charta_db_search (ChartaDb                *db,
     {
       const ChartaSearchSort *sort = g_ptr_array_index (query->sort, k);
 
-      g_string_append_printf (q.text, "m.k%u %s, ", k, sort->descending ? "DESC" : "ASC");
+      g_string_append_printf (q.text, "m.k%u %s, ", k,
+                              sort->descending != backward ? "DESC" : "ASC");
     }
-  g_string_append_printf (q.text, "m.rid LIMIT %u", count + 1);
+  g_string_append_printf (q.text, "m.rid %s LIMIT %u", backward ? "DESC" : "ASC", count + 1);
 
   stmt = sql_prepare (db, &q, error);
   if (stmt == NULL)
@@ -3143,19 +3154,33 @@ charta_db_search (ChartaDb                *db,
       goto out;
     }
   {
-    g_autofree char *cursor = NULL;
+    /* The cursors of the page's first and last match: the previous page ends before the
+     * first, the next starts after the last.  A backward page's rows come last first. */
+    g_autofree char *first = NULL;
+    g_autofree char *last = NULL;
 
     while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
       {
+        int64_t rid = sqlite3_column_int64 (stmt, 0);
+
         if (n_matches == count)
           break;
         g_ptr_array_add (page->rows, row_from_stmt (stmt, FALSE));
         n_matches++;
+        if (n_matches == 1)
+          {
+            if (backward)
+              last = cursor_encode (query, stmt, 6, n_sort, rid, FALSE);
+            else
+              first = cursor_encode (query, stmt, 6, n_sort, rid, TRUE);
+          }
         if (n_matches == count)
           {
-            /* the next page, if any, starts after this match */
-            g_free (cursor);
-            cursor = cursor_encode (query, stmt, 6, n_sort, sqlite3_column_int64 (stmt, 0));
+            g_free (backward ? first : last);
+            if (backward)
+              first = cursor_encode (query, stmt, 6, n_sort, rid, TRUE);
+            else
+              last = cursor_encode (query, stmt, 6, n_sort, rid, FALSE);
           }
       }
     sqlite3_finalize (stmt);
@@ -3164,12 +3189,35 @@ charta_db_search (ChartaDb                *db,
         ok = charta_db_set_error (error, db, rc, "searching");
         goto out;
       }
-    if (rc == SQLITE_ROW && n_matches > 0)
-      page->next_cursor = g_steal_pointer (&cursor);
+    if (backward)
+      {
+        /* in page order; a page before exists when a match was left over, and the page
+         * after always does (the cursor's match, at least, unless it was deleted since; an
+         * empty page before has neither) */
+        for (unsigned i = 0, j = page->rows->len; i + 1 < j; i++, j--)
+          {
+            gpointer t = page->rows->pdata[i];
+
+            page->rows->pdata[i] = page->rows->pdata[j - 1];
+            page->rows->pdata[j - 1] = t;
+          }
+        if (rc == SQLITE_ROW && n_matches > 0)
+          page->prev_cursor = g_steal_pointer (&first);
+        if (n_matches > 0)
+          page->next_cursor = g_steal_pointer (&last);
+      }
+    else
+      {
+        if (rc == SQLITE_ROW && n_matches > 0)
+          page->next_cursor = g_steal_pointer (&last);
+        /* a page reached by a cursor has matches before it */
+        if (query->cursor != NULL && n_matches > 0)
+          page->prev_cursor = g_steal_pointer (&first);
+      }
   }
-  if (page->next_cursor != NULL)
+  if (page->next_cursor != NULL || query->cursor != NULL)
     ;
-  else if (query->total == CHARTA_SEARCH_TOTAL_DEFAULT && query->cursor == NULL)
+  else if (query->total == CHARTA_SEARCH_TOTAL_DEFAULT)
     page->total = n_matches;  /* everything fits in the first page */
 
   if (!run_includes (&c, page, error))

@@ -184,6 +184,7 @@ typedef struct
   GPtrArray *rows;            /* ChartaDbSearchRow *: the matches, then the included */
   int64_t    total;           /* matches in all, -1 when not counted */
   char      *next_cursor;     /* the next page's _cursor, NULL on the last page */
+  char      *prev_cursor;     /* the previous page's _cursor, NULL on the first page */
 } ChartaDbSearchPage;
 
 gboolean    charta_db_search             (ChartaDb                *db,

@@ -2355,6 +2355,7 @@ charta_search_result_free (ChartaSearchResult *result)
     return;
   g_clear_pointer (&result->entries, g_ptr_array_unref);
   g_free (result->next_cursor);
+  g_free (result->prev_cursor);
   g_free (result);
 }
 
@@ -2451,6 +2452,7 @@ charta_store_search (ChartaStore              *self,
   result->entries = g_ptr_array_new_with_free_func ((GDestroyNotify) search_entry_free);
   result->total = page.total;
   result->next_cursor = g_steal_pointer (&page.next_cursor);
+  result->prev_cursor = g_steal_pointer (&page.prev_cursor);
   result->count = count;
   for (unsigned i = 0; i < page.rows->len; i++)
     {

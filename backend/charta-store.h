@@ -268,6 +268,7 @@ typedef struct
                              * left out because counting would cost a scan) */
   char      *next_cursor;   /* the _cursor of the next page; NULL on the last page */
   unsigned   count;         /* the page size used */
+  char      *prev_cursor;   /* the _cursor of the page before; NULL on the first page */
 } ChartaSearchResult;
 
 /* Runs @query (see charta-search-query.h): one page of matches, _count of them (default 20,
@@ -275,7 +276,9 @@ typedef struct
  * order resources were created, and what _include/_revinclude bring.  A page's next_cursor,
  * set as the query's cursor, gives the next page: pages never repeat or skip a match because
  * of writes made in between (a resource created meanwhile appears on a later page when it
- * sorts after the cursor).  Errors: CHARTA_STORE_ERROR_INVALID for a cursor of another query
+ * sorts after the cursor); a page's prev_cursor gives the matches just before its first, in
+ * the same order (the page a client came from, as it is now).  Errors:
+ * CHARTA_STORE_ERROR_INVALID for a cursor of another query
  * or a compartment the type is not in, CHARTA_STORE_ERROR_UNSUPPORTED for what this version
  * cannot search (:in a value set neither R4 nor the store defines, or that selects codes by
  * filter; :above/:below on a code system the store does not hold). */
@@ -295,8 +298,8 @@ void                charta_store_set_page_sizes  (ChartaStore              *self
 void                charta_store_set_search_timeout (ChartaStore           *self,
                                                      double                 seconds);
 
-/* A searchset Bundle of @result, as JSON text: total (when counted), the links self and next
- * (@path and the query's parameters: "Patient?name=peter&_cursor=…", after @base with a '/'
+/* A searchset Bundle of @result, as JSON text: total (when counted), the links self, next and
+ * previous (@path and the query's parameters: "Patient?name=peter&_cursor=…", after @base with a '/'
  * when @base is not NULL), one entry per resource (fullUrl from @base, the resource's JSON as
  * stored, search.mode), and, when the query ignored unknown parameters, an OperationOutcome
  * entry (mode outcome) naming them.  The resources' JSON is copied, never parsed. */

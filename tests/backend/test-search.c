@@ -513,6 +513,70 @@ test_chains (Fixture       *f,
 
 /* ---- result controls --------------------------------------------------------------------- */
 
+/* Follows "Type?query" forward to its last page, then its previous pages back to the first;
+ * returns the ids of the pages met on the way back, in page order (so, the whole result in
+ * order when the pages agree), and checks that the first page has no previous one. */
+static char *
+search_backward (ChartaStore *store,
+                 const char  *request)
+{
+  const char *mark = strchr (request, '?');
+  g_autofree char *type = g_strndup (request, (size_t) (mark - request));
+  g_autofree char *cursor = NULL;
+  g_autoptr(GPtrArray) pages = g_ptr_array_new_with_free_func (g_free);
+  GString *ids = g_string_new (NULL);
+  gboolean back = FALSE;
+
+  for (unsigned n = 0; n < 100; n++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(ChartaSearchQuery) query = charta_search_query_parse (type, mark + 1, 0, &error);
+      g_autoptr(ChartaSearchResult) result = NULL;
+      g_autoptr(GString) page = g_string_new (NULL);
+
+      g_assert_no_error (error);
+      query->cursor = g_steal_pointer (&cursor);
+      result = charta_store_search (store, query, &error);
+      g_assert_no_error (error);
+      for (unsigned i = 0; i < result->entries->len; i++)
+        {
+          ChartaSearchEntry *entry = g_ptr_array_index (result->entries, i);
+
+          if (entry->mode != CHARTA_SEARCH_MODE_MATCH)
+            continue;
+          if (page->len > 0)
+            g_string_append_c (page, ',');
+          g_string_append (page, charta_resource_get_id (entry->resource));
+        }
+      if (back)
+        g_ptr_array_insert (pages, 0, g_strdup (page->str));
+      if (!back && result->next_cursor == NULL)
+        {
+          /* the last page: now back */
+          back = TRUE;
+          g_ptr_array_add (pages, g_strdup (page->str));
+        }
+      cursor = g_strdup (back ? result->prev_cursor : result->next_cursor);
+      if (back && cursor == NULL)
+        break;
+    }
+  for (unsigned i = 0; i < pages->len; i++)
+    {
+      if (ids->len > 0 && *(char *) g_ptr_array_index (pages, i) != '\0')
+        g_string_append_c (ids, ',');
+      g_string_append (ids, g_ptr_array_index (pages, i));
+    }
+  return g_string_free (ids, FALSE);
+}
+
+#define assert_backward(f, request, expected) \
+  G_STMT_START { \
+    g_autofree char *got_ = search_backward ((f)->store.store, (request)); \
+    if (strcmp (got_, (expected)) != 0) \
+      g_error ("%s: back from the last page expected [%s], got [%s]", (request), (expected), \
+               got_); \
+  } G_STMT_END
+
 static void
 test_sort (Fixture       *f,
            gconstpointer  data)
@@ -528,6 +592,14 @@ test_sort (Fixture       *f,
   assert_order (f, "Patient?_sort=-_id&_count=3", "p4,p3,p2,p1");
   /* no _sort: the order of creation */
   assert_order (f, "Patient?_count=1", "p1,p2,p3,p4");
+
+  /* previous pages (the "previous" link) give the same pages back, whatever the sort */
+  assert_backward (f, "Patient?_count=1", "p1,p2,p3,p4");
+  assert_backward (f, "Patient?_count=3", "p1,p2,p3,p4");
+  assert_backward (f, "Patient?_sort=gender,-birthdate&_count=1", "p2,p3,p1,p4");
+  assert_backward (f, "Patient?_sort=-birthdate&_count=2", "p3,p2,p1,p4");
+  assert_backward (f, "Observation?_sort=date&_count=2", "ob3,ob1,ob2,ob5,ob4");
+  assert_backward (f, "Patient?name=chal&_count=5", "p1,p2");
 }
 
 static void
