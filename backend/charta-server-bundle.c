@@ -4,11 +4,15 @@
  *
  * A batch runs each entry as a request of its own, through the same router as a request made
  * over HTTP (so an entry answers exactly as the interaction would), in the order http.html of
- * FHIR R4 gives (DELETE, POST, PUT, GET/HEAD); an entry that fails fails alone.
+ * FHIR R4 gives (DELETE, POST, PUT and PATCH, GET/HEAD); an entry that fails fails alone.  A
+ * PATCH entry holds a Binary (contentType application/json-patch+json, data the JSON Patch in
+ * base64) or a Parameters resource (a FHIRPath Patch).
  *
  * A transaction is all-or-nothing.  Its entries are worked out first, without writing:
  * conditional deletes, creates (ifNoneExist) and updates are resolved by search, in that order
- * (a match that an earlier delete of the same transaction removes counts as none); an identity
+ * (a match that an earlier delete of the same transaction removes counts as none); a patch is
+ * applied to the current version there and then, and planned as an update conditional on that
+ * version (so a write in between fails the transaction rather than being lost); an identity
  * written twice fails it (http.html: identities must not overlap); conditional references
  * ("Patient?identifier=…") in the resources are resolved by search to Type/id, as are the
  * urn:uuid fullUrls of conditional creates that matched.  Then every write goes to the store
@@ -191,8 +195,6 @@ read_entry (ChartaServerRequest  *req,
   return TRUE;
 }
 
-/* ---- one entry as a request of its own ----------------------------------------------------- */
-
 static void
 copy_header (SoupMessageHeaders *to,
              SoupMessageHeaders *from,
@@ -212,6 +214,97 @@ set_header (SoupMessageHeaders *headers,
   if (value != NULL)
     soup_message_headers_replace (headers, name, value);
 }
+
+/* ---- the patch of a PATCH entry ------------------------------------------------------------ */
+
+/* http.html "patch" in a Bundle: a JSON Patch goes as a Binary whose contentType is
+ * application/json-patch+json and whose data is the patch in base64; a FHIRPath Patch as the
+ * Parameters resource itself. */
+
+static gboolean
+is_binary (ChartaResource *resource)
+{
+  return resource != NULL && strcmp (charta_resource_get_resource_type (resource), "Binary") == 0;
+}
+
+static const char *
+binary_content_type (ChartaResource *resource)
+{
+  return string_member (charta_resource_get_object (resource), "contentType");
+}
+
+/* Binary.data decoded (empty when there is none). */
+static GBytes *
+binary_data (ChartaResource *resource)
+{
+  const char *data = string_member (charta_resource_get_object (resource), "data");
+  gsize length = 0;
+  guchar *decoded;
+
+  if (data == NULL || *data == '\0')
+    return g_bytes_new (NULL, 0);
+  decoded = g_base64_decode (data, &length);
+  return g_bytes_new_take (decoded, length);
+}
+
+/* Whether the Content-Type @value is application/json-patch+json (parameters aside). */
+static gboolean
+is_json_patch_type (const char *value)
+{
+  static const char type[] = "application/json-patch+json";
+  size_t n = strlen (type);
+
+  while (value != NULL && *value == ' ')
+    value++;
+  return value != NULL && g_ascii_strncasecmp (value, type, n) == 0
+         && (value[n] == '\0' || value[n] == ';' || value[n] == ' ');
+}
+
+/* The patch of the PATCH entry @entry (a transaction's; a batch entry is a request of its
+ * own, see sub_request_new()). */
+static gboolean
+read_entry_patch (Entry              *entry,
+                  ChartaServerPatch  *patch,
+                  GError            **error)
+{
+  const char *type = entry->resource != NULL
+                     ? charta_resource_get_resource_type (entry->resource) : NULL;
+
+  if (g_strcmp0 (type, "Parameters") == 0)
+    {
+      patch->parameters = charta_resource_ref (entry->resource);
+      return TRUE;
+    }
+  if (is_binary (entry->resource))
+    {
+      const char *content_type = binary_content_type (entry->resource);
+
+      if (!is_json_patch_type (content_type))
+        {
+          g_set_error (error, CHARTA_SERVER_ERROR, CHARTA_SERVER_ERROR_UNSUPPORTED_MEDIA_TYPE,
+                       "PATCH %s: a Binary of contentType “%.60s” is no patch: a JSON Patch is "
+                       "a Binary of contentType application/json-patch+json", entry->path,
+                       content_type != NULL ? content_type : "(none)");
+          return FALSE;
+        }
+      patch->json_patch = binary_data (entry->resource);
+      if (g_bytes_get_size (patch->json_patch) == 0)
+        {
+          g_set_error (error, CHARTA_SERVER_ERROR, CHARTA_SERVER_ERROR_BAD_REQUEST,
+                       "PATCH %s: the Binary has no data (the JSON Patch in base64)",
+                       entry->path);
+          return FALSE;
+        }
+      return TRUE;
+    }
+  g_set_error (error, CHARTA_SERVER_ERROR, CHARTA_SERVER_ERROR_BAD_REQUEST,
+               "PATCH %s needs a Binary (contentType application/json-patch+json, data the JSON "
+               "Patch in base64) or a Parameters resource (a FHIRPath Patch)%s%s", entry->path,
+               type != NULL ? ", not a " : "", type != NULL ? type : "");
+  return FALSE;
+}
+
+/* ---- one entry as a request of its own ----------------------------------------------------- */
 
 static ChartaServerRequest *
 sub_request_new (ChartaServerRequest *req,
@@ -234,8 +327,20 @@ sub_request_new (ChartaServerRequest *req,
   set_header (sub->headers, "If-None-Exist", entry->if_none_exist);
   set_header (sub->headers, "If-None-Match", entry->if_none_match);
   set_header (sub->headers, "If-Modified-Since", entry->if_modified_since);
-  sub->body = entry->resource != NULL ? charta_resource_to_bytes (entry->resource, FALSE)
-                                      : g_bytes_new (NULL, 0);
+  if (entry->method == METHOD_PATCH && is_binary (entry->resource))
+    {
+      /* a JSON Patch: the Binary's content, as its own request would send it */
+      const char *content_type = binary_content_type (entry->resource);
+
+      if (content_type != NULL)
+        soup_message_headers_replace (sub->headers, "Content-Type", content_type);
+      else
+        soup_message_headers_remove (sub->headers, "Content-Type");
+      sub->body = binary_data (entry->resource);
+    }
+  else
+    sub->body = entry->resource != NULL ? charta_resource_to_bytes (entry->resource, FALSE)
+                                        : g_bytes_new (NULL, 0);
   sub->base_url = g_strdup (req->base_url);
   sub->request_id = g_strdup (req->request_id);
   sub->max_body = req->max_body;
@@ -665,13 +770,6 @@ plan_update (Transaction  *t,
   g_autofree char *id = NULL;
   unsigned n = 0;
 
-  if (entry->method == METHOD_PATCH)
-    {
-      /* PATCH: to be wired to fhir/charta-patch.h (JSON Patch, FHIRPath Patch) here. */
-      g_set_error (error, CHARTA_SERVER_ERROR, CHARTA_SERVER_ERROR_NOT_IMPLEMENTED,
-                   "PATCH is not served yet");
-      return FALSE;
-    }
   if (entry->type == NULL || (entry->id == NULL && entry->query == NULL)
       || entry->n_segments > 2)
     {
@@ -723,6 +821,79 @@ plan_update (Transaction  *t,
   entry->op_method = CHARTA_METHOD_UPDATE;
   entry->op_id = g_steal_pointer (&id);
   return add_identity (t, entry, entry->type, entry->op_id, error);
+}
+
+/* A patch is planned as an update conditional on the version it was applied to: the store
+ * refuses the whole transaction when another write came in between. */
+static gboolean
+plan_patch (Transaction  *t,
+            Entry        *entry,
+            GError      **error)
+{
+  g_auto(ChartaServerPatch) patch = { NULL, NULL };
+  g_autoptr(ChartaResource) current = NULL;
+  g_autoptr(ChartaResource) patched = NULL;
+  g_autofree char *id = NULL;
+  const char *version_text;
+  int64_t version;
+  unsigned n = 0;
+
+  if (entry->type == NULL || (entry->id == NULL && entry->query == NULL)
+      || entry->n_segments > 2)
+    {
+      g_set_error (error, CHARTA_SERVER_ERROR, CHARTA_SERVER_ERROR_BAD_REQUEST,
+                   "PATCH %s: a patch takes Type/id or Type?criteria", entry->path);
+      return FALSE;
+    }
+  if (!read_entry_patch (entry, &patch, error))
+    return FALSE;
+  if (entry->id != NULL)
+    id = g_strdup (entry->id);
+  else
+    {
+      if (!resolve_criteria (t, entry->type, entry->query, &n, &id, error))
+        return FALSE;
+      if (n != 1)
+        {
+          g_set_error (error, CHARTA_SERVER_ERROR,
+                       n == 0 ? CHARTA_SERVER_ERROR_NOT_FOUND
+                              : CHARTA_SERVER_ERROR_PRECONDITION_FAILED,
+                       "the criteria of the conditional patch match %s %s",
+                       n == 0 ? "no" : "more than one", entry->type);
+          return FALSE;
+        }
+    }
+  if (!charta_server_is_valid_id (id))
+    {
+      g_set_error (error, CHARTA_SERVER_ERROR, CHARTA_SERVER_ERROR_NOT_FOUND,
+                   "PATCH %s: “%.64s” is not a FHIR id", entry->path, id);
+      return FALSE;
+    }
+  if (!add_identity (t, entry, entry->type, id, error))
+    return FALSE;
+  current = charta_store_read (t->req->store, entry->type, id, error);
+  if (current == NULL)
+    return FALSE;
+  version_text = charta_resource_get_version_id (current);
+  version = version_text != NULL ? g_ascii_strtoll (version_text, NULL, 10) : 0;
+  if (entry->expected_version > 0 && entry->expected_version != version)
+    {
+      g_set_error (error, CHARTA_SERVER_ERROR, CHARTA_SERVER_ERROR_PRECONDITION_FAILED,
+                   "ifMatch asks for version %" G_GINT64_FORMAT " of %s/%s, but the current "
+                   "version is %" G_GINT64_FORMAT, entry->expected_version, entry->type, id,
+                   version);
+      return FALSE;
+    }
+  patched = charta_server_apply_patch (current, &patch, error);
+  if (patched == NULL)
+    return FALSE;
+  g_clear_pointer (&entry->resource, charta_resource_unref);
+  entry->resource = g_steal_pointer (&patched);
+  entry->expected_version = version;
+  entry->plan = PLAN_WRITE;
+  entry->op_method = CHARTA_METHOD_UPDATE;
+  entry->op_id = g_steal_pointer (&id);
+  return TRUE;
 }
 
 static gboolean
@@ -872,6 +1043,8 @@ run_transaction (ChartaServerRequest *req,
           ok = plan_delete (&t, entry, &error) && plan_if_match (entry, &error);
         else if (rank == 1)
           ok = plan_create (&t, entry, &error);
+        else if (rank == 2 && entry->method == METHOD_PATCH)
+          ok = plan_if_match (entry, &error) && plan_patch (&t, entry, &error);
         else if (rank == 2)
           ok = plan_update (&t, entry, &error) && plan_if_match (entry, &error);
         else

@@ -9,7 +9,8 @@
  * are used on the main context only (a SoupMessageHeaders copy is private to the request).
  *
  * charta-server.c: the object, HTTP, limits, routing, and the interactions on resources
- *                  (read, vread, create, update, delete, search, history, capabilities).
+ *                  (read, vread, create, update, patch, delete, search, history,
+ *                  capabilities).
  * charta-server-errors.c: GError → HTTP status and OperationOutcome issue code (one table).
  * charta-server-bundle.c: batch and transaction Bundles (POST [base]).
  * charta-server-ops.c: operations ($everything, $validate, $meta…).
@@ -102,6 +103,39 @@ gboolean charta_server_request_get_change       (ChartaServerRequest *req,
  * server's limits.  NULL and @error on failure. */
 ChartaResource *charta_server_request_parse_body (ChartaServerRequest *req,
                                                   GError             **error);
+
+/* A patch (FHIR R4 http.html "patch"): a JSON Patch, as the text of an
+ * application/json-patch+json body, or a FHIRPath Patch, a Parameters resource.  One of the
+ * two is set. */
+typedef struct
+{
+  GBytes         *json_patch;   /* the JSON Patch text */
+  ChartaResource *parameters;   /* the FHIRPath Patch */
+} ChartaServerPatch;
+
+/* Frees what @patch holds (not @patch itself). */
+void     charta_server_patch_clear              (ChartaServerPatch   *patch);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (ChartaServerPatch, charta_server_patch_clear)
+
+/* Reads the request body as a patch, by its Content-Type: application/json-patch+json is a
+ * JSON Patch, FHIR JSON (or application/json) a FHIRPath Patch.  FALSE and @error:
+ * CHARTA_SERVER_ERROR_UNSUPPORTED_MEDIA_TYPE for any other type (or none), BAD_REQUEST for no
+ * body or a JSON body that is no Parameters resource, and the errors of reading a resource. */
+gboolean charta_server_request_read_patch       (ChartaServerRequest *req,
+                                                 ChartaServerPatch   *patch,
+                                                 GError             **error);
+
+/* @current with @patch applied (fhir/charta-patch.h), not yet validated: the store does that
+ * as it writes.  NULL and @error when the patch fails: CHARTA_SERVER_ERROR_BAD_REQUEST for a
+ * document that is no patch (not an array of operations, an op without its path, a malformed
+ * JSON Pointer, a FHIRPath Patch operation without its parts…), UNPROCESSABLE for a patch that
+ * cannot be applied to @current (no such element, a failed test, a value that does not fit, a
+ * change of id); either way the message is the patch engine's, naming the operation, the path
+ * and the value.  The engine's other errors (JSON syntax, FHIRPath syntax, limits) pass as
+ * they are. */
+ChartaResource *charta_server_apply_patch       (ChartaResource          *current,
+                                                 const ChartaServerPatch *patch,
+                                                 GError                 **error);
 
 /* Appends @text as a JSON string (quoted, escaped). */
 void     charta_server_append_json_string       (GString             *out,

@@ -20,11 +20,11 @@
  *   _search            POST search-system (form body)
  *   $op                operations
  *   Type               GET search-type, POST create (If-None-Exist: conditional create),
- *                      PUT/DELETE with criteria: conditional update/delete
+ *                      PUT/PATCH/DELETE with criteria: conditional update/patch/delete
  *   Type/_search       POST (or GET) search-type
  *   Type/_history      GET history-type
  *   Type/$op           operations
- *   Type/id            GET read, PUT update, DELETE delete (PATCH: not yet)
+ *   Type/id            GET read, PUT update, PATCH patch, DELETE delete
  *   Type/id/_history   GET history-instance
  *   Type/id/_history/n GET vread
  *   Type/id/$op        operations
@@ -51,11 +51,12 @@
 #define MAX_REQUEST_ID     128
 #define FHIR_JSON          "application/fhir+json"
 #define PLAIN_JSON         "application/json"
+#define JSON_PATCH         "application/json-patch+json"
 #define CORS_ALLOW_HEADERS "Accept, Accept-Encoding, Authorization, Content-Type, If-Match, " \
                            "If-Modified-Since, If-None-Exist, If-None-Match, Prefer, " \
                            "X-Provenance, X-Request-Id"
 #define CORS_EXPOSE_HEADERS "Content-Location, ETag, Last-Modified, Location, X-Request-Id"
-#define CORS_ALLOW_METHODS "GET, HEAD, POST, PUT, DELETE, OPTIONS"
+#define CORS_ALLOW_METHODS "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS"
 
 struct _ChartaServer
 {
@@ -1367,8 +1368,7 @@ append_resource (GString    *out,
 {
   static const char *const read_codes[] = { "read", "vread", "history-instance", "history-type",
                                             "search-type", NULL };
-  /* "patch" joins these once PATCH is wired (see the PATCH spots in charta_server_route()) */
-  static const char *const write_codes[] = { "read", "vread", "update", "delete",
+  static const char *const write_codes[] = { "read", "vread", "update", "patch", "delete",
                                              "history-instance", "history-type", "create",
                                              "search-type", NULL };
   const char *const *codes = read_only ? read_codes : write_codes;
@@ -2187,6 +2187,389 @@ do_conditional_delete (ChartaServerRequest *req,
     delete_resource (req, type, id, expected);
 }
 
+/* ---- patch -------------------------------------------------------------------------------- */
+
+void
+charta_server_patch_clear (ChartaServerPatch *patch)
+{
+  g_clear_pointer (&patch->json_patch, g_bytes_unref);
+  g_clear_pointer (&patch->parameters, charta_resource_unref);
+}
+
+gboolean
+charta_server_request_read_patch (ChartaServerRequest  *req,
+                                  ChartaServerPatch    *patch,
+                                  GError              **error)
+{
+  const char *content_type = soup_message_headers_get_one (req->headers, "Content-Type");
+  g_autofree char *type = content_type != NULL ? media_type (content_type) : NULL;
+  g_autoptr(ChartaResource) parameters = NULL;
+
+  if (g_bytes_get_size (req->body) == 0)
+    {
+      g_set_error (error, CHARTA_SERVER_ERROR, CHARTA_SERVER_ERROR_BAD_REQUEST,
+                   "PATCH [base]/%s needs a patch in the body: a JSON Patch (" JSON_PATCH ") "
+                   "or a FHIRPath Patch (Parameters, " FHIR_JSON ")", req->path);
+      return FALSE;
+    }
+  if (type == NULL)
+    {
+      g_set_error (error, CHARTA_SERVER_ERROR, CHARTA_SERVER_ERROR_UNSUPPORTED_MEDIA_TYPE,
+                   "PATCH [base]/%s without a Content-Type: send a JSON Patch as "
+                   JSON_PATCH ", a FHIRPath Patch as " FHIR_JSON, req->path);
+      return FALSE;
+    }
+  if (strcmp (type, JSON_PATCH) == 0)
+    {
+      patch->json_patch = g_bytes_ref (req->body);
+      return TRUE;
+    }
+  if (!is_json_media_type (type))
+    {
+      g_set_error (error, CHARTA_SERVER_ERROR, CHARTA_SERVER_ERROR_UNSUPPORTED_MEDIA_TYPE,
+                   "PATCH with Content-Type “%.60s” is not read: send a JSON Patch as "
+                   JSON_PATCH ", a FHIRPath Patch (Parameters) as " FHIR_JSON, type);
+      return FALSE;
+    }
+  parameters = charta_server_request_parse_body (req, error);
+  if (parameters == NULL)
+    return FALSE;
+  if (strcmp (charta_resource_get_resource_type (parameters), "Parameters") != 0)
+    {
+      g_set_error (error, CHARTA_SERVER_ERROR, CHARTA_SERVER_ERROR_BAD_REQUEST,
+                   "PATCH [base]/%s with a %s: a FHIRPath Patch is a Parameters resource (a "
+                   "JSON Patch goes as " JSON_PATCH ")", req->path,
+                   charta_resource_get_resource_type (parameters));
+      return FALSE;
+    }
+  patch->parameters = g_steal_pointer (&parameters);
+  return TRUE;
+}
+
+/* Whether @text is a JSON Pointer (RFC 6901): empty, or '/' and tokens where '~' is followed
+ * by 0 or 1. */
+static gboolean
+is_json_pointer (const char *text)
+{
+  if (text == NULL)
+    return FALSE;
+  if (*text != '\0' && *text != '/')
+    return FALSE;
+  for (const char *p = text; *p != '\0'; p++)
+    if (*p == '~' && p[1] != '0' && p[1] != '1')
+      return FALSE;
+  return TRUE;
+}
+
+/* The index of the first operation of the JSON Patch @patch that is no operation at all
+ * (RFC 6902 §4: op, path, from for move and copy, value for add, replace and test), the
+ * number of operations when all are well formed, and -1 when @patch is not an array. */
+static int
+first_malformed_json_op (JsonNode *patch)
+{
+  static const char *const ops[] = { "add", "remove", "replace", "move", "copy", "test", NULL };
+  JsonArray *array;
+  unsigned n;
+
+  if (!JSON_NODE_HOLDS_ARRAY (patch))
+    return -1;
+  array = json_node_get_array (patch);
+  n = json_array_get_length (array);
+  for (unsigned i = 0; i < n; i++)
+    {
+      JsonNode *node = json_array_get_element (array, i);
+      JsonObject *op = JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
+      const char *name = member_string (op, "op");
+      const char *path = member_string (op, "path");
+
+      if (name == NULL || !g_strv_contains (ops, name) || !is_json_pointer (path))
+        return (int) i;
+      if ((strcmp (name, "move") == 0 || strcmp (name, "copy") == 0)
+          && !is_json_pointer (member_string (op, "from")))
+        return (int) i;
+      if ((strcmp (name, "add") == 0 || strcmp (name, "replace") == 0
+           || strcmp (name, "test") == 0) && !json_object_has_member (op, "value"))
+        return (int) i;
+    }
+  return (int) n;
+}
+
+/* Whether the JSON Patch @text, which the engine refused on @current, failed because it is not
+ * a JSON Patch.  The engine applies the operations in order and stops at the first that fails:
+ * that is the first malformed one exactly when every operation before it applies. */
+static gboolean
+json_patch_is_malformed (ChartaResource *current,
+                         GBytes         *text)
+{
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(JsonArray) prefix = NULL;
+  g_autoptr(JsonNode) prefix_node = NULL;
+  g_autoptr(ChartaResource) applied = NULL;
+  gsize length;
+  const char *data = g_bytes_get_data (text, &length);
+  JsonNode *root;
+  int bad;
+
+  if (!json_parser_load_from_data (parser, data, (gssize) length, NULL))
+    return FALSE;
+  root = json_parser_get_root (parser);
+  bad = root != NULL ? first_malformed_json_op (root) : -1;
+  if (bad < 0)
+    return TRUE;
+  if ((unsigned) bad == json_array_get_length (json_node_get_array (root)))
+    return FALSE;
+  if (bad == 0)
+    return TRUE;
+  prefix = json_array_sized_new ((unsigned) bad);
+  for (int i = 0; i < bad; i++)
+    json_array_add_element (prefix, json_node_copy (json_array_get_element (
+                                                      json_node_get_array (root), (unsigned) i)));
+  prefix_node = json_node_new (JSON_NODE_ARRAY);
+  json_node_set_array (prefix_node, prefix);
+  applied = charta_patch_apply_json (current, prefix_node, NULL);
+  return applied != NULL;
+}
+
+/* Whether the FHIRPath Patch @parameters is not one: the rules the engine reads every
+ * operation by before it applies any (fhir/charta-patch.h), so that a patch it refused and
+ * this finds malformed was refused for that. */
+static gboolean
+fhirpath_patch_is_malformed (ChartaResource *parameters)
+{
+  static const char *const types[] = { "add", "insert", "delete", "replace", "move", NULL };
+  static const char *const parts[] = { "type", "path", "name", "value", "index", "source",
+                                       "destination", NULL };
+  /* the parts each type takes, all required: bits of @parts */
+  static const unsigned takes[] = { 0x0f, 0x1b, 0x03, 0x0b, 0x63 };
+  JsonNode *list = json_object_get_member (charta_resource_get_object (parameters),
+                                           "parameter");
+  JsonArray *array;
+
+  if (list == NULL)
+    return FALSE;
+  if (!JSON_NODE_HOLDS_ARRAY (list))
+    return TRUE;
+  array = json_node_get_array (list);
+  for (unsigned i = 0; i < json_array_get_length (array); i++)
+    {
+      JsonNode *node = json_array_get_element (array, i);
+      JsonObject *parameter = JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
+      JsonNode *parts_node = parameter != NULL ? json_object_get_member (parameter, "part")
+                                               : NULL;
+      JsonArray *part_list;
+      unsigned seen = 0;
+      int kind = -1;
+
+      if (g_strcmp0 (member_string (parameter, "name"), "operation") != 0
+          || parts_node == NULL || !JSON_NODE_HOLDS_ARRAY (parts_node))
+        return TRUE;
+      part_list = json_node_get_array (parts_node);
+      for (unsigned j = 0; j < json_array_get_length (part_list); j++)
+        {
+          JsonNode *part_node = json_array_get_element (part_list, j);
+          JsonObject *part = JSON_NODE_HOLDS_OBJECT (part_node)
+                             ? json_node_get_object (part_node) : NULL;
+          const char *name = member_string (part, "name");
+          unsigned k;
+
+          for (k = 0; name != NULL && parts[k] != NULL; k++)
+            if (strcmp (name, parts[k]) == 0)
+              break;
+          if (name == NULL || parts[k] == NULL || (seen & (1u << k)) != 0)
+            return TRUE;
+          seen |= 1u << k;
+          if (k == 0)
+            {
+              const char *code = member_string (part, "valueCode");
+
+              if (code == NULL)
+                code = member_string (part, "valueString");
+              for (unsigned t = 0; code != NULL && types[t] != NULL; t++)
+                if (strcmp (code, types[t]) == 0)
+                  kind = (int) t;
+              if (kind < 0)
+                return TRUE;
+            }
+          else if (k == 1 || k == 2)
+            {
+              if (member_string (part, "valueString") == NULL)
+                return TRUE;
+            }
+          else if (k >= 4)
+            {
+              JsonNode *v = json_object_get_member (part, "valueInteger");
+
+              if (v == NULL || !JSON_NODE_HOLDS_VALUE (v)
+                  || json_node_get_value_type (v) != G_TYPE_INT64
+                  || json_node_get_int (v) < 0 || json_node_get_int (v) > G_MAXINT)
+                return TRUE;
+            }
+        }
+      if (kind < 0 || seen != takes[kind])
+        return TRUE;
+    }
+  return FALSE;
+}
+
+ChartaResource *
+charta_server_apply_patch (ChartaResource           *current,
+                           const ChartaServerPatch  *patch,
+                           GError                  **error)
+{
+  g_autoptr(ChartaResource) result = NULL;
+  g_autoptr(GError) local_error = NULL;
+  gboolean malformed;
+
+  g_return_val_if_fail (current != NULL, NULL);
+  g_return_val_if_fail ((patch->json_patch != NULL) != (patch->parameters != NULL), NULL);
+
+  if (patch->json_patch != NULL)
+    {
+      gsize length;
+      const char *data = g_bytes_get_data (patch->json_patch, &length);
+
+      result = charta_patch_apply_json_data (current, data, length, &local_error);
+    }
+  else
+    result = charta_patch_apply_fhirpath (current, patch->parameters, &local_error);
+  if (result != NULL)
+    return g_steal_pointer (&result);
+
+  if (local_error->domain != CHARTA_FHIR_ERROR
+      || (local_error->code != CHARTA_FHIR_ERROR_INVALID
+          && local_error->code != CHARTA_FHIR_ERROR_FHIRPATH_EVAL))
+    {
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return NULL;
+    }
+  /* A path whose evaluation fails is the patch's trouble with this resource. */
+  malformed = local_error->code == CHARTA_FHIR_ERROR_INVALID
+              && (patch->json_patch != NULL
+                  ? json_patch_is_malformed (current, patch->json_patch)
+                  : fhirpath_patch_is_malformed (patch->parameters));
+  g_set_error (error, CHARTA_SERVER_ERROR,
+               malformed ? CHARTA_SERVER_ERROR_BAD_REQUEST : CHARTA_SERVER_ERROR_UNPROCESSABLE,
+               "%s Patch: %s", patch->json_patch != NULL ? "JSON" : "FHIRPath",
+               local_error->message);
+  return NULL;
+}
+
+/* Patches @type/@id: reads it, applies @patch, and updates it conditionally on the version
+ * read, so that a write in between fails the patch (412) rather than being lost. */
+static void
+patch_resource (ChartaServerRequest     *req,
+                const char              *type,
+                const char              *id,
+                const ChartaServerPatch *patch,
+                int64_t                  expected)
+{
+  g_autoptr(ChartaResource) current = NULL;
+  g_autoptr(ChartaResource) patched = NULL;
+  g_autoptr(ChartaResource) stored = NULL;
+  g_autoptr(ChartaChange) change = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *version_text;
+  int64_t version;
+
+  if (!charta_server_request_get_change (req, &change, &error))
+    {
+      charta_server_request_respond_error (req, error);
+      return;
+    }
+  current = charta_store_read (req->store, type, id, &error);
+  if (current == NULL)
+    {
+      charta_server_request_respond_error (req, error);
+      return;
+    }
+  version_text = charta_resource_get_version_id (current);
+  version = version_text != NULL ? g_ascii_strtoll (version_text, NULL, 10) : 0;
+  if (expected > 0 && expected != version)
+    {
+      g_set_error (&error, CHARTA_SERVER_ERROR, CHARTA_SERVER_ERROR_PRECONDITION_FAILED,
+                   "If-Match asks for version %" G_GINT64_FORMAT " of %s/%s, but the current "
+                   "version is %" G_GINT64_FORMAT, expected, type, id, version);
+      charta_server_request_respond_error (req, error);
+      return;
+    }
+  patched = charta_server_apply_patch (current, patch, &error);
+  if (patched == NULL)
+    {
+      charta_server_request_respond_error (req, error);
+      return;
+    }
+  stored = charta_store_update (req->store, patched, version, change, NULL, &error);
+  if (stored == NULL)
+    {
+      charta_server_request_respond_error (req, error);
+      return;
+    }
+  g_debug ("patch %s/%s: version %s", type, id, charta_resource_get_version_id (stored));
+  respond_written (req, stored, SOUP_STATUS_OK, "patched");
+}
+
+static void
+do_patch (ChartaServerRequest *req,
+          const char          *type,
+          const char          *id)
+{
+  g_auto(ChartaServerPatch) patch = { NULL, NULL };
+  g_autoptr(GError) error = NULL;
+  int64_t expected;
+
+  if (!check_writable (req))
+    return;
+  if (!charta_server_request_read_patch (req, &patch, &error))
+    {
+      charta_server_request_respond_error (req, error);
+      return;
+    }
+  expected = expected_version (req);
+  if (expected >= 0)
+    patch_resource (req, type, id, &patch, expected);
+}
+
+static void
+do_conditional_patch (ChartaServerRequest *req,
+                      const char          *type)
+{
+  g_auto(ChartaServerPatch) patch = { NULL, NULL };
+  g_autoptr(GError) error = NULL;
+  g_autofree char *id = NULL;
+  unsigned n = 0;
+  int64_t expected;
+
+  if (!check_writable (req))
+    return;
+  if (req->query == NULL || *req->query == '\0')
+    {
+      g_set_error (&error, CHARTA_SERVER_ERROR, CHARTA_SERVER_ERROR_BAD_REQUEST,
+                   "PATCH [base]/%s needs search criteria (PATCH [base]/%s?identifier=…) or an "
+                   "id (PATCH [base]/%s/[id])", type, type, type);
+      charta_server_request_respond_error (req, error);
+      return;
+    }
+  if (!charta_server_request_read_patch (req, &patch, &error))
+    {
+      charta_server_request_respond_error (req, error);
+      return;
+    }
+  expected = expected_version (req);
+  if (expected < 0)
+    return;
+  if (!charta_server_find_matches (req, type, req->query, &n, &id, &error))
+    {
+      charta_server_request_respond_query_error (req, error);
+      return;
+    }
+  if (n > 1)
+    respond_multiple_matches (req, type, "patch");
+  else if (n == 0)
+    respond_not_found (req, "the criteria of the conditional patch match nothing");
+  else
+    patch_resource (req, type, id, &patch, expected);
+}
+
 /* ---- search ------------------------------------------------------------------------------- */
 
 static gboolean
@@ -2452,6 +2835,13 @@ is_get (ChartaServerRequest *req)
   return req->method == SOUP_METHOD_GET || req->method == SOUP_METHOD_HEAD;
 }
 
+/* libsoup has no SOUP_METHOD_PATCH: the method is compared as text. */
+static gboolean
+is_patch (ChartaServerRequest *req)
+{
+  return strcmp (req->method, "PATCH") == 0;
+}
+
 static void
 respond_unknown_type (ChartaServerRequest *req,
                       const char          *type)
@@ -2486,9 +2876,10 @@ route_instance (ChartaServerRequest *req,
         do_update (req, type, id);
       else if (req->method == SOUP_METHOD_DELETE)
         do_delete (req, type, id);
-      /* PATCH: to be wired to fhir/charta-patch.h (JSON Patch, FHIRPath Patch) here. */
+      else if (is_patch (req))
+        do_patch (req, type, id);
       else
-        respond_method_not_allowed (req, "GET, HEAD, PUT, DELETE");
+        respond_method_not_allowed (req, "GET, HEAD, PUT, PATCH, DELETE");
       return;
     }
   if (segments[2][0] == '$' && n == 3)
@@ -2611,9 +3002,10 @@ charta_server_route (ChartaServerRequest *req)
         do_conditional_update (req, first);
       else if (req->method == SOUP_METHOD_DELETE)
         do_conditional_delete (req, first);
-      /* PATCH [type]?criteria: conditional patch, with the patch wiring below. */
+      else if (is_patch (req))
+        do_conditional_patch (req, first);
       else
-        respond_method_not_allowed (req, "GET, HEAD, POST, PUT, DELETE");
+        respond_method_not_allowed (req, "GET, HEAD, POST, PUT, PATCH, DELETE");
       return;
     }
   if (n == 2 && strcmp (segments[1], "_search") == 0)

@@ -386,6 +386,44 @@ put (Fixture    *f,
   g_assert_nonnull (stored);
 }
 
+/* The current version of @type/@id as the store has it (0: none, or deleted). */
+static int64_t
+stored_version (Fixture    *f,
+                const char *type,
+                const char *id)
+{
+  g_autoptr(GBytes) json = NULL;
+  int64_t version = 0;
+
+  json = charta_store_read_bytes (f->st.store, type, id, &version, NULL);
+  return json != NULL ? version : 0;
+}
+
+/* The current version of @type/@id, parsed; fails the test when there is none. */
+static ChartaResource *
+stored_resource (Fixture    *f,
+                 const char *type,
+                 const char *id)
+{
+  g_autoptr(GError) error = NULL;
+  ChartaResource *resource = charta_store_read (f->st.store, type, id, &error);
+
+  g_assert_no_error (error);
+  return resource;
+}
+
+/* The string member @name of the stored @type/@id (NULL when absent). */
+static char *
+stored_string (Fixture    *f,
+               const char *type,
+               const char *id,
+               const char *name)
+{
+  g_autoptr(ChartaResource) resource = stored_resource (f, type, id);
+
+  return g_strdup (member_string (charta_resource_get_object (resource), name));
+}
+
 /* ---- tests: capabilities ------------------------------------------------------------------ */
 
 static JsonObject *
@@ -455,12 +493,23 @@ test_metadata (Fixture       *f,
    * model defines it. */
   patient = find_rest_resource (capabilities, "Patient");
   g_assert_nonnull (patient);
-  for (const char *const *code = (const char *const[]) { "read", "vread", "update", "delete",
-                                                          "history-instance", "history-type",
-                                                          "create", "search-type", NULL };
+  for (const char *const *code = (const char *const[]) { "read", "vread", "update", "patch",
+                                                          "delete", "history-instance",
+                                                          "history-type", "create",
+                                                          "search-type", NULL };
        *code != NULL; code++)
     g_assert_true (has_code (json_object_get_array_member (patient, "interaction"), *code));
-  g_assert_false (has_code (json_object_get_array_member (patient, "interaction"), "patch"));
+  /* patch on every type, as every other write */
+  {
+    JsonArray *resources = json_object_get_array_member (rest, "resource");
+    unsigned n_patch = 0;
+
+    for (unsigned i = 0; i < json_array_get_length (resources); i++)
+      if (has_code (json_object_get_array_member (json_array_get_object_element (resources, i),
+                                                  "interaction"), "patch"))
+        n_patch++;
+    g_assert_cmpuint (n_patch, ==, n_types);
+  }
   g_assert_true (json_object_get_boolean_member (patient, "conditionalCreate"));
   params = json_object_get_array_member (patient, "searchParam");
   for (unsigned i = 0; i < json_array_get_length (params); i++)
@@ -497,11 +546,26 @@ test_metadata_read_only (Fixture       *f,
   g_assert_true (has_code (json_object_get_array_member (patient, "interaction"), "read"));
   g_assert_false (has_code (json_object_get_array_member (patient, "interaction"), "create"));
   g_assert_false (has_code (json_object_get_array_member (patient, "interaction"), "delete"));
+  g_assert_false (has_code (json_object_get_array_member (patient, "interaction"), "patch"));
 
   created = fetch (f, "POST", "Patient", "{\"resourceType\":\"Patient\"}", NULL);
   g_assert_cmpuint (created->status, ==, 405);
   assert_outcome (created, "not-supported", "read-only");
   g_assert_cmpint (charta_test_store_count (f->st.store, "Patient"), ==, 0);
+
+  /* a patch is a write too, even of a resource that is there */
+  {
+    g_autofree char *url = NULL;
+    g_autoptr(Response) patched = NULL;
+
+    put (f, "{\"resourceType\":\"Patient\",\"id\":\"ro\"}");
+    url = url_for (f, "Patient/ro");
+    patched = send_on (f->session, "PATCH", url, "application/json-patch+json",
+                       "[{\"op\":\"add\",\"path\":\"/active\",\"value\":true}]", NULL);
+    g_assert_cmpuint (patched->status, ==, 405);
+    assert_outcome (patched, "not-supported", "read-only");
+    g_assert_cmpint (stored_version (f, "Patient", "ro"), ==, 1);
+  }
 }
 
 /* ---- tests: CRUD -------------------------------------------------------------------------- */
@@ -663,7 +727,9 @@ test_errors (Fixture       *f,
     /* methods: 405 */
     { "POST", "metadata", "application/fhir+json", "{}", 405, "not-supported", NULL },
     { "PUT", "Patient/p1/_history", "application/fhir+json", "{}", 405, "not-supported", NULL },
-    { "PATCH", "Patient/p1", "application/json-patch+json", "[]", 405, "not-supported", NULL },
+    { "PATCH", "metadata", "application/json-patch+json", "[]", 405, "not-supported", NULL },
+    { "PATCH", "Patient/p1", "text/plain", "[]", 415, "not-supported", NULL },
+    { "PATCH", "Patient/p1", "application/json-patch+json", "[]", 404, "not-found", "p1" },
     /* a compartment that is none; an operation not served */
     { "GET", "Observation/o1/Patient", NULL, NULL, 404, "not-found", "compartment" },
     { "GET", "Patient/p1/$nothing", NULL, NULL, 501, "not-supported", "$nothing" },
@@ -1323,6 +1389,7 @@ test_cors (Fixture       *f,
   g_assert_cmpstr (header (preflight, "Access-Control-Allow-Origin"), ==,
                    "https://app.example");
   charta_test_assert_contains (header (preflight, "Access-Control-Allow-Methods"), "POST");
+  charta_test_assert_contains (header (preflight, "Access-Control-Allow-Methods"), "PATCH");
   charta_test_assert_contains (header (preflight, "Access-Control-Allow-Headers"),
                                "X-Provenance");
 
@@ -1452,6 +1519,533 @@ test_provenance (Fixture       *f,
   g_free (path);
   path = g_strdup_printf ("Patient/%s", id);
   g_assert_cmpstr (ids, ==, path);
+}
+
+/* ---- tests: patch ------------------------------------------------------------------------- */
+
+#define JSON_PATCH "application/json-patch+json"
+
+/* PATCH [base]/@path with @body of type @content_type, and the headers that follow. */
+static Response *
+patch (Fixture    *f,
+       const char *path,
+       const char *content_type,
+       const char *body,
+       ...)
+{
+  g_autofree char *url = url_for (f, path);
+  va_list args;
+  Response *r;
+
+  va_start (args, body);
+  r = send_va (f->session, "PATCH", url, content_type, body, args);
+  va_end (args);
+  return r;
+}
+
+#define PJ_PATIENT \
+  "{\"resourceType\":\"Patient\",\"id\":\"pj\",\"name\":[{\"family\":\"Chalmers\"}]," \
+  "\"gender\":\"male\",\"birthDate\":\"1970-01-01\"}"
+
+static void
+test_patch_json (Fixture       *f,
+                 gconstpointer  data)
+{
+  g_autoptr(Response) r = NULL;
+  g_autoptr(ChartaResource) stored = NULL;
+  g_autoptr(JsonNode) stored_node = NULL;
+  g_autofree char *location = NULL;
+  g_autofree char *gender = NULL;
+  JsonObject *body, *name;
+
+  put (f, PJ_PATIENT);
+
+  /* two operations, one new version: birthDate replaced, a given name added to name[0] */
+  r = patch (f, "Patient/pj", JSON_PATCH,
+             "[{\"op\":\"replace\",\"path\":\"/birthDate\",\"value\":\"1971-02-03\"},"
+             "{\"op\":\"add\",\"path\":\"/name/0/given\",\"value\":[\"Peter\"]}]", NULL);
+  g_assert_cmpuint (r->status, ==, 200);
+  g_assert_cmpstr (header (r, "ETag"), ==, "W/\"2\"");
+  location = g_strdup_printf ("%s/Patient/pj/_history/2", f->base);
+  g_assert_cmpstr (header (r, "Location"), ==, location);
+  g_assert_nonnull (header (r, "Last-Modified"));
+  body = body_object (r);
+  g_assert_cmpstr (member_string (body, "birthDate"), ==, "1971-02-03");
+  g_assert_cmpstr (member_string (json_object_get_object_member (body, "meta"), "versionId"), ==,
+                   "2");
+  name = json_array_get_object_element (json_object_get_array_member (body, "name"), 0);
+  g_assert_cmpstr (json_array_get_string_element (json_object_get_array_member (name, "given"),
+                                                  0), ==, "Peter");
+  g_assert_cmpstr (member_string (name, "family"), ==, "Chalmers");
+  /* the response is what the store now holds */
+  g_assert_cmpint (stored_version (f, "Patient", "pj"), ==, 2);
+  stored = stored_resource (f, "Patient", "pj");
+  stored_node = json_node_init_object (json_node_alloc (), charta_resource_get_object (stored));
+  g_assert_true (charta_test_json_equal (stored_node, r->json, NULL));
+  g_clear_pointer (&r, response_free);
+
+  /* a failed test: 422 naming the operation, its path and the value; nothing written, the
+   * replace after it not applied either */
+  r = patch (f, "Patient/pj", JSON_PATCH,
+             "[{\"op\":\"test\",\"path\":\"/gender\",\"value\":\"female\"},"
+             "{\"op\":\"replace\",\"path\":\"/gender\",\"value\":\"female\"}]", NULL);
+  g_assert_cmpuint (r->status, ==, 422);
+  assert_outcome (r, "processing", "operation 0 (test)");
+  assert_outcome (r, "processing", "/gender");
+  assert_outcome (r, "processing", "female");
+  g_assert_cmpint (stored_version (f, "Patient", "pj"), ==, 2);
+  gender = stored_string (f, "Patient", "pj", "gender");
+  g_assert_cmpstr (gender, ==, "male");
+  g_clear_pointer (&r, response_free);
+
+  /* operations that cannot be applied to this resource: 422 */
+  {
+    struct
+    {
+      const char *patch;
+      const char *text;
+    } cases[] = {
+      /* name has one element: there is no /name/5 */
+      { "[{\"op\":\"remove\",\"path\":\"/name/5\"}]", "/name/5" },
+      /* a patch may not change the id */
+      { "[{\"op\":\"replace\",\"path\":\"/id\",\"value\":\"other\"}]", "id" },
+      /* the first applies, the second has nothing to move */
+      { "[{\"op\":\"add\",\"path\":\"/active\",\"value\":true},"
+        "{\"op\":\"move\",\"from\":\"/deceasedBoolean\",\"path\":\"/x\"}]", "operation 1" },
+      /* the first fails to apply; the second is malformed (no path) but never reached: the
+       * patch failed on this resource, so 422 */
+      { "[{\"op\":\"remove\",\"path\":\"/telecom\"},{\"op\":\"remove\"}]", "/telecom" },
+    };
+
+    for (size_t i = 0; i < G_N_ELEMENTS (cases); i++)
+      {
+        g_autoptr(Response) c = patch (f, "Patient/pj", JSON_PATCH, cases[i].patch, NULL);
+
+        g_test_message ("unprocessable case %zu", i);
+        g_assert_cmpuint (c->status, ==, 422);
+        assert_outcome (c, "processing", cases[i].text);
+      }
+  }
+
+  /* a result that does not validate (gender has no code "x"): 422 naming the element */
+  r = patch (f, "Patient/pj", JSON_PATCH,
+             "[{\"op\":\"replace\",\"path\":\"/gender\",\"value\":\"x\"}]", NULL);
+  g_assert_cmpuint (r->status, ==, 422);
+  assert_outcome (r, "invalid", "gender");
+  g_clear_pointer (&r, response_free);
+
+  /* documents that are no JSON Patch: 400 */
+  {
+    struct
+    {
+      const char *patch;
+      const char *code;
+    } cases[] = {
+      { "[{\"op\":\"jump\",\"path\":\"/gender\"}]", "invalid" },          /* unknown op */
+      { "{\"op\":\"remove\",\"path\":\"/gender\"}", "invalid" },          /* not an array */
+      { "[{\"op\":\"remove\",\"path\":\"gender\"}]", "invalid" },         /* no leading '/' */
+      { "[{\"op\":\"remove\",\"path\":\"/a~2b\"}]", "invalid" },          /* '~' then 2 */
+      { "[{\"op\":\"add\",\"path\":\"/active\"}]", "invalid" },           /* add without value */
+      { "[{\"path\":\"/active\",\"value\":true}]", "invalid" },           /* no op */
+      /* the first would apply; the second is no operation */
+      { "[{\"op\":\"add\",\"path\":\"/active\",\"value\":true},{\"op\":\"copy\","
+        "\"path\":\"/x\"}]", "invalid" },
+      { "[{\"op\":", "structure" },                                     /* not JSON */
+    };
+
+    for (size_t i = 0; i < G_N_ELEMENTS (cases); i++)
+      {
+        g_autoptr(Response) c = patch (f, "Patient/pj", JSON_PATCH, cases[i].patch, NULL);
+
+        g_test_message ("malformed case %zu", i);
+        g_assert_cmpuint (c->status, ==, 400);
+        assert_outcome (c, cases[i].code, NULL);
+      }
+  }
+  /* none of these wrote anything */
+  g_assert_cmpint (stored_version (f, "Patient", "pj"), ==, 2);
+
+  /* a patch that changes nothing makes no version: 200 with version 2 */
+  r = patch (f, "Patient/pj", JSON_PATCH,
+             "[{\"op\":\"test\",\"path\":\"/gender\",\"value\":\"male\"}]", NULL);
+  g_assert_cmpuint (r->status, ==, 200);
+  g_assert_cmpstr (header (r, "ETag"), ==, "W/\"2\"");
+  g_assert_cmpstr (member_string (body_object (r), "gender"), ==, "male");
+  g_assert_cmpint (stored_version (f, "Patient", "pj"), ==, 2);
+}
+
+static void
+test_patch_requests (Fixture       *f,
+                     gconstpointer  data)
+{
+  const char *to_female = "[{\"op\":\"replace\",\"path\":\"/gender\",\"value\":\"female\"}]";
+  const char *to_other = "[{\"op\":\"replace\",\"path\":\"/gender\",\"value\":\"other\"}]";
+  g_autoptr(Response) r = NULL;
+  g_autoptr(ChartaResource) provenance = NULL;
+  g_autofree char *gender = NULL;
+  JsonObject *root, *who, *coding;
+
+  put (f, PJ_PATIENT);
+
+  /* Content-Type: 415 for what is no patch type, and none with a body; 400 for no body and
+   * for FHIR JSON that is no Parameters */
+  {
+    struct
+    {
+      const char *content_type;
+      const char *body;
+      unsigned status;
+      const char *code;
+    } cases[] = {
+      { "text/plain", "[]", 415, "not-supported" },
+      { "application/fhir+xml", "<Parameters/>", 415, "not-supported" },
+      { "application/xml-patch+xml", "<diff/>", 415, "not-supported" },
+      { NULL, "[]", 415, "not-supported" },
+      { JSON_PATCH, NULL, 400, "invalid" },
+      { "application/fhir+json", "[{\"op\":\"remove\",\"path\":\"/gender\"}]", 400,
+        "structure" },
+      { "application/fhir+json", PJ_PATIENT, 400, "invalid" },
+    };
+
+    for (size_t i = 0; i < G_N_ELEMENTS (cases); i++)
+      {
+        g_autoptr(Response) c = patch (f, "Patient/pj", cases[i].content_type, cases[i].body,
+                                       NULL);
+
+        g_test_message ("content case %zu", i);
+        g_assert_cmpuint (c->status, ==, cases[i].status);
+        assert_outcome (c, cases[i].code, NULL);
+      }
+  }
+  g_assert_cmpint (stored_version (f, "Patient", "pj"), ==, 1);
+
+  /* If-Match: a stale version 412 (nothing written), the current one applies, a malformed
+   * one 400 */
+  r = patch (f, "Patient/pj", JSON_PATCH, to_female, "If-Match", "W/\"7\"", NULL);
+  g_assert_cmpuint (r->status, ==, 412);
+  assert_outcome (r, "conflict", "version 7");
+  g_assert_cmpint (stored_version (f, "Patient", "pj"), ==, 1);
+  g_clear_pointer (&r, response_free);
+  r = patch (f, "Patient/pj", JSON_PATCH, to_female, "If-Match", "yesterday", NULL);
+  g_assert_cmpuint (r->status, ==, 400);
+  g_clear_pointer (&r, response_free);
+  r = patch (f, "Patient/pj", JSON_PATCH, to_female, "If-Match", "W/\"1\"", NULL);
+  g_assert_cmpuint (r->status, ==, 200);
+  g_assert_cmpstr (header (r, "ETag"), ==, "W/\"2\"");
+  gender = stored_string (f, "Patient", "pj", "gender");
+  g_assert_cmpstr (gender, ==, "female");
+  g_clear_pointer (&r, response_free);
+
+  /* Prefer: minimal (no body), OperationOutcome */
+  r = patch (f, "Patient/pj", JSON_PATCH, to_other, "Prefer", "return=minimal", NULL);
+  g_assert_cmpuint (r->status, ==, 200);
+  g_assert_cmpuint (g_bytes_get_size (r->body), ==, 0);
+  g_assert_cmpstr (header (r, "ETag"), ==, "W/\"3\"");
+  g_clear_pointer (&r, response_free);
+  r = patch (f, "Patient/pj", JSON_PATCH, to_female, "Prefer", "return=OperationOutcome",
+             NULL);
+  g_assert_cmpuint (r->status, ==, 200);
+  assert_outcome (r, "informational", "patched Patient/pj: version 4");
+  g_clear_pointer (&r, response_free);
+
+  /* Provenance: the activity is UPDATE unless X-Provenance gives one; its agent is the
+   * header's */
+  provenance = charta_test_store_provenance_of (f->st.store, "Patient", "pj", 4);
+  root = charta_resource_get_object (provenance);
+  coding = json_array_get_object_element (
+    json_object_get_array_member (json_object_get_object_member (root, "activity"), "coding"),
+    0);
+  g_assert_cmpstr (member_string (coding, "code"), ==, "UPDATE");
+  g_clear_pointer (&provenance, charta_resource_unref);
+  r = patch (f, "Patient/pj", JSON_PATCH, to_other, "X-Provenance", PROVENANCE_HEADER, NULL);
+  g_assert_cmpuint (r->status, ==, 200);
+  g_assert_cmpstr (header (r, "ETag"), ==, "W/\"5\"");
+  provenance = charta_test_store_provenance_of (f->st.store, "Patient", "pj", 5);
+  root = charta_resource_get_object (provenance);
+  who = json_object_get_object_member (json_array_get_object_element (
+                                         json_object_get_array_member (root, "agent"), 0),
+                                       "who");
+  g_assert_cmpstr (member_string (who, "display"), ==, "Dr Who");
+  coding = json_array_get_object_element (
+    json_object_get_array_member (json_object_get_object_member (root, "activity"), "coding"),
+    0);
+  g_assert_cmpstr (member_string (coding, "code"), ==, "amend");
+  g_clear_pointer (&r, response_free);
+  /* a bad X-Provenance: 400, nothing written */
+  r = patch (f, "Patient/pj", JSON_PATCH, to_female, "X-Provenance", "{\"resourceType\":1}",
+             NULL);
+  g_assert_cmpuint (r->status, ==, 400);
+  assert_outcome (r, "invalid", "X-Provenance");
+  g_assert_cmpint (stored_version (f, "Patient", "pj"), ==, 5);
+  g_clear_pointer (&r, response_free);
+
+  /* unknown: 404; deleted: 410; a path that is not an id: 404 */
+  r = patch (f, "Patient/nobody", JSON_PATCH, to_female, NULL);
+  g_assert_cmpuint (r->status, ==, 404);
+  assert_outcome (r, "not-found", NULL);
+  g_clear_pointer (&r, response_free);
+  put (f, "{\"resourceType\":\"Patient\",\"id\":\"gone\"}");
+  {
+    g_autoptr(Response) deleted = fetch (f, "DELETE", "Patient/gone", NULL, NULL);
+
+    g_assert_cmpuint (deleted->status, ==, 200);
+  }
+  r = patch (f, "Patient/gone", JSON_PATCH, to_female, NULL);
+  g_assert_cmpuint (r->status, ==, 410);
+  assert_outcome (r, "deleted", NULL);
+  g_clear_pointer (&r, response_free);
+  r = patch (f, "Patient/a_b", JSON_PATCH, to_female, NULL);
+  g_assert_cmpuint (r->status, ==, 404);
+  g_clear_pointer (&r, response_free);
+  /* nowhere else: 405 with PATCH among what is allowed where it is */
+  r = patch (f, "Patient/pj/_history/1", JSON_PATCH, to_female, NULL);
+  g_assert_cmpuint (r->status, ==, 405);
+  g_clear_pointer (&r, response_free);
+  r = fetch (f, "POST", "Patient/pj", "{\"resourceType\":\"Patient\"}", NULL);
+  g_assert_cmpuint (r->status, ==, 405);
+  charta_test_assert_contains (header (r, "Allow"), "PATCH");
+}
+
+/* One FHIRPath Patch operation: type, path, and the parts in @rest (",{…}" each). */
+#define FP_OP(type, path, rest) \
+  "{\"name\":\"operation\",\"part\":[{\"name\":\"type\",\"valueCode\":\"" type "\"}," \
+  "{\"name\":\"path\",\"valueString\":\"" path "\"}" rest "]}"
+#define FP_PATCH(ops) "{\"resourceType\":\"Parameters\",\"parameter\":[" ops "]}"
+
+static void
+test_patch_fhirpath (Fixture       *f,
+                     gconstpointer  data)
+{
+  g_autoptr(Response) r = NULL;
+  g_autoptr(ChartaResource) stored = NULL;
+  JsonObject *root, *name;
+  JsonArray *telecom;
+
+  put (f, "{\"resourceType\":\"Patient\",\"id\":\"pf\",\"name\":[{\"family\":\"Smith\"}],"
+          "\"gender\":\"male\",\"telecom\":[{\"system\":\"phone\",\"value\":\"555\"},"
+          "{\"system\":\"email\",\"value\":\"a@example.org\"}]}");
+
+  /* add birthDate, replace gender, delete the email, insert a given name: one version */
+  r = patch (f, "Patient/pf", "application/fhir+json",
+             FP_PATCH (FP_OP ("add", "Patient", ",{\"name\":\"name\",\"valueString\":"
+                              "\"birthDate\"},{\"name\":\"value\",\"valueDate\":\"1980-05-06\"}")
+                       ","
+                       FP_OP ("replace", "Patient.gender", ",{\"name\":\"value\",\"valueCode\":"
+                              "\"female\"}")
+                       ","
+                       FP_OP ("delete", "Patient.telecom.where(system = 'email')", "")
+                       ","
+                       FP_OP ("add", "Patient.name[0]", ",{\"name\":\"name\",\"valueString\":"
+                              "\"given\"},{\"name\":\"value\",\"valueString\":\"Ann\"}")),
+             NULL);
+  g_assert_cmpuint (r->status, ==, 200);
+  g_assert_cmpstr (header (r, "ETag"), ==, "W/\"2\"");
+  g_clear_pointer (&r, response_free);
+  stored = stored_resource (f, "Patient", "pf");
+  root = charta_resource_get_object (stored);
+  g_assert_cmpstr (member_string (root, "birthDate"), ==, "1980-05-06");
+  g_assert_cmpstr (member_string (root, "gender"), ==, "female");
+  /* the phone is left alone */
+  telecom = json_object_get_array_member (root, "telecom");
+  g_assert_cmpuint (json_array_get_length (telecom), ==, 1);
+  g_assert_cmpstr (member_string (json_array_get_object_element (telecom, 0), "system"), ==,
+                   "phone");
+  name = json_array_get_object_element (json_object_get_array_member (root, "name"), 0);
+  g_assert_cmpstr (json_array_get_string_element (json_object_get_array_member (name, "given"),
+                                                  0), ==, "Ann");
+  g_clear_pointer (&stored, charta_resource_unref);
+
+  /* all or nothing: the first would apply, the second selects nothing to replace: 422
+   * naming operation 1 and its path; gender stays female, no version 3 */
+  r = patch (f, "Patient/pf", "application/fhir+json",
+             FP_PATCH (FP_OP ("replace", "Patient.gender", ",{\"name\":\"value\",\"valueCode\":"
+                              "\"male\"}")
+                       ","
+                       FP_OP ("replace", "Patient.address", ",{\"name\":\"value\","
+                              "\"valueAddress\":{\"city\":\"Leeds\"}}")),
+             NULL);
+  g_assert_cmpuint (r->status, ==, 422);
+  assert_outcome (r, "processing", "operation 1 (replace)");
+  assert_outcome (r, "processing", "Patient.address");
+  g_assert_cmpint (stored_version (f, "Patient", "pf"), ==, 2);
+  stored = stored_resource (f, "Patient", "pf");
+  g_assert_cmpstr (member_string (charta_resource_get_object (stored), "gender"), ==, "female");
+  g_clear_pointer (&r, response_free);
+
+  /* a value of the wrong type for the element: 422 */
+  r = patch (f, "Patient/pf", "application/fhir+json",
+             FP_PATCH (FP_OP ("replace", "Patient.gender", ",{\"name\":\"value\","
+                              "\"valueQuantity\":{\"value\":1}}")), NULL);
+  g_assert_cmpuint (r->status, ==, 422);
+  g_clear_pointer (&r, response_free);
+
+  /* Parameters that are no FHIRPath Patch: 400 */
+  {
+    const char *cases[] = {
+      /* a parameter not called operation */
+      "{\"resourceType\":\"Parameters\",\"parameter\":[{\"name\":\"op\",\"part\":[]}]}",
+      /* an unknown type */
+      FP_PATCH (FP_OP ("jump", "Patient.gender", "")),
+      /* replace without its value */
+      FP_PATCH (FP_OP ("replace", "Patient.gender", "")),
+      /* delete with a value it does not take */
+      FP_PATCH (FP_OP ("delete", "Patient.gender", ",{\"name\":\"value\",\"valueCode\":"
+                       "\"male\"}")),
+      /* an index that is no integer (the first operation is fine) */
+      FP_PATCH (FP_OP ("delete", "Patient.gender", "") ","
+                FP_OP ("insert", "Patient.name", ",{\"name\":\"index\",\"valueString\":\"0\"},"
+                       "{\"name\":\"value\",\"valueHumanName\":{\"family\":\"X\"}}")),
+      /* a path that does not parse */
+      FP_PATCH (FP_OP ("delete", "Patient.name[", "")),
+    };
+
+    for (size_t i = 0; i < G_N_ELEMENTS (cases); i++)
+      {
+        g_autoptr(Response) c = patch (f, "Patient/pf", "application/fhir+json", cases[i],
+                                       NULL);
+
+        g_test_message ("malformed case %zu", i);
+        g_assert_cmpuint (c->status, ==, 400);
+        assert_outcome (c, "invalid", NULL);
+      }
+  }
+  g_assert_cmpint (stored_version (f, "Patient", "pf"), ==, 2);
+
+  /* application/json takes a FHIRPath Patch too: delete the phone, the last telecom, so
+   * telecom goes */
+  r = patch (f, "Patient/pf", "application/json",
+             FP_PATCH (FP_OP ("delete", "Patient.telecom[0]", "")), NULL);
+  g_assert_cmpuint (r->status, ==, 200);
+  g_assert_cmpstr (header (r, "ETag"), ==, "W/\"3\"");
+  g_assert_false (json_object_has_member (body_object (r), "telecom"));
+  g_assert_cmpstr (member_string (body_object (r), "gender"), ==, "female");
+}
+
+static void
+test_patch_conditional (Fixture       *f,
+                        gconstpointer  data)
+{
+  const char *active = "[{\"op\":\"add\",\"path\":\"/active\",\"value\":true}]";
+  g_autoptr(Response) one = NULL;
+  g_autoptr(Response) many = NULL;
+  g_autoptr(Response) none = NULL;
+  g_autoptr(Response) no_criteria = NULL;
+  g_autoptr(Response) unknown = NULL;
+  g_autoptr(Response) stale = NULL;
+
+  /* a: MRN 1; b and c: MRN 2 */
+  put (f, "{\"resourceType\":\"Patient\",\"id\":\"a\",\"identifier\":[{\"system\":\"" MRN "\","
+          "\"value\":\"1\"}]}");
+  put (f, "{\"resourceType\":\"Patient\",\"id\":\"b\",\"identifier\":[{\"system\":\"" MRN "\","
+          "\"value\":\"2\"}]}");
+  put (f, "{\"resourceType\":\"Patient\",\"id\":\"c\",\"identifier\":[{\"system\":\"" MRN "\","
+          "\"value\":\"2\"}]}");
+
+  /* one match: a patched, version 2 */
+  one = patch (f, "Patient?identifier=" MRN "%7C1", JSON_PATCH, active, NULL);
+  g_assert_cmpuint (one->status, ==, 200);
+  g_assert_cmpstr (member_string (body_object (one), "id"), ==, "a");
+  g_assert_true (json_object_get_boolean_member (body_object (one), "active"));
+  g_assert_cmpstr (header (one, "ETag"), ==, "W/\"2\"");
+  /* two matches: 412; none: 404; no criteria or an unknown parameter: 400 */
+  many = patch (f, "Patient?identifier=" MRN "%7C2", JSON_PATCH, active, NULL);
+  g_assert_cmpuint (many->status, ==, 412);
+  assert_outcome (many, "conflict", "more than one");
+  none = patch (f, "Patient?identifier=" MRN "%7C9", JSON_PATCH, active, NULL);
+  g_assert_cmpuint (none->status, ==, 404);
+  assert_outcome (none, "not-found", "conditional patch");
+  no_criteria = patch (f, "Patient", JSON_PATCH, active, NULL);
+  g_assert_cmpuint (no_criteria->status, ==, 400);
+  unknown = patch (f, "Patient?foo=1", JSON_PATCH, active, NULL);
+  g_assert_cmpuint (unknown->status, ==, 400);
+  /* If-Match with the criteria: a stale version fails */
+  stale = patch (f, "Patient?identifier=" MRN "%7C1", JSON_PATCH,
+                 "[{\"op\":\"remove\",\"path\":\"/active\"}]", "If-Match", "W/\"1\"", NULL);
+  g_assert_cmpuint (stale->status, ==, 412);
+  /* a at 2, b and c untouched */
+  g_assert_cmpint (stored_version (f, "Patient", "a"), ==, 2);
+  g_assert_cmpint (stored_version (f, "Patient", "b"), ==, 1);
+  g_assert_cmpint (stored_version (f, "Patient", "c"), ==, 1);
+}
+
+/* Patches from several threads at once, each adding a name, over HTTP or in a transaction:
+ * every patch that succeeds made its own version, and none was lost. */
+typedef struct
+{
+  Fixture  *f;
+  gboolean  transaction;
+  unsigned  ok;
+  unsigned  conflicts;
+  unsigned  other;
+} Patcher;
+
+static gpointer
+hammer_patches (gpointer data)
+{
+  Patcher *p = data;
+  g_autoptr(SoupSession) session = soup_session_new ();
+  const char *add = "[{\"op\":\"add\",\"path\":\"/name/-\",\"value\":{\"family\":\"Racer\"}}]";
+  g_autofree char *data64 = g_base64_encode ((const guchar *) add, strlen (add));
+  g_autofree char *bundle = g_strdup_printf ("{\"resourceType\":\"Bundle\",\"type\":"
+                                             "\"transaction\",\"entry\":[{\"resource\":"
+                                             "{\"resourceType\":\"Binary\",\"contentType\":"
+                                             "\"" JSON_PATCH "\",\"data\":\"%s\"},\"request\":"
+                                             "{\"method\":\"PATCH\",\"url\":\"Patient/race\"}}]}",
+                                             data64);
+  g_autofree char *url = url_for (p->f, p->transaction ? "" : "Patient/race");
+
+  for (unsigned i = 0; i < 15; i++)
+    {
+      g_autoptr(Response) r = NULL;
+
+      if (p->transaction)
+        r = send_on (session, "POST", url, "application/fhir+json", bundle, NULL);
+      else
+        r = send_on (session, "PATCH", url, JSON_PATCH, add, NULL);
+      if (r->status == 200)
+        p->ok++;
+      else if (r->status == 412 || r->status == 409)
+        p->conflicts++;
+      else
+        p->other++;
+    }
+  return NULL;
+}
+
+static void
+test_patch_concurrent (Fixture       *f,
+                       gconstpointer  data)
+{
+  GThread *threads[4];
+  Patcher patchers[G_N_ELEMENTS (threads)];
+  unsigned ok = 0, conflicts = 0;
+  g_autoptr(ChartaResource) stored = NULL;
+
+  put (f, "{\"resourceType\":\"Patient\",\"id\":\"race\",\"name\":[{\"family\":\"Start\"}]}");
+  /* two patch over HTTP, two in transactions */
+  for (unsigned i = 0; i < G_N_ELEMENTS (threads); i++)
+    {
+      patchers[i] = (Patcher) { f, i % 2 == 1, 0, 0, 0 };
+      threads[i] = g_thread_new ("patcher", hammer_patches, &patchers[i]);
+    }
+  for (unsigned i = 0; i < G_N_ELEMENTS (threads); i++)
+    {
+      g_thread_join (threads[i]);
+      g_test_message ("%s: %u patched, %u conflicts",
+                      patchers[i].transaction ? "transaction" : "PATCH", patchers[i].ok,
+                      patchers[i].conflicts);
+      g_assert_cmpuint (patchers[i].other, ==, 0);
+      g_assert_cmpuint (patchers[i].ok + patchers[i].conflicts, ==, 15);
+      ok += patchers[i].ok;
+      conflicts += patchers[i].conflicts;
+    }
+  g_assert_cmpuint (ok, >, 0);
+  /* version 1 and one version per success; the first name and one per success */
+  g_assert_cmpint (stored_version (f, "Patient", "race"), ==, 1 + ok);
+  stored = stored_resource (f, "Patient", "race");
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (
+                                             charta_resource_get_object (stored), "name")), ==,
+                    1 + ok);
 }
 
 /* ---- tests: limits ------------------------------------------------------------------------ */
@@ -1950,6 +2544,210 @@ test_bundle_errors (Fixture       *f,
                                                                       "rest"), 0);
   g_assert_true (has_code (json_object_get_array_member (rest, "interaction"), "transaction"));
   g_assert_true (has_code (json_object_get_array_member (rest, "interaction"), "batch"));
+}
+
+/* A Bundle entry that patches @url with the JSON Patch @json_patch, as a Binary (base64). */
+static char *
+json_patch_entry (const char *url,
+                  const char *json_patch,
+                  const char *content_type,
+                  const char *extra_request)
+{
+  g_autofree char *data = g_base64_encode ((const guchar *) json_patch, strlen (json_patch));
+
+  return g_strdup_printf ("{\"resource\":{\"resourceType\":\"Binary\",\"contentType\":\"%s\","
+                          "\"data\":\"%s\"},\"request\":{\"method\":\"PATCH\",\"url\":\"%s\"%s}}",
+                          content_type, data, url, extra_request != NULL ? extra_request : "");
+}
+
+static char *
+bundle_of (const char *type,
+           const char *entries)
+{
+  return g_strdup_printf ("{\"resourceType\":\"Bundle\",\"type\":\"%s\",\"entry\":[%s]}", type,
+                          entries);
+}
+
+#define PT_P1 "{\"resourceType\":\"Patient\",\"id\":\"p1\",\"gender\":\"male\"}"
+#define PT_P2 "{\"resourceType\":\"Patient\",\"id\":\"p2\",\"active\":true,\"identifier\":" \
+  "[{\"system\":\"" MRN "\",\"value\":\"22\"}]}"
+#define TO_FEMALE "[{\"op\":\"replace\",\"path\":\"/gender\",\"value\":\"female\"}]"
+#define P2_INACTIVE \
+  "{\"resource\":" FP_PATCH (FP_OP ("replace", "Patient.active", ",{\"name\":\"value\"," \
+                                    "\"valueBoolean\":false}")) "," \
+  "\"request\":{\"method\":\"PATCH\",\"url\":\"Patient?identifier=" MRN "|22\"}}"
+
+static void
+test_patch_transaction (Fixture       *f,
+                        gconstpointer  data)
+{
+  g_autofree char *p1_entry = json_patch_entry ("Patient/p1", TO_FEMALE, JSON_PATCH, NULL);
+  g_autofree char *entries = NULL;
+  g_autofree char *body = NULL;
+  g_autofree char *gender = NULL;
+  g_autoptr(Response) r = NULL;
+  g_autoptr(ChartaResource) p2 = NULL;
+  JsonObject *response;
+
+  put (f, PT_P1);
+  put (f, PT_P2);
+
+  /* p1 by JSON Patch (a Binary), p2 by FHIRPath Patch found by its identifier, and an
+   * Observation created beside them: one transaction */
+  entries = g_strconcat (p1_entry, ",", P2_INACTIVE, ","
+                         "{\"resource\":{\"resourceType\":\"Observation\",\"status\":\"final\","
+                         "\"code\":{\"text\":\"t\"},\"subject\":{\"reference\":\"Patient/p1\"}},"
+                         "\"request\":{\"method\":\"POST\",\"url\":\"Observation\"}}", NULL);
+  body = bundle_of ("transaction", entries);
+  r = fetch (f, "POST", "", body, "X-Provenance", PROVENANCE_HEADER, NULL);
+  g_assert_cmpuint (r->status, ==, 200);
+  g_assert_cmpstr (member_string (body_object (r), "type"), ==, "transaction-response");
+  g_assert_cmpstr (entry_status (r, 0), ==, "200 OK");
+  g_assert_cmpstr (entry_status (r, 1), ==, "200 OK");
+  g_assert_cmpstr (entry_status (r, 2), ==, "201 Created");
+  response = json_object_get_object_member (json_array_get_object_element (bundle_entries (r),
+                                                                           0), "response");
+  g_assert_cmpstr (member_string (response, "etag"), ==, "W/\"2\"");
+  g_assert_cmpstr (member_string (response, "location"), ==, "Patient/p1/_history/2");
+  g_assert_cmpstr (member_string (entry_resource (r, 0), "gender"), ==, "female");
+  g_assert_cmpint (stored_version (f, "Patient", "p1"), ==, 2);
+  g_assert_cmpint (stored_version (f, "Patient", "p2"), ==, 2);
+  gender = stored_string (f, "Patient", "p1", "gender");
+  g_assert_cmpstr (gender, ==, "female");
+  p2 = stored_resource (f, "Patient", "p2");
+  g_assert_false (json_object_get_boolean_member (charta_resource_get_object (p2), "active"));
+  g_assert_cmpint (charta_test_store_count (f->st.store, "Observation"), ==, 1);
+  g_clear_pointer (&r, response_free);
+
+  /* all or nothing: whichever entry fails, p1 and p2 stay at version 2 and no Observation is
+   * added */
+  {
+    g_autofree char *good = json_patch_entry ("Patient/p1",
+                                              "[{\"op\":\"replace\",\"path\":\"/gender\","
+                                              "\"value\":\"other\"}]", JSON_PATCH, NULL);
+    g_autofree char *failed_test = json_patch_entry ("Patient/p2",
+                                                     "[{\"op\":\"test\",\"path\":\"/active\","
+                                                     "\"value\":true}]", JSON_PATCH, NULL);
+    g_autofree char *invalid = json_patch_entry ("Patient/p2",
+                                                 "[{\"op\":\"add\",\"path\":\"/gender\","
+                                                 "\"value\":\"x\"}]", JSON_PATCH, NULL);
+    g_autofree char *stale = json_patch_entry ("Patient/p2",
+                                               "[{\"op\":\"remove\",\"path\":\"/active\"}]",
+                                               JSON_PATCH, ",\"ifMatch\":\"W/\\\"1\\\"\"");
+    g_autofree char *malformed = json_patch_entry ("Patient/p2", "[{\"op\":\"remove\"}]",
+                                                   JSON_PATCH, NULL);
+    g_autofree char *plain = json_patch_entry ("Patient/p2", "[]", "text/plain", NULL);
+    g_autofree char *missing = json_patch_entry ("Patient/nobody", "[]", JSON_PATCH, NULL);
+    const char *observation = "{\"resource\":{\"resourceType\":\"Observation\",\"status\":"
+                              "\"final\",\"code\":{\"text\":\"t\"}},\"request\":{\"method\":"
+                              "\"POST\",\"url\":\"Observation\"}}";
+    const char *invalid_create = "{\"resource\":{\"resourceType\":\"Patient\",\"gender\":"
+                                 "\"x\"},\"request\":{\"method\":\"POST\",\"url\":\"Patient\"}}";
+    const char *patient_body = "{\"resource\":{\"resourceType\":\"Patient\"},\"request\":"
+                               "{\"method\":\"PATCH\",\"url\":\"Patient/p2\"}}";
+    struct
+    {
+      const char *failing;
+      unsigned status;
+      const char *code;
+      const char *text;
+    } cases[] = {
+      /* the JSON Patch's test fails: 422 naming entry 2 and the operation */
+      { failed_test, 422, "processing", "operation 0 (test)" },
+      /* the patched p2 does not validate */
+      { invalid, 422, "invalid", "gender" },
+      /* p2 is at version 2, not 1 */
+      { stale, 412, "conflict", "version 1" },
+      /* no JSON Patch; no patch type; no resource to patch; a Patient is no patch */
+      { malformed, 400, "invalid", "operation 0" },
+      { plain, 415, "not-supported", "text/plain" },
+      { missing, 404, "not-found", NULL },
+      { patient_body, 400, "invalid", "Binary" },
+      /* the patches are fine; a create beside them is not */
+      { invalid_create, 422, "invalid", "gender" },
+    };
+
+    for (size_t i = 0; i < G_N_ELEMENTS (cases); i++)
+      {
+        g_autofree char *list = g_strconcat (good, ",", observation, ",", cases[i].failing,
+                                             NULL);
+        g_autofree char *text = bundle_of ("transaction", list);
+        g_autoptr(Response) c = fetch (f, "POST", "", text, NULL);
+
+        g_test_message ("failing case %zu", i);
+        g_assert_cmpuint (c->status, ==, cases[i].status);
+        assert_outcome (c, cases[i].code, "Bundle.entry[2]");
+        if (cases[i].text != NULL)
+          assert_outcome (c, cases[i].code, cases[i].text);
+      }
+  }
+  g_assert_cmpint (stored_version (f, "Patient", "p1"), ==, 2);
+  g_assert_cmpint (stored_version (f, "Patient", "p2"), ==, 2);
+  g_assert_cmpint (charta_test_store_count (f->st.store, "Observation"), ==, 1);
+
+  /* a patch and a delete of the same resource: 400, a transaction changes it once */
+  {
+    g_autofree char *list = g_strconcat (p1_entry, ",{\"request\":{\"method\":\"DELETE\","
+                                         "\"url\":\"Patient/p1\"}}", NULL);
+    g_autofree char *text = bundle_of ("transaction", list);
+    g_autoptr(Response) c = fetch (f, "POST", "", text, NULL);
+
+    g_assert_cmpuint (c->status, ==, 400);
+    assert_outcome (c, "invalid", "once");
+  }
+  g_assert_cmpint (stored_version (f, "Patient", "p1"), ==, 2);
+}
+
+static void
+test_patch_batch (Fixture       *f,
+                  gconstpointer  data)
+{
+  g_autofree char *p1_entry = json_patch_entry ("Patient/p1", TO_FEMALE, JSON_PATCH, NULL);
+  /* runs after p1_entry (same rank, Bundle order): p1 is no longer male */
+  g_autofree char *p1_test = json_patch_entry ("Patient/p1",
+                                               "[{\"op\":\"test\",\"path\":\"/gender\","
+                                               "\"value\":\"male\"}]", JSON_PATCH, NULL);
+  g_autofree char *missing = json_patch_entry ("Patient/nobody", TO_FEMALE, JSON_PATCH, NULL);
+  g_autofree char *plain = json_patch_entry ("Patient/p1", TO_FEMALE, "text/plain", NULL);
+  g_autofree char *entries = g_strconcat (p1_entry, ",", P2_INACTIVE, ",", missing, ",",
+                                          p1_test, ",", plain, NULL);
+  g_autofree char *body = bundle_of ("batch", entries);
+  g_autofree char *gender = NULL;
+  g_autoptr(Response) r = NULL;
+  g_autoptr(ChartaResource) p2 = NULL;
+  JsonObject *response;
+
+  put (f, PT_P1);
+  put (f, PT_P2);
+  r = fetch (f, "POST", "", body, NULL);
+  g_assert_cmpuint (r->status, ==, 200);
+  g_assert_cmpstr (member_string (body_object (r), "type"), ==, "batch-response");
+  g_assert_cmpstr (entry_status (r, 0), ==, "200 OK");
+  g_assert_cmpstr (entry_status (r, 1), ==, "200 OK");
+  g_assert_cmpstr (entry_status (r, 2), ==, "404 Not Found");
+  g_assert_cmpstr (entry_status (r, 3), ==, "422 Unprocessable Entity");
+  g_assert_cmpstr (entry_status (r, 4), ==, "415 Unsupported Media Type");
+  response = json_object_get_object_member (json_array_get_object_element (bundle_entries (r),
+                                                                           0), "response");
+  g_assert_cmpstr (member_string (response, "etag"), ==, "W/\"2\"");
+  g_assert_cmpstr (member_string (entry_resource (r, 0), "gender"), ==, "female");
+  /* the failed test's outcome says which operation */
+  response = json_object_get_object_member (json_array_get_object_element (bundle_entries (r),
+                                                                           3), "response");
+  charta_test_assert_contains (
+    member_string (json_array_get_object_element (
+                     json_object_get_array_member (json_object_get_object_member (response,
+                                                                                  "outcome"),
+                                                   "issue"), 0), "diagnostics"),
+    "operation 0 (test)");
+  /* the two that succeeded were written, the others changed nothing */
+  g_assert_cmpint (stored_version (f, "Patient", "p1"), ==, 2);
+  g_assert_cmpint (stored_version (f, "Patient", "p2"), ==, 2);
+  gender = stored_string (f, "Patient", "p1", "gender");
+  g_assert_cmpstr (gender, ==, "female");
+  p2 = stored_resource (f, "Patient", "p2");
+  g_assert_false (json_object_get_boolean_member (charta_resource_get_object (p2), "active"));
+  g_assert_cmpint (charta_test_store_count (f->st.store, "Patient"), ==, 2);
 }
 
 /* ---- tests: operations --------------------------------------------------------------------- */
@@ -2456,6 +3254,13 @@ main (int    argc,
   ADD ("transaction-fails", NULL, test_transaction_fails);
   ADD ("batch", NULL, test_batch);
   ADD ("bundle-errors", NULL, test_bundle_errors);
+  ADD ("patch-json", NULL, test_patch_json);
+  ADD ("patch-requests", NULL, test_patch_requests);
+  ADD ("patch-fhirpath", NULL, test_patch_fhirpath);
+  ADD ("patch-conditional", NULL, test_patch_conditional);
+  ADD ("patch-concurrent", NULL, test_patch_concurrent);
+  ADD ("patch-transaction", NULL, test_patch_transaction);
+  ADD ("patch-batch", NULL, test_patch_batch);
   ADD ("everything", NULL, test_everything);
   ADD ("validate", NULL, test_validate);
   ADD ("meta", NULL, test_meta);
