@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * charta-chart-view.h: ChartaChartView, a patient's chart: header and summary.
+ *
+ * The header names the patient (name, birth date and age, sex, MRN); identifiers other than
+ * the MRN are listed masked until the user reveals them.  The summary lists the active
+ * problems, active medications, allergies and immunizations as readable rows, each list read
+ * with its own FHIR search, all at once, as soon as the Patient has been read.  Opening
+ * another patient cancels what is still being read for the last one.
+ */
+#pragma once
+
+#include <adwaita.h>
+
+#include "charta-client.h"
+
+G_BEGIN_DECLS
+
+#define CHARTA_TYPE_CHART_VIEW (charta_chart_view_get_type ())
+G_DECLARE_FINAL_TYPE (ChartaChartView, charta_chart_view, CHARTA, CHART_VIEW, AdwBin)
+
+GtkWidget    *charta_chart_view_new            (void);
+
+/* The server to read from; setting another closes the chart. */
+ChartaClient *charta_chart_view_get_client     (ChartaChartView *self);
+void          charta_chart_view_set_client     (ChartaChartView *self,
+                                                ChartaClient    *client);
+
+/* Opens the chart of Patient/@patient_id (NULL: none).  Nothing happens when that chart is
+ * open already, unless it failed. */
+void          charta_chart_view_show_patient   (ChartaChartView *self,
+                                                const char      *patient_id);
+const char   *charta_chart_view_get_patient_id (ChartaChartView *self);
+
+/* The open patient's name ("Emily Louise Miller"), for a title; NULL until it has been read. */
+const char   *charta_chart_view_get_title      (ChartaChartView *self);
+
+/* Whether the patient and every summary list have been read (or failed). */
+gboolean      charta_chart_view_is_complete    (ChartaChartView *self);
+
+G_END_DECLS

@@ -1,0 +1,684 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * charta-client.c: ChartaClient, the asynchronous FHIR REST client (see charta-client.h).
+ *
+ * One request is one GTask with two steps.  On the caller's context, SoupSession sends the
+ * request and reads the whole answer (soup_session_send_and_read_async(): no thread, no
+ * blocking).  Then the task moves to a worker thread (g_task_run_in_thread()) that parses the
+ * body with json-glib and turns a failure status into a GError, taking the OperationOutcome's
+ * diagnostics for the message; the callback runs back on the caller's context.  So the
+ * caller's thread only ever copies bytes, and a 10 MB Bundle is parsed off the GTK thread.
+ *
+ * The SoupSession is made in the constructor and only used from that thread (libsoup 3 wants
+ * that); the worker thread sees only the bytes, the status and copies of strings.
+ */
+#define G_LOG_DOMAIN "charta-client"
+
+#include <string.h>
+
+#include <libsoup/soup.h>
+
+#include "charta-client.h"
+#include "charta-config.h"
+
+G_DEFINE_QUARK (charta-client-error-quark, charta_client_error)
+
+#define FHIR_JSON "application/fhir+json"
+#define DATA_OPERATION "http://terminology.hl7.org/CodeSystem/v3-DataOperation"
+
+struct _ChartaClient
+{
+  GObject parent_instance;
+
+  char *base_url;       /* without a trailing '/' */
+  char *bearer_token;
+  unsigned timeout;     /* seconds; 0: none */
+  SoupSession *session;
+};
+
+enum
+{
+  PROP_0,
+  PROP_BASE_URL,
+  PROP_TIMEOUT,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+G_DEFINE_FINAL_TYPE (ChartaClient, charta_client, G_TYPE_OBJECT)
+
+/* ---- one request ------------------------------------------------------------------------ */
+
+typedef struct
+{
+  char *method;       /* "GET", "PUT" */
+  char *what;         /* for messages: "Patient/7" or "a search for Patient"; never a query */
+  char *host;         /* for messages: "127.0.0.1:8080" */
+  unsigned timeout;
+  SoupMessage *message;
+  GBytes *body;       /* the answer, once read */
+  unsigned status;
+  char *reason;       /* the status line's reason phrase */
+  JsonNode *outcome;  /* on failure: the OperationOutcome the server sent, if any */
+} Request;
+
+static void
+request_free (gpointer data)
+{
+  Request *r = data;
+
+  g_free (r->method);
+  g_free (r->what);
+  g_free (r->host);
+  g_clear_object (&r->message);
+  g_clear_pointer (&r->body, g_bytes_unref);
+  g_free (r->reason);
+  g_clear_pointer (&r->outcome, json_node_unref);
+  g_free (r);
+}
+
+/* What a request is about, for messages and logs: the path up to the query, so that search
+ * terms (which can name a patient) stay out ("Patient/7", "a search for Patient"). */
+static char *
+describe_path (ChartaClient *self,
+               const char   *url)
+{
+  const char *path = url;
+  const char *query;
+  size_t base_length = strlen (self->base_url);
+
+  if (strncmp (url, self->base_url, base_length) == 0 && url[base_length] == '/')
+    path = url + base_length + 1;
+  else if (strncmp (url, self->base_url, base_length) == 0 && url[base_length] == '\0')
+    return g_strdup ("the server's base");
+  query = strchr (path, '?');
+  if (query != NULL)
+    {
+      g_autofree char *type = g_strndup (path, query - path);
+
+      if (*type == '\0')
+        return g_strdup ("a search");
+      return g_strdup_printf ("a search for %s", type);
+    }
+  return g_strdup (path);
+}
+
+/* The plain words for an HTTP failure status, as the start of a sentence. */
+static const char *
+status_words (unsigned status)
+{
+  switch (status)
+    {
+    case 400: return "The server found the request malformed";
+    case 401: return "The server wants you to sign in";
+    case 403: return "The server does not allow this";
+    case 404: return "Not found";
+    case 405: return "The server does not allow this here";
+    case 406: return "The server cannot answer in FHIR JSON";
+    case 408: return "The server gave up waiting for the request";
+    case 409: return "The change conflicts with the record as it is now";
+    case 410: return "Deleted";
+    case 412: return "Someone else changed this record first";
+    case 413: return "The request is too large for the server";
+    case 414: return "The address is too long for the server";
+    case 415: return "The server does not read this format";
+    case 422: return "The server refused the content";
+    case 429: return "The server is busy: too many requests";
+    case 500: return "The server failed";
+    case 501: return "The server cannot do this";
+    case 502: return "A gateway between here and the server failed";
+    case 503: return "The server is unavailable or overloaded";
+    case 504: return "A gateway between here and the server timed out";
+    default:
+      if (status >= 500)
+        return "The server failed";
+      return "The server refused the request";
+    }
+}
+
+static ChartaClientError
+status_code (unsigned status)
+{
+  if (status == 404 || status == 410)
+    return CHARTA_CLIENT_ERROR_NOT_FOUND;
+  if (status == 409 || status == 412)
+    return CHARTA_CLIENT_ERROR_CONFLICT;
+  if (status >= 500)
+    return CHARTA_CLIENT_ERROR_SERVER;
+  return CHARTA_CLIENT_ERROR_REFUSED;
+}
+
+static const char *
+member_string (JsonObject *object,
+               const char *name)
+{
+  JsonNode *node = object != NULL ? json_object_get_member (object, name) : NULL;
+
+  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node)
+      || json_node_get_value_type (node) != G_TYPE_STRING)
+    return NULL;
+  return json_node_get_string (node);
+}
+
+/* The diagnostics of every issue of an OperationOutcome (details.text when an issue has
+ * none), joined with "; ", or NULL when there are none. */
+static char *
+outcome_text (JsonNode *outcome)
+{
+  JsonObject *root;
+  JsonNode *issues;
+  g_autoptr(GString) text = NULL;
+
+  if (outcome == NULL || !JSON_NODE_HOLDS_OBJECT (outcome))
+    return NULL;
+  root = json_node_get_object (outcome);
+  if (g_strcmp0 (member_string (root, "resourceType"), "OperationOutcome") != 0)
+    return NULL;
+  issues = json_object_get_member (root, "issue");
+  if (issues == NULL || !JSON_NODE_HOLDS_ARRAY (issues))
+    return NULL;
+
+  text = g_string_new (NULL);
+  for (unsigned i = 0; i < json_array_get_length (json_node_get_array (issues)); i++)
+    {
+      JsonNode *issue = json_array_get_element (json_node_get_array (issues), i);
+      const char *words = NULL;
+
+      if (!JSON_NODE_HOLDS_OBJECT (issue))
+        continue;
+      words = member_string (json_node_get_object (issue), "diagnostics");
+      if (words == NULL)
+        {
+          JsonNode *details = json_object_get_member (json_node_get_object (issue), "details");
+
+          if (details != NULL && JSON_NODE_HOLDS_OBJECT (details))
+            words = member_string (json_node_get_object (details), "text");
+        }
+      if (words == NULL || *words == '\0')
+        continue;
+      if (text->len > 0)
+        g_string_append (text, "; ");
+      g_string_append (text, words);
+    }
+  if (text->len == 0)
+    return NULL;
+  return g_string_free (g_steal_pointer (&text), FALSE);
+}
+
+/* On a worker thread: the body parsed, or the error that the status or the body makes. */
+static void
+parse_in_thread (GTask        *task,
+                 gpointer      source_object,
+                 gpointer      task_data,
+                 GCancellable *cancellable)
+{
+  Request *r = task_data;
+  g_autoptr(JsonParser) parser = json_parser_new_immutable ();
+  g_autoptr(GError) local_error = NULL;
+  const char *data;
+  size_t size;
+  gboolean parsed;
+  JsonNode *root;
+
+  data = g_bytes_get_data (r->body, &size);
+  parsed = size > 0 && json_parser_load_from_data (parser, data, (gssize) size, &local_error);
+  root = parsed ? json_parser_get_root (parser) : NULL;
+
+  if (!SOUP_STATUS_IS_SUCCESSFUL (r->status))
+    {
+      g_autofree char *diagnostics = NULL;
+
+      if (root != NULL && JSON_NODE_HOLDS_OBJECT (root))
+        {
+          diagnostics = outcome_text (root);
+          if (g_strcmp0 (member_string (json_node_get_object (root), "resourceType"),
+                         "OperationOutcome") == 0)
+            r->outcome = json_node_ref (root);
+        }
+      if (diagnostics != NULL)
+        g_task_return_new_error (task, CHARTA_CLIENT_ERROR, status_code (r->status),
+                                 "%s: %s (HTTP %u, %s %s)", status_words (r->status),
+                                 diagnostics, r->status, r->method, r->what);
+      else
+        g_task_return_new_error (task, CHARTA_CLIENT_ERROR, status_code (r->status),
+                                 "%s (HTTP %u %s, %s %s)", status_words (r->status), r->status,
+                                 r->reason != NULL ? r->reason : "", r->method, r->what);
+      return;
+    }
+
+  if (size == 0)
+    {
+      g_task_return_new_error (task, CHARTA_CLIENT_ERROR, CHARTA_CLIENT_ERROR_MALFORMED,
+                               "The server at %s answered %s %s with an empty body, where "
+                               "FHIR JSON was expected", r->host, r->method, r->what);
+      return;
+    }
+  if (!parsed)
+    {
+      g_task_return_new_error (task, CHARTA_CLIENT_ERROR, CHARTA_CLIENT_ERROR_MALFORMED,
+                               "The server at %s answered %s %s with something that is not "
+                               "JSON (%s)", r->host, r->method, r->what, local_error->message);
+      return;
+    }
+  if (!JSON_NODE_HOLDS_OBJECT (root)
+      || member_string (json_node_get_object (root), "resourceType") == NULL)
+    {
+      g_task_return_new_error (task, CHARTA_CLIENT_ERROR, CHARTA_CLIENT_ERROR_MALFORMED,
+                               "The server at %s answered %s %s with JSON that is not a FHIR "
+                               "resource (no resourceType)", r->host, r->method, r->what);
+      return;
+    }
+  g_task_return_pointer (task, json_node_ref (root), (GDestroyNotify) json_node_unref);
+}
+
+/* A transport failure in plain words. */
+static void
+return_transport_error (GTask   *task,
+                        Request *r,
+                        GError  *error)
+{
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    g_task_return_error (task, g_error_copy (error));
+  else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT))
+    g_task_return_new_error (task, CHARTA_CLIENT_ERROR, CHARTA_CLIENT_ERROR_TIMEOUT,
+                             "The server at %s did not answer %s %s within %u seconds: it may "
+                             "be overloaded, or the network is slow", r->host, r->method,
+                             r->what, r->timeout);
+  else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_REFUSED)
+           || g_error_matches (error, G_IO_ERROR, G_IO_ERROR_HOST_UNREACHABLE)
+           || g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NETWORK_UNREACHABLE)
+           || error->domain == G_RESOLVER_ERROR)
+    g_task_return_new_error (task, CHARTA_CLIENT_ERROR, CHARTA_CLIENT_ERROR_UNREACHABLE,
+                             "Cannot reach the server at %s: is it running, and is the "
+                             "address right? (%s)", r->host, error->message);
+  else
+    g_task_return_new_error (task, CHARTA_CLIENT_ERROR, CHARTA_CLIENT_ERROR_NETWORK,
+                             "The connection to the server at %s failed during %s %s (%s)",
+                             r->host, r->method, r->what, error->message);
+}
+
+static void
+send_done (GObject      *source,
+           GAsyncResult *result,
+           gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  Request *r = g_task_get_task_data (task);
+  g_autoptr(GError) error = NULL;
+
+  r->body = soup_session_send_and_read_finish (SOUP_SESSION (source), result, &error);
+  if (r->body == NULL)
+    {
+      g_debug ("%s %s: %s", r->method, r->what, error->message);
+      return_transport_error (task, r, error);
+      return;
+    }
+  r->status = soup_message_get_status (r->message);
+  r->reason = g_strdup (soup_message_get_reason_phrase (r->message));
+  g_debug ("%s %s: %u, %zu bytes", r->method, r->what, r->status, g_bytes_get_size (r->body));
+  g_clear_object (&r->message);
+  g_task_run_in_thread (task, parse_in_thread);
+}
+
+static void
+send_request (ChartaClient        *self,
+              const char          *method,
+              const char          *path,
+              GBytes              *body,
+              const char          *version_id,
+              JsonNode            *provenance,
+              GCancellable        *cancellable,
+              gpointer             source_tag,
+              GAsyncReadyCallback  callback,
+              gpointer             user_data)
+{
+  g_autoptr(GTask) task = g_task_new (self, cancellable, callback, user_data);
+  g_autofree char *url = charta_client_dup_url (self, path);
+  g_autoptr(GUri) uri = NULL;
+  g_autoptr(GError) error = NULL;
+  SoupMessageHeaders *headers;
+  Request *r;
+
+  g_task_set_source_tag (task, source_tag);
+  r = g_new0 (Request, 1);
+  r->method = g_strdup (method);
+  r->what = describe_path (self, url);
+  r->timeout = self->timeout;
+  g_task_set_task_data (task, r, request_free);
+
+  uri = g_uri_parse (url, SOUP_HTTP_URI_FLAGS, &error);
+  if (uri == NULL || (g_strcmp0 (g_uri_get_scheme (uri), "http") != 0
+                      && g_strcmp0 (g_uri_get_scheme (uri), "https") != 0))
+    {
+      g_task_return_new_error (task, CHARTA_CLIENT_ERROR, CHARTA_CLIENT_ERROR_UNREACHABLE,
+                               "“%s” is not an http or https address%s%s", self->base_url,
+                               error != NULL ? ": " : "", error != NULL ? error->message : "");
+      return;
+    }
+  if (g_uri_get_port (uri) > 0)
+    r->host = g_strdup_printf ("%s:%d", g_uri_get_host (uri), g_uri_get_port (uri));
+  else
+    r->host = g_strdup (g_uri_get_host (uri));
+
+  r->message = soup_message_new_from_uri (method, uri);
+  headers = soup_message_get_request_headers (r->message);
+  soup_message_headers_replace (headers, "Accept", FHIR_JSON);
+  if (self->bearer_token != NULL)
+    {
+      g_autofree char *value = g_strdup_printf ("Bearer %s", self->bearer_token);
+
+      soup_message_headers_replace (headers, "Authorization", value);
+    }
+  if (body != NULL)
+    {
+      soup_message_set_request_body_from_bytes (r->message, FHIR_JSON, body);
+      soup_message_headers_replace (headers, "Prefer", "return=representation");
+    }
+  if (version_id != NULL)
+    {
+      g_autofree char *etag = g_strdup_printf ("W/\"%s\"", version_id);
+
+      soup_message_headers_replace (headers, "If-Match", etag);
+    }
+  if (provenance != NULL)
+    {
+      g_autofree char *text = json_to_string (provenance, FALSE);
+
+      soup_message_headers_replace (headers, "X-Provenance", text);
+    }
+
+  g_debug ("%s %s", r->method, r->what);
+  soup_session_send_and_read_async (self->session, r->message, G_PRIORITY_DEFAULT, cancellable,
+                                    send_done, g_steal_pointer (&task));
+}
+
+/* ---- the object --------------------------------------------------------------------------- */
+
+static void
+charta_client_finalize (GObject *object)
+{
+  ChartaClient *self = CHARTA_CLIENT (object);
+
+  g_clear_object (&self->session);
+  g_free (self->base_url);
+  g_free (self->bearer_token);
+
+  G_OBJECT_CLASS (charta_client_parent_class)->finalize (object);
+}
+
+static void
+charta_client_get_property (GObject    *object,
+                            guint       prop_id,
+                            GValue     *value,
+                            GParamSpec *pspec)
+{
+  ChartaClient *self = CHARTA_CLIENT (object);
+
+  switch (prop_id)
+    {
+    case PROP_BASE_URL:
+      g_value_set_string (value, self->base_url);
+      break;
+    case PROP_TIMEOUT:
+      g_value_set_uint (value, self->timeout);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+charta_client_set_property (GObject      *object,
+                            guint         prop_id,
+                            const GValue *value,
+                            GParamSpec   *pspec)
+{
+  ChartaClient *self = CHARTA_CLIENT (object);
+
+  switch (prop_id)
+    {
+    case PROP_BASE_URL:
+      {
+        const char *url = g_value_get_string (value);
+        size_t length = url != NULL ? strlen (url) : 0;
+
+        while (length > 0 && url[length - 1] == '/')
+          length--;
+        self->base_url = g_strndup (url != NULL ? url : "", length);
+      }
+      break;
+    case PROP_TIMEOUT:
+      charta_client_set_timeout (self, g_value_get_uint (value));
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+charta_client_class_init (ChartaClientClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->finalize = charta_client_finalize;
+  object_class->get_property = charta_client_get_property;
+  object_class->set_property = charta_client_set_property;
+
+  properties[PROP_BASE_URL] =
+    g_param_spec_string ("base-url", NULL, NULL, NULL,
+                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_TIMEOUT] =
+    g_param_spec_uint ("timeout", NULL, NULL, 0, G_MAXUINT, CHARTA_CLIENT_DEFAULT_TIMEOUT,
+                       G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+}
+
+static void
+charta_client_init (ChartaClient *self)
+{
+  self->timeout = CHARTA_CLIENT_DEFAULT_TIMEOUT;
+  self->session = soup_session_new_with_options ("user-agent", "charta-desktop/" CHARTA_VERSION,
+                                                 "timeout", self->timeout,
+                                                 NULL);
+}
+
+ChartaClient *
+charta_client_new (const char *base_url)
+{
+  g_return_val_if_fail (base_url != NULL, NULL);
+
+  return g_object_new (CHARTA_TYPE_CLIENT, "base-url", base_url, NULL);
+}
+
+const char *
+charta_client_get_base_url (ChartaClient *self)
+{
+  g_return_val_if_fail (CHARTA_IS_CLIENT (self), NULL);
+
+  return self->base_url;
+}
+
+void
+charta_client_set_timeout (ChartaClient *self,
+                           unsigned      seconds)
+{
+  g_return_if_fail (CHARTA_IS_CLIENT (self));
+
+  if (self->timeout == seconds)
+    return;
+  self->timeout = seconds;
+  soup_session_set_timeout (self->session, seconds);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_TIMEOUT]);
+}
+
+unsigned
+charta_client_get_timeout (ChartaClient *self)
+{
+  g_return_val_if_fail (CHARTA_IS_CLIENT (self), 0);
+
+  return self->timeout;
+}
+
+void
+charta_client_set_bearer_token (ChartaClient *self,
+                                const char   *token)
+{
+  g_return_if_fail (CHARTA_IS_CLIENT (self));
+
+  g_free (self->bearer_token);
+  self->bearer_token = (token != NULL && *token != '\0') ? g_strdup (token) : NULL;
+}
+
+char *
+charta_client_dup_url (ChartaClient *self,
+                       const char   *path)
+{
+  g_return_val_if_fail (CHARTA_IS_CLIENT (self), NULL);
+  g_return_val_if_fail (path != NULL, NULL);
+
+  if (g_str_has_prefix (path, "http://") || g_str_has_prefix (path, "https://"))
+    return g_strdup (path);
+  while (*path == '/')
+    path++;
+  return g_strconcat (self->base_url, "/", path, NULL);
+}
+
+void
+charta_client_get_async (ChartaClient        *self,
+                         const char          *path,
+                         GCancellable        *cancellable,
+                         GAsyncReadyCallback  callback,
+                         gpointer             user_data)
+{
+  g_return_if_fail (CHARTA_IS_CLIENT (self));
+  g_return_if_fail (path != NULL);
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  send_request (self, "GET", path, NULL, NULL, NULL, cancellable, charta_client_get_async,
+                callback, user_data);
+}
+
+JsonNode *
+charta_client_get_finish (ChartaClient  *self,
+                          GAsyncResult  *result,
+                          GError       **error)
+{
+  g_return_val_if_fail (CHARTA_IS_CLIENT (self), NULL);
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == charta_client_get_async,
+                        NULL);
+
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+void
+charta_client_put_async (ChartaClient        *self,
+                         const char          *path,
+                         JsonNode            *resource,
+                         const char          *version_id,
+                         JsonNode            *provenance,
+                         GCancellable        *cancellable,
+                         GAsyncReadyCallback  callback,
+                         gpointer             user_data)
+{
+  g_autoptr(GBytes) body = NULL;
+  size_t length;
+  char *text;
+
+  g_return_if_fail (CHARTA_IS_CLIENT (self));
+  g_return_if_fail (path != NULL);
+  g_return_if_fail (resource != NULL && JSON_NODE_HOLDS_OBJECT (resource));
+  g_return_if_fail (provenance == NULL || JSON_NODE_HOLDS_OBJECT (provenance));
+
+  text = json_to_string (resource, FALSE);
+  length = strlen (text);
+  body = g_bytes_new_take (text, length);
+  send_request (self, "PUT", path, body, version_id, provenance, cancellable,
+                charta_client_put_async, callback, user_data);
+}
+
+JsonNode *
+charta_client_put_finish (ChartaClient  *self,
+                          GAsyncResult  *result,
+                          JsonNode     **outcome,
+                          GError       **error)
+{
+  Request *r;
+
+  g_return_val_if_fail (CHARTA_IS_CLIENT (self), NULL);
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == charta_client_put_async,
+                        NULL);
+
+  r = g_task_get_task_data (G_TASK (result));
+  if (outcome != NULL)
+    *outcome = (r->outcome != NULL && g_task_had_error (G_TASK (result)))
+                 ? json_node_ref (r->outcome) : NULL;
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+JsonNode *
+charta_client_new_provenance (const char *agent_reference,
+                              const char *agent_display,
+                              const char *activity_code,
+                              const char *reason_text)
+{
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "resourceType");
+  json_builder_add_string_value (builder, "Provenance");
+
+  if (agent_reference != NULL || agent_display != NULL)
+    {
+      json_builder_set_member_name (builder, "agent");
+      json_builder_begin_array (builder);
+      json_builder_begin_object (builder);
+      json_builder_set_member_name (builder, "who");
+      json_builder_begin_object (builder);
+      if (agent_reference != NULL)
+        {
+          json_builder_set_member_name (builder, "reference");
+          json_builder_add_string_value (builder, agent_reference);
+        }
+      if (agent_display != NULL)
+        {
+          json_builder_set_member_name (builder, "display");
+          json_builder_add_string_value (builder, agent_display);
+        }
+      json_builder_end_object (builder);
+      json_builder_end_object (builder);
+      json_builder_end_array (builder);
+    }
+
+  if (activity_code != NULL)
+    {
+      json_builder_set_member_name (builder, "activity");
+      json_builder_begin_object (builder);
+      json_builder_set_member_name (builder, "coding");
+      json_builder_begin_array (builder);
+      json_builder_begin_object (builder);
+      json_builder_set_member_name (builder, "system");
+      json_builder_add_string_value (builder, DATA_OPERATION);
+      json_builder_set_member_name (builder, "code");
+      json_builder_add_string_value (builder, activity_code);
+      json_builder_end_object (builder);
+      json_builder_end_array (builder);
+      json_builder_end_object (builder);
+    }
+
+  if (reason_text != NULL)
+    {
+      json_builder_set_member_name (builder, "reason");
+      json_builder_begin_array (builder);
+      json_builder_begin_object (builder);
+      json_builder_set_member_name (builder, "text");
+      json_builder_add_string_value (builder, reason_text);
+      json_builder_end_object (builder);
+      json_builder_end_array (builder);
+    }
+
+  json_builder_end_object (builder);
+  return json_builder_get_root (builder);
+}

@@ -1,0 +1,108 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * charta-client.h: ChartaClient, the desktop app's asynchronous FHIR REST client.
+ *
+ * Everything the desktop app knows about a store it learns through a ChartaClient: GET of a
+ * resource or a search URL, and a versioned PUT (If-Match) that carries an X-Provenance header
+ * for corrections.  The client speaks plain FHIR R4 JSON over HTTP with a SoupSession, so it
+ * works against Charta's endpoint (in-process or remote) and against other FHIR servers.
+ *
+ * Threads: a ChartaClient is used from the thread that made it, whose thread-default main
+ * context must run (the GTK main thread in the app).  Nothing blocks that thread: the body is
+ * read asynchronously and parsed on a worker thread, and the callback runs on the caller's
+ * context with the parsed JSON.
+ *
+ * Errors are CHARTA_CLIENT_ERROR with a message a person can act on: the server is down or
+ * too slow, a status with the OperationOutcome's diagnostics, an answer that is not JSON.
+ * Cancellation is G_IO_ERROR_CANCELLED.  Logs name methods, resource types and statuses only:
+ * never a body, never a query (search terms can name a patient).
+ */
+#pragma once
+
+#include <gio/gio.h>
+#include <json-glib/json-glib.h>
+
+G_BEGIN_DECLS
+
+#define CHARTA_CLIENT_ERROR (charta_client_error_quark ())
+
+typedef enum
+{
+  CHARTA_CLIENT_ERROR_UNREACHABLE,  /* no connection: server down, wrong address or port */
+  CHARTA_CLIENT_ERROR_TIMEOUT,      /* no answer within the client's timeout */
+  CHARTA_CLIENT_ERROR_NETWORK,      /* the connection broke or TLS failed */
+  CHARTA_CLIENT_ERROR_NOT_FOUND,    /* 404 or 410: no such resource (or deleted) */
+  CHARTA_CLIENT_ERROR_CONFLICT,     /* 409 or 412: someone changed it first (If-Match) */
+  CHARTA_CLIENT_ERROR_REFUSED,      /* another 4xx: the server would not do the request */
+  CHARTA_CLIENT_ERROR_SERVER,       /* 5xx: the server failed */
+  CHARTA_CLIENT_ERROR_MALFORMED,    /* the answer is not FHIR JSON (or not the expected kind) */
+} ChartaClientError;
+
+GQuark charta_client_error_quark (void);
+
+#define CHARTA_CLIENT_DEFAULT_TIMEOUT 30u
+
+#define CHARTA_TYPE_CLIENT (charta_client_get_type ())
+G_DECLARE_FINAL_TYPE (ChartaClient, charta_client, CHARTA, CLIENT, GObject)
+
+/* A client for the FHIR server whose base is @base_url ("http://127.0.0.1:8080/fhir"; a
+ * trailing '/' is dropped). */
+ChartaClient *charta_client_new              (const char          *base_url);
+
+const char   *charta_client_get_base_url     (ChartaClient        *self);
+
+/* How long a request may wait for its answer, in seconds (0: no limit); default
+ * CHARTA_CLIENT_DEFAULT_TIMEOUT.  Takes effect for the next request. */
+void          charta_client_set_timeout      (ChartaClient        *self,
+                                              unsigned             seconds);
+unsigned      charta_client_get_timeout      (ChartaClient        *self);
+
+/* Sent as "Authorization: Bearer @token" with every request (NULL: none). */
+void          charta_client_set_bearer_token (ChartaClient        *self,
+                                              const char          *token);
+
+/* The absolute URL of @path: @path itself when it is an http(s) URL (a Bundle's next link),
+ * else @path after the base URL and a '/' ("Patient?name=x", "Patient/7"). */
+char         *charta_client_dup_url          (ChartaClient        *self,
+                                              const char          *path);
+
+/* GET @path (see charta_client_dup_url()): the answer's JSON object (a resource, or a Bundle
+ * for a search) on success. */
+void          charta_client_get_async        (ChartaClient        *self,
+                                              const char          *path,
+                                              GCancellable        *cancellable,
+                                              GAsyncReadyCallback  callback,
+                                              gpointer             user_data);
+JsonNode     *charta_client_get_finish       (ChartaClient        *self,
+                                              GAsyncResult        *result,
+                                              GError             **error);
+
+/* PUT @resource (a JSON object) to @path ("Observation/7"), with "If-Match: W/\"@version_id\""
+ * when @version_id is not NULL (the server refuses it with 412, CHARTA_CLIENT_ERROR_CONFLICT,
+ * when the resource has a newer version) and "X-Provenance: @provenance" (a Provenance
+ * resource, see charta_client_new_provenance(); NULL: none).  Success gives the resource as
+ * stored (Prefer: return=representation).  On failure, *outcome (when @outcome is not NULL) is
+ * the server's OperationOutcome, or NULL when it sent none. */
+void          charta_client_put_async        (ChartaClient        *self,
+                                              const char          *path,
+                                              JsonNode            *resource,
+                                              const char          *version_id,
+                                              JsonNode            *provenance,
+                                              GCancellable        *cancellable,
+                                              GAsyncReadyCallback  callback,
+                                              gpointer             user_data);
+JsonNode     *charta_client_put_finish       (ChartaClient        *self,
+                                              GAsyncResult        *result,
+                                              JsonNode           **outcome,
+                                              GError             **error);
+
+/* A Provenance resource for an X-Provenance header: agent.who (@agent_reference such as
+ * "Practitioner/7", and/or @agent_display; both NULL: no agent), activity (@activity_code in
+ * http://terminology.hl7.org/CodeSystem/v3-DataOperation, e.g. "UPDATE", or NULL) and reason
+ * (@reason_text, or NULL).  Its target and recorded time are the server's to fill. */
+JsonNode     *charta_client_new_provenance   (const char          *agent_reference,
+                                              const char          *agent_display,
+                                              const char          *activity_code,
+                                              const char          *reason_text);
+
+G_END_DECLS
