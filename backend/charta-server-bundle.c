@@ -998,10 +998,21 @@ failed_entry (Transaction  *t,
   return g_ptr_array_index (t->entries, g_array_index (op_entries, unsigned, index));
 }
 
+/* Whether @entry searches before it writes: a create with ifNoneExist, an update, patch or
+ * delete with criteria. */
+static gboolean
+entry_is_conditional (const Entry *entry)
+{
+  return entry->if_none_exist != NULL
+         || (entry->query != NULL && entry->method != SOUP_METHOD_GET
+             && entry->method != SOUP_METHOD_HEAD);
+}
+
 static void
 run_transaction (ChartaServerRequest *req,
                  GPtrArray           *entries)
 {
+  g_autoptr(GRecMutexLocker) locker = NULL;
   Transaction t = { req, entries, NULL, NULL, NULL, NULL };
   g_autoptr(GHashTable) identities = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                                             NULL);
@@ -1029,6 +1040,12 @@ run_transaction (ChartaServerRequest *req,
       fail (&t, NULL, error, FALSE);
       return;
     }
+
+  /* Conditional entries search, then the transaction writes: no other conditional interaction
+   * runs in between (charta_server_lock_conditional()). */
+  for (unsigned i = 0; i < entries->len && locker == NULL; i++)
+    if (entry_is_conditional (g_ptr_array_index (entries, i)))
+      locker = charta_server_lock_conditional (req->server);
 
   /* Resolve, in http.html's order: deletes, creates, updates; reads run last. */
   for (unsigned rank = 0; rank < 4; rank++)

@@ -62,6 +62,8 @@ static const ErrorRow error_table[] = {
     CHARTA_ISSUE_ERROR },
   { charta_server_error_quark, CHARTA_SERVER_ERROR_UNAVAILABLE, 503, 0, "transient",
     CHARTA_ISSUE_FATAL },
+  { charta_server_error_quark, CHARTA_SERVER_ERROR_UNKNOWN_OPERATION, 404, 0, "not-supported",
+    CHARTA_ISSUE_ERROR },
 
   /* the store */
   { charta_store_error_quark, CHARTA_STORE_ERROR_NOT_FOUND, 404, 0, "not-found",

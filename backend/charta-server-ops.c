@@ -17,6 +17,8 @@
  *       profiles, security labels and tags.  In Charta every change is a version with its
  *       Provenance, these too (FHIR lets a server version them); the write is conditional on
  *       the version read, retried a few times against concurrent writers.
+ *   Any other operation: 501 (not-supported) where FHIR R4 defines it (at that level, on that
+ *       type), 404 (not-supported) where it does not: an unknown operation.
  */
 #define G_LOG_DOMAIN "charta-server"
 
@@ -842,6 +844,87 @@ do_meta_change (ChartaServerRequest *req,
 
 /* ---- dispatch ----------------------------------------------------------------------------- */
 
+typedef enum
+{
+  LEVEL_SYSTEM = 1 << 0,    /* [base]/$op */
+  LEVEL_TYPE = 1 << 1,      /* [base]/Type/$op */
+  LEVEL_INSTANCE = 1 << 2,  /* [base]/Type/id/$op */
+} Level;
+
+/* The operations FHIR R4 defines (its 46 OperationDefinitions, of the corpus's
+ * r4-definitions/operations: code, resource, system/type/instance; "Resource": every type).
+ * One that Charta lacks is 501 where R4 defines it, an unknown operation 404. */
+static const struct
+{
+  const char *name;
+  const char *type;
+  unsigned    levels;
+} r4_operations[] = {
+  { "apply", "ActivityDefinition", LEVEL_TYPE | LEVEL_INSTANCE },
+  { "apply", "ChargeItemDefinition", LEVEL_INSTANCE },
+  { "apply", "PlanDefinition", LEVEL_TYPE | LEVEL_INSTANCE },
+  { "care-gaps", "Measure", LEVEL_TYPE },
+  { "closure", "ConceptMap", LEVEL_SYSTEM },
+  { "collect-data", "Measure", LEVEL_TYPE | LEVEL_INSTANCE },
+  { "conforms", "CapabilityStatement", LEVEL_TYPE },
+  { "convert", "Resource", LEVEL_SYSTEM },
+  { "data-requirements", "ActivityDefinition", LEVEL_INSTANCE },
+  { "data-requirements", "Library", LEVEL_SYSTEM | LEVEL_INSTANCE },
+  { "data-requirements", "Measure", LEVEL_INSTANCE },
+  { "data-requirements", "PlanDefinition", LEVEL_INSTANCE },
+  { "document", "Composition", LEVEL_TYPE | LEVEL_INSTANCE },
+  { "evaluate-measure", "Measure", LEVEL_TYPE | LEVEL_INSTANCE },
+  { "everything", "Encounter", LEVEL_INSTANCE },
+  { "everything", "Group", LEVEL_INSTANCE },
+  { "everything", "MedicinalProduct", LEVEL_TYPE | LEVEL_INSTANCE },
+  { "everything", "Patient", LEVEL_TYPE | LEVEL_INSTANCE },
+  { "expand", "ValueSet", LEVEL_TYPE | LEVEL_INSTANCE },
+  { "find", "List", LEVEL_TYPE },
+  { "find-matches", "CodeSystem", LEVEL_TYPE | LEVEL_INSTANCE },
+  { "graph", "Resource", LEVEL_INSTANCE },
+  { "graphql", "Resource", LEVEL_SYSTEM | LEVEL_INSTANCE },
+  { "implements", "CapabilityStatement", LEVEL_TYPE | LEVEL_INSTANCE },
+  { "lastn", "Observation", LEVEL_TYPE },
+  { "lookup", "CodeSystem", LEVEL_TYPE },
+  { "match", "Patient", LEVEL_TYPE },
+  { "meta", "Resource", LEVEL_SYSTEM | LEVEL_TYPE | LEVEL_INSTANCE },
+  { "meta-add", "Resource", LEVEL_INSTANCE },
+  { "meta-delete", "Resource", LEVEL_INSTANCE },
+  { "preferred-id", "NamingSystem", LEVEL_TYPE },
+  { "process-message", "MessageHeader", LEVEL_SYSTEM },
+  { "questionnaire", "StructureDefinition", LEVEL_TYPE | LEVEL_INSTANCE },
+  { "snapshot", "StructureDefinition", LEVEL_TYPE | LEVEL_INSTANCE },
+  { "stats", "Observation", LEVEL_TYPE },
+  { "submit", "Claim", LEVEL_TYPE },
+  { "submit", "CoverageEligibilityRequest", LEVEL_TYPE },
+  { "submit-data", "Measure", LEVEL_TYPE | LEVEL_INSTANCE },
+  { "subset", "CapabilityStatement", LEVEL_TYPE | LEVEL_INSTANCE },
+  { "subsumes", "CodeSystem", LEVEL_TYPE | LEVEL_INSTANCE },
+  { "transform", "StructureMap", LEVEL_TYPE | LEVEL_INSTANCE },
+  { "translate", "ConceptMap", LEVEL_TYPE | LEVEL_INSTANCE },
+  { "validate", "Resource", LEVEL_TYPE | LEVEL_INSTANCE },
+  { "validate-code", "CodeSystem", LEVEL_TYPE | LEVEL_INSTANCE },
+  { "validate-code", "ValueSet", LEVEL_TYPE | LEVEL_INSTANCE },
+  { "versions", "CapabilityStatement", LEVEL_SYSTEM },
+};
+
+/* Whether FHIR R4 defines $@operation on @type (NULL: at the system level), at the instance
+ * level when @id is set. */
+static gboolean
+is_r4_operation (const char *type,
+                 const char *id,
+                 const char *operation)
+{
+  Level level = type == NULL ? LEVEL_SYSTEM : id == NULL ? LEVEL_TYPE : LEVEL_INSTANCE;
+
+  for (size_t i = 0; i < G_N_ELEMENTS (r4_operations); i++)
+    if (strcmp (r4_operations[i].name, operation) == 0 && (r4_operations[i].levels & level) != 0
+        && (level == LEVEL_SYSTEM || strcmp (r4_operations[i].type, "Resource") == 0
+            || strcmp (r4_operations[i].type, type) == 0))
+      return TRUE;
+  return FALSE;
+}
+
 void
 charta_server_handle_operation (ChartaServerRequest *req,
                                 const char          *type,
@@ -889,8 +972,18 @@ charta_server_handle_operation (ChartaServerRequest *req,
       do_meta_change (req, type, id, strcmp (operation, "meta-delete") == 0);
       return;
     }
-  respond_new_error (req, CHARTA_SERVER_ERROR_NOT_IMPLEMENTED,
-                     "the operation $%.64s is not served %s%s%s", operation,
-                     type != NULL ? "on " : "at the system level",
-                     type != NULL ? type : "", id != NULL ? " instances" : "");
+  {
+    g_autofree char *shown = charta_server_dup_log_text (operation, 64);
+
+    if (is_r4_operation (type, id, operation))
+      respond_new_error (req, CHARTA_SERVER_ERROR_NOT_IMPLEMENTED,
+                         "the operation $%s is not served %s%s%s: this version does not have "
+                         "it", shown, type != NULL ? "on " : "at the system level",
+                         type != NULL ? type : "", id != NULL ? " instances" : "");
+    else
+      respond_new_error (req, CHARTA_SERVER_ERROR_UNKNOWN_OPERATION,
+                         "$%s is not an operation of FHIR R4 %s%s%s: see [base]/metadata for "
+                         "the operations served", shown, type != NULL ? "on " : "at the system "
+                         "level", type != NULL ? type : "", id != NULL ? " instances" : "");
+  }
 }

@@ -162,6 +162,20 @@ void     charta_server_append_link              (GString             *out,
                                                  const char          *params,
                                                  const char          *cursor);
 
+/* @text as it may go to a log: control characters, '\', line and bidirectional marks and
+ * bytes that are no UTF-8 escaped ("\x0a", "\u202e"), at most @max_length bytes of it ("…"
+ * when cut).  For paths and methods from a request: what a client sends never reaches a log
+ * as it is. */
+char    *charta_server_dup_log_text             (const char          *text,
+                                                 size_t               max_length);
+
+/* Conditional interactions (create with If-None-Exist; update, patch and delete with
+ * criteria; a transaction with conditional entries) search, then write: they hold this lock
+ * across both, so that two of them cannot both find nothing and both create.  It is
+ * recursive; g_autoptr(GRecMutexLocker) releases it.  NULL (nothing to hold) without a
+ * server. */
+GRecMutexLocker *charta_server_lock_conditional (ChartaServer        *self);
+
 /* Whether @id is a FHIR id: [A-Za-z0-9-.]{1,64}. */
 gboolean charta_server_is_valid_id              (const char          *id);
 

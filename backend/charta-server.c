@@ -2,15 +2,18 @@
  *
  * charta-server.c: ChartaServer, the FHIR R4 REST endpoint (see charta-server.h).
  *
- * The main context only parses and routes.  For each message libsoup calls two handlers:
- * the early one, once the headers are read, applies the limits that do not need the body
- * (connections, URL length, header size, declared body size) and counts a chunked body as it
- * arrives; the main one, once the body is read, copies what the request needs into a
- * ChartaServerRequest, pauses the message and queues the request to the worker pool.  A worker
- * answers it with the store's blocking API into the same struct, compresses the body when the
- * client allows, and queues it back to the main context (one wake-up drains every response
- * finished meanwhile); the main context copies the response onto the message and unpauses it.  The message itself is only touched on the main
- * context, and its last reference is dropped there.
+ * The main context only accepts, parses and routes.  The server accepts its connections
+ * itself and hands them to libsoup (see "connections" below).  For each message libsoup calls
+ * two handlers: the early one, once the headers are read, applies the limits that do not need
+ * the body (connections, URL length, header size, declared body size: refused at once, the
+ * connection taken from libsoup to answer before the body) and counts a chunked body as it
+ * arrives; the main one, once the body is read, decodes the path (libsoup leaves it encoded:
+ * raw-paths), copies what the request needs into a ChartaServerRequest, pauses the message and
+ * queues the request to the worker pool.  A worker answers it with the store's blocking API
+ * into the same struct, compresses the body when the client allows, and queues it back to the
+ * main context (one wake-up drains every response finished meanwhile); the main context
+ * copies the response onto the message and unpauses it.  The message itself is only touched
+ * on the main context, and its last reference is dropped there.
  *
  * Routing follows http.html of FHIR R4 (paths after [base]):
  *
@@ -30,17 +33,26 @@
  *   Type/id/$op        operations
  *   Comp/id/Type       GET compartment search
  *
- * Connections are counted from their first request and watched while idle (libsoup 3.2 does
- * not notice a client closing a kept-alive connection; see "connections" below).
+ * Connections are counted and timed from their accept, and watched while idle (libsoup 3.2
+ * does not notice a client closing a connection it waits on; see "connections" below).
+ * Conditional interactions hold one lock across their search and their write
+ * (charta_server_lock_conditional()).
  *
  * Invariants: every response to a request that reached a handler carries X-Request-Id; every
- * error body is an OperationOutcome (libsoup answers a request line or headers it cannot parse
- * with its own bare 400); nothing logged holds a resource, a query or a header value (methods,
- * types, ids and statuses only).
+ * error body is an OperationOutcome, libsoup's own refusals after the request head too (a URL
+ * of another scheme), except where libsoup answers before any handler or signal of the server
+ * runs: a request line or headers it cannot parse (its own bare 400, or 501 for an unknown
+ * Transfer-Encoding), a request head past its 64 KiB limit (the connection closed unanswered);
+ * nothing logged holds a resource, a query, a body or a header value (methods and paths
+ * escaped and cut by charta_server_dup_log_text(), types, ids and statuses).
  */
 #define G_LOG_DOMAIN "charta-server"
 
 #include <string.h>
+#include <sys/un.h>
+
+#include <gio/gnetworking.h>
+#include <glib/gstdio.h>
 
 #include "charta-config.h"
 #include "charta-datetime-private.h"
@@ -80,12 +92,17 @@ struct _ChartaServer
   GPtrArray    *cors_origins;     /* char * */
 
   /* Main context only. */
-  GHashTable   *connections;      /* GSocket * → Connection *: those that made a request */
+  GPtrArray    *listeners;        /* Listener *: the listening sockets */
+  GHashTable   *connections;      /* GSocketAddress * (remote) → Connection *: every one open */
+  unsigned      n_admitted;       /* of @connections, those within the limit */
+  GPtrArray    *refusals;         /* Refusal *: refused requests being answered and closed */
   GSource      *sweep;            /* closes idle connections */
   double        idle_timeout;
   GHashTable   *jobs;             /* Job * being worked on */
   gboolean      stopped;
 
+  GRecMutex     conditional;      /* held across the search and the write of a conditional
+                                   * interaction (charta_server_lock_conditional()) */
   GMutex        lock;             /* guards @capabilities */
   GBytes       *capabilities;     /* the "rest" part of the CapabilityStatement, made once */
   unsigned      n_pending;        /* atomic */
@@ -149,6 +166,47 @@ charta_server_is_valid_id (const char *id)
     if (!g_ascii_isalnum (*p) && *p != '-' && *p != '.')
       return FALSE;
   return n >= 1 && n <= 64;
+}
+
+char *
+charta_server_dup_log_text (const char *text,
+                            size_t      max_length)
+{
+  GString *out = g_string_new (NULL);
+  const char *end = text + strlen (text);
+  const char *p = text;
+
+  while (p < end && out->len < max_length)
+    {
+      gunichar c = g_utf8_get_char_validated (p, end - p);
+      const char *next;
+
+      if (c == (gunichar) -1 || c == (gunichar) -2)
+        {
+          /* not UTF-8: the byte */
+          g_string_append_printf (out, "\\x%02x", (guint8) *p);
+          p++;
+          continue;
+        }
+      next = g_utf8_next_char (p);
+      if (c < 0x20 || c == 0x7f || c == '\\')
+        g_string_append_printf (out, "\\x%02x", (unsigned) c);
+      else if ((c >= 0x80 && c < 0xa0) || c == 0x2028 || c == 0x2029
+               || (c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069))
+        g_string_append_printf (out, "\\u%04x", (unsigned) c);  /* line breaks, bidi marks */
+      else
+        g_string_append_len (out, p, next - p);
+      p = next;
+    }
+  if (p < end)
+    g_string_append (out, "…");
+  return g_string_free (out, FALSE);
+}
+
+GRecMutexLocker *
+charta_server_lock_conditional (ChartaServer *self)
+{
+  return self != NULL ? g_rec_mutex_locker_new (&self->conditional) : NULL;
 }
 
 char *
@@ -306,8 +364,14 @@ respond_error_in (ChartaServerRequest      *req,
   req->response_body = charta_server_error_to_outcome (error, context, req->pretty,
                                                        &req->status);
   req->response_type = req->content_type;
-  g_debug ("%s %s: %u (%s %d)", req->method, req->path, req->status,
-           g_quark_to_string (error->domain), error->code);
+  if (!g_log_writer_default_would_drop (G_LOG_LEVEL_DEBUG, G_LOG_DOMAIN))
+    {
+      g_autofree char *method = charta_server_dup_log_text (req->method, 16);
+      g_autofree char *path = charta_server_dup_log_text (req->path, 120);
+
+      g_debug ("%s [base]/%s: %u (%s %d)", method, path, req->status,
+               g_quark_to_string (error->domain), error->code);
+    }
 }
 
 void
@@ -471,6 +535,15 @@ charta_server_request_parse_body (ChartaServerRequest  *req,
   const char *content_type = soup_message_headers_get_one (req->headers, "Content-Type");
   ChartaParseLimits limits = { req->max_body, 0 };
 
+  /* FHIR R4 http.html: a client sends the Content-Type of the body it sends */
+  if (content_type == NULL && g_bytes_get_size (req->body) > 0)
+    {
+      g_set_error (error, CHARTA_SERVER_ERROR, CHARTA_SERVER_ERROR_UNSUPPORTED_MEDIA_TYPE,
+                   "%s [base]/%.100s has a body without a Content-Type: a FHIR JSON "
+                   "Content-Type is required (Content-Type: " FHIR_JSON ")", req->method,
+                   req->path);
+      return NULL;
+    }
   if (content_type != NULL)
     {
       g_autofree char *type = media_type (content_type);
@@ -496,6 +569,36 @@ charta_server_request_parse_body (ChartaServerRequest  *req,
       return NULL;
     }
   return charta_resource_new_from_bytes (req->body, &limits, error);
+}
+
+static gboolean is_form_body (ChartaServerRequest *req);
+
+/* _format and _pretty of a search posted as a form (POST …/_search) are in its body
+ * (search.html: the body holds the parameters the URL would): taken into @req->params, unless
+ * the URL has them too. */
+static void
+take_form_params (ChartaServerRequest *req)
+{
+  static const char *const names[] = { "_format", "_pretty", NULL };
+  g_autoptr(GHashTable) form = NULL;
+  g_autofree char *text = NULL;
+  gsize length;
+  const char *data;
+
+  if (req->method != SOUP_METHOD_POST || !is_form_body (req))
+    return;
+  data = g_bytes_get_data (req->body, &length);
+  if (data == NULL || length == 0)
+    return;
+  text = g_strndup (data, length);
+  form = soup_form_decode (text);
+  for (unsigned i = 0; names[i] != NULL; i++)
+    {
+      const char *value = g_hash_table_lookup (form, names[i]);
+
+      if (value != NULL && !g_hash_table_contains (req->params, names[i]))
+        g_hash_table_insert (req->params, g_strdup (names[i]), g_strdup (value));
+    }
 }
 
 /* _format, _pretty, Accept and Prefer.  FALSE (406) when the client takes no JSON. */
@@ -829,17 +932,19 @@ message_finished (SoupServerMessage *msg,
 
 /* ---- limits and answers made on the main context ------------------------------------------ */
 
-/* Answers @msg now with @error's status and OperationOutcome, and closes the connection after
- * (what the client sent past the limit is not worth keeping it for). */
+/* Answers @msg now with @error's status and OperationOutcome; with @close, closes the
+ * connection after (what the client sent past a limit is not worth keeping it for). */
 static void
 respond_now (ChartaServer      *self,
              SoupServerMessage *msg,
-             const GError      *error)
+             const GError      *error,
+             gboolean           close)
 {
   SoupMessageHeaders *request = soup_server_message_get_request_headers (msg);
   SoupMessageHeaders *headers = soup_server_message_get_response_headers (msg);
   g_autoptr(GBytes) outcome = NULL;
   g_autofree char *request_id = request_id_for (request);
+  g_autofree char *method = NULL;
   unsigned status = 500;
   gsize length;
   const char *data;
@@ -850,31 +955,133 @@ respond_now (ChartaServer      *self,
                                     length);
   soup_server_message_set_status (msg, status, NULL);
   soup_message_headers_set_content_length (headers, (goffset) length);
-  soup_message_headers_replace (headers, "Connection", "close");
+  if (close)
+    soup_message_headers_replace (headers, "Connection", "close");
   soup_message_headers_replace (headers, "X-Request-Id", request_id);
   add_cors_headers (self, request, headers);
-  g_debug ("%s: %u before the body (%s %d)", soup_server_message_get_method (msg), status,
-           g_quark_to_string (error->domain), error->code);
+  method = charta_server_dup_log_text (soup_server_message_get_method (msg) != NULL
+                                       ? soup_server_message_get_method (msg) : "?", 16);
+  g_debug ("%s: %u before the body (%s %d)", method, status, g_quark_to_string (error->domain),
+           error->code);
+}
+
+/* The error code of a status that libsoup set itself, refusing a request before the server's
+ * handlers saw it. */
+static ChartaServerError
+error_code_for_status (unsigned status)
+{
+  switch (status)
+    {
+    case SOUP_STATUS_NOT_FOUND:
+      return CHARTA_SERVER_ERROR_NOT_FOUND;
+    case SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE:
+      return CHARTA_SERVER_ERROR_TOO_LARGE;
+    case SOUP_STATUS_REQUEST_URI_TOO_LONG:
+      return CHARTA_SERVER_ERROR_URI_TOO_LONG;
+    case 431:
+      return CHARTA_SERVER_ERROR_HEADERS_TOO_LARGE;
+    case SOUP_STATUS_NOT_IMPLEMENTED:
+      return CHARTA_SERVER_ERROR_NOT_IMPLEMENTED;
+    case SOUP_STATUS_SERVICE_UNAVAILABLE:
+      return CHARTA_SERVER_ERROR_UNAVAILABLE;
+    default:
+      return status >= 500 ? CHARTA_SERVER_ERROR_INTERNAL : CHARTA_SERVER_ERROR_BAD_REQUEST;
+    }
+}
+
+/* libsoup refused @msg itself once its head was read (a request line whose URL is not http):
+ * its answer gets an OperationOutcome too, with libsoup's status. */
+static void
+describe_refusal (ChartaServer      *self,
+                  SoupServerMessage *msg)
+{
+  unsigned status = soup_server_message_get_status (msg);
+  g_autoptr(GError) error = NULL;
+
+  error = g_error_new (CHARTA_SERVER_ERROR, error_code_for_status (status),
+                       "the request cannot be served as it was sent (%u %s): check its request "
+                       "line (an http URL or a path) and its headers", status,
+                       soup_status_get_phrase (status));
+  respond_now (self, msg, error, TRUE);
+  soup_server_message_set_status (msg, status, NULL);
 }
 
 /* ---- connections ---------------------------------------------------------------------------
  *
- * libsoup 3.2 tells of a connection only when a request arrives on it, and never notices that
- * a client closed a kept-alive connection between requests: the socket stays open (CLOSE-WAIT)
- * until the server stops.  So each connection that made a request is tracked here by its
- * GSocket (a weak reference: libsoup owns it): counted against the limit, and, while no
- * request is in progress on it, watched: when the client closes it, or sends nothing for the
- * idle timeout, the socket is closed here.  (libsoup's own objects for such a connection stay
- * until the server stops: a few hundred bytes each.)
+ * The server accepts its connections itself (a non-blocking listening GSocket per address) and
+ * hands each to libsoup with soup_server_accept_iostream().  So every connection is known from
+ * the moment it is accepted: counted against the limit, and closed once it has been idle for
+ * the idle timeout, idle meaning that no request is in progress on it (a request is in
+ * progress from its complete head to its answer): a connection that never sent a byte, or
+ * sends its request head too slowly, is closed like one that made its requests and then went
+ * quiet.  A connection past the limit is handed to libsoup all the same, marked: its first
+ * request is answered 503 and the connection closed (past the limit and MAX_REFUSED more, it
+ * is closed at once, unanswered: the server protects itself).
+ *
+ * libsoup 3.2 keeps a connection alive between requests only while the SoupServer has a
+ * listener of its own (request_finished() checks for one), so it is given one that nobody can
+ * reach: a Unix socket bound in a private temporary directory, unlinked at once.
+ *
+ * libsoup 3.2 never notices that a client closed a kept-alive connection on which it waits for
+ * the next request: the socket would stay open (CLOSE-WAIT) until the server stops.  So while
+ * a connection is idle and nothing has come it is watched here: when the client closes it, it
+ * is closed here.  A connection closed here (so, or by the idle timeout) is taken from libsoup
+ * through the message waiting on it when libsoup has announced one (request-started: at the
+ * accept, and once the first bytes of a later request come), which frees libsoup's part of it;
+ * of a kept-alive connection closed between requests, libsoup keeps its objects until the
+ * server stops (about 2 KiB each).  Connections are keyed by the remote address object handed
+ * to libsoup, which libsoup gives back as the remote address of the connection's messages; the
+ * GSocket is followed with a weak reference, libsoup owning the connection.
+ *
+ * A request refused before its body (too large, a Content-Length that is none, past the
+ * connection limit…) is answered at once: libsoup 3.2 would read the whole declared body
+ * before writing any answer.  The connection is taken from libsoup
+ * (soup_server_message_steal_connection()), the answer written here, the sending side shut,
+ * and what the client still sends read and dropped for a moment, so that the close does not
+ * reset the connection before the client has read the answer; then the socket is closed.
  */
+
+#define LISTEN_BACKLOG   256
+#define MAX_ACCEPTS      64         /* per wake-up of a listening socket */
+#define MAX_REFUSED      64         /* connections past the limit kept to be answered 503 */
+#define REFUSAL_SECONDS  3          /* a refused request's answer and the drain after it */
+#define REFUSAL_READS    64         /* reads of what a refused client sends, per wake-up */
 
 typedef struct
 {
-  GSocket  *socket;      /* weak: see socket_gone() */
-  GSource  *watch;       /* while idle: wakes when the client sends or closes */
-  unsigned  n_active;    /* requests in progress on it */
-  int64_t   idle_since;  /* monotonic µs when the last request on it ended */
+  ChartaServer      *server;      /* unowned: the server forgets its connections first */
+  GSocket           *socket;      /* weak (socket_gone()): libsoup owns the connection */
+  GSocketAddress    *remote;      /* the key: the remote address libsoup gives its messages */
+  GSource           *watch;       /* while idle and nothing came: wakes on data or a close */
+  SoupServerMessage *waiting;     /* weak: libsoup's message waiting for a request head */
+  unsigned           n_active;    /* requests in progress */
+  int64_t            idle_since;  /* monotonic µs: accepted, or the last request ended */
+  gboolean           over_limit;  /* accepted past the limit: its request is answered 503 */
+  gboolean           taken;       /* taken from libsoup: answered and closed by a Refusal */
 } Connection;
+
+/* A listening socket of ours. */
+typedef struct
+{
+  ChartaServer *server;   /* unowned: the server closes its listeners when it stops */
+  GSocket      *socket;
+  GSource      *source;   /* wakes when a connection waits to be accepted */
+  GSource      *pause;    /* after a failed accept (out of descriptors): a moment's rest */
+} Listener;
+
+/* A refused request's connection, taken from libsoup: its answer is written, then what the
+ * client still sends is dropped until it closes (or REFUSAL_SECONDS pass). */
+typedef struct
+{
+  ChartaServer *server;   /* unowned: the server ends its refusals when it stops */
+  GIOStream    *stream;   /* libsoup's stream of the connection: the socket stays open */
+  GSocket      *socket;
+  GBytes       *answer;   /* the whole response */
+  size_t        written;
+  gboolean      shut;     /* the answer is sent and the sending side shut */
+  int64_t       deadline; /* monotonic µs */
+  GSource      *source;
+} Refusal;
 
 static void
 connection_free (gpointer data)
@@ -886,6 +1093,11 @@ connection_free (gpointer data)
       g_source_destroy (conn->watch);
       g_source_unref (conn->watch);
     }
+  if (conn->waiting != NULL)
+    g_object_remove_weak_pointer (G_OBJECT (conn->waiting), (gpointer *) &conn->waiting);
+  if (!conn->over_limit)
+    conn->server->n_admitted--;
+  g_object_unref (conn->remote);
   g_free (conn);
 }
 
@@ -893,9 +1105,11 @@ static void
 socket_gone (gpointer  data,
              GObject  *where_the_object_was)
 {
-  ChartaServer *self = data;
+  Connection *conn = data;
+  ChartaServer *self = conn->server;
 
-  g_hash_table_remove (self->connections, where_the_object_was);
+  conn->socket = NULL;
+  g_hash_table_remove (self->connections, conn->remote);
   g_debug ("connection gone: %u open", g_hash_table_size (self->connections));
 }
 
@@ -904,19 +1118,43 @@ static void
 connection_forget (ChartaServer *self,
                    Connection   *conn)
 {
-  g_object_weak_unref (G_OBJECT (conn->socket), socket_gone, self);
-  g_hash_table_remove (self->connections, conn->socket);
+  if (conn->socket != NULL)
+    g_object_weak_unref (G_OBJECT (conn->socket), socket_gone, conn);
+  g_hash_table_remove (self->connections, conn->remote);
 }
 
+/* Closes @conn (idle) and forgets it.  Taken from libsoup through the message that waits on it
+ * (one libsoup announced: the first of a connection, or one whose head has begun), libsoup lets
+ * go of what it holds for the connection; otherwise (a kept-alive connection, whose next
+ * message libsoup 3.2 announces only once bytes of it come) the socket is closed, and libsoup
+ * keeps its part until the server stops. */
 static void
 connection_close (ChartaServer *self,
                   Connection   *conn)
 {
-  g_autoptr(GSocket) socket = g_object_ref (conn->socket);
+  g_autoptr(GSocket) socket = conn->socket != NULL ? g_object_ref (conn->socket) : NULL;
+  g_autoptr(SoupServerMessage) waiting = conn->waiting != NULL ? g_object_ref (conn->waiting)
+                                                               : NULL;
+  g_autoptr(GIOStream) stream = NULL;
 
   connection_forget (self, conn);
-  g_socket_close (socket, NULL);
-  g_debug ("connection closed: %u open", g_hash_table_size (self->connections));
+  if (waiting != NULL && socket != NULL && !g_socket_is_closed (socket))
+    stream = soup_server_message_steal_connection (waiting);
+  if (stream != NULL)
+    g_io_stream_close (stream, NULL, NULL);
+  if (socket != NULL && !g_socket_is_closed (socket))
+    g_socket_close (socket, NULL);
+  g_debug ("connection closed%s: %u open", stream != NULL ? " (taken from libsoup)" : "",
+           g_hash_table_size (self->connections));
+}
+
+static void
+connection_unwatch (Connection *conn)
+{
+  if (conn->watch == NULL)
+    return;
+  g_source_destroy (conn->watch);
+  g_clear_pointer (&conn->watch, g_source_unref);
 }
 
 static gboolean
@@ -924,55 +1162,388 @@ connection_readable (GSocket      *socket,
                      GIOCondition  condition,
                      gpointer      user_data)
 {
-  ChartaServer *self = user_data;
-  Connection *conn = g_hash_table_lookup (self->connections, socket);
+  Connection *conn = user_data;
   g_autoptr(GError) error = NULL;
   char byte;
   GInputVector vector = { &byte, 1 };
   int flags = G_SOCKET_MSG_PEEK;
   gssize n;
 
-  if (conn == NULL)
-    return G_SOURCE_REMOVE;
   n = g_socket_receive_message (socket, NULL, &vector, 1, NULL, NULL, &flags, NULL, &error);
   if (n < 0 && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
     return G_SOURCE_CONTINUE;
   g_clear_pointer (&conn->watch, g_source_unref);
   if (n > 0)
     return G_SOURCE_REMOVE;  /* a request is coming: libsoup reads it */
-  connection_close (self, conn);  /* closed by the client (0), or broken */
+  connection_close (conn->server, conn);  /* closed by the client (0), or broken */
   return G_SOURCE_REMOVE;
 }
 
-/* The connection of @msg, tracked from its first request; NULL (and @error) when it is one too
- * many. */
-static Connection *
-connection_for (ChartaServer       *self,
-                SoupServerMessage  *msg,
-                GError            **error)
+/* Watches @conn, idle, for the client closing it. */
+static void
+connection_watch (Connection *conn)
 {
-  GSocket *socket = soup_server_message_get_socket (msg);
+  if (conn->watch != NULL || conn->socket == NULL || g_socket_is_closed (conn->socket))
+    return;
+  conn->watch = g_socket_create_source (conn->socket, G_IO_IN | G_IO_HUP | G_IO_ERR, NULL);
+  g_source_set_callback (conn->watch, G_SOURCE_FUNC (connection_readable), conn, NULL);
+  g_source_attach (conn->watch, conn->server->context);
+}
+
+/* The connection of @msg; NULL when it is not tracked (any more). */
+static Connection *
+connection_of (ChartaServer      *self,
+               SoupServerMessage *msg)
+{
+  GSocketAddress *remote = soup_server_message_get_remote_address (msg);
+
+  return remote != NULL ? g_hash_table_lookup (self->connections, remote) : NULL;
+}
+
+/* A new connection from a listening socket: tracked, then handed to libsoup. */
+static void
+connection_accepted (ChartaServer *self,
+                     GSocket      *socket)
+{
+  g_autoptr(GSocketConnection) stream = NULL;
+  g_autoptr(GSocketAddress) local = NULL;
+  g_autoptr(GSocketAddress) remote = NULL;
+  g_autoptr(GError) error = NULL;
+  unsigned n_open = g_hash_table_size (self->connections);
+  gboolean over = self->max_connections > 0 && self->n_admitted >= self->max_connections;
   Connection *conn;
 
-  if (socket == NULL)
-    return NULL;
-  conn = g_hash_table_lookup (self->connections, socket);
-  if (conn != NULL)
-    return conn;
-  if (self->max_connections > 0 && g_hash_table_size (self->connections) >= self->max_connections)
+  if (self->stopped || (over && n_open >= self->max_connections + MAX_REFUSED))
     {
-      g_set_error (error, CHARTA_SERVER_ERROR, CHARTA_SERVER_ERROR_UNAVAILABLE,
-                   "the server has %u connections open, its limit: retry later, or reuse a "
-                   "connection", self->max_connections);
-      return NULL;
+      g_debug ("connection refused unanswered: %u open", n_open);
+      g_socket_close (socket, NULL);
+      return;
     }
+  local = g_socket_get_local_address (socket, NULL);
+  remote = g_socket_get_remote_address (socket, NULL);
+  if (local == NULL || remote == NULL)
+    {
+      g_socket_close (socket, NULL);  /* gone already */
+      return;
+    }
+  g_socket_set_option (socket, IPPROTO_TCP, TCP_NODELAY, TRUE, NULL);
+  stream = g_socket_connection_factory_create_connection (socket);
+
   conn = g_new0 (Connection, 1);
+  conn->server = self;
   conn->socket = socket;
-  g_hash_table_insert (self->connections, socket, conn);
-  g_object_weak_ref (G_OBJECT (socket), socket_gone, self);
-  g_debug ("connection opened: %u open", g_hash_table_size (self->connections));
-  return conn;
+  conn->remote = g_object_ref (remote);
+  conn->idle_since = g_get_monotonic_time ();
+  conn->over_limit = over;
+  if (!over)
+    self->n_admitted++;
+  g_hash_table_insert (self->connections, conn->remote, conn);
+  g_object_weak_ref (G_OBJECT (socket), socket_gone, conn);
+  connection_watch (conn);
+  g_debug ("connection opened%s: %u open", over ? " past the limit" : "",
+           g_hash_table_size (self->connections));
+
+  if (!soup_server_accept_iostream (self->soup, G_IO_STREAM (stream), local, remote, &error))
+    {
+      g_debug ("connection not taken by libsoup: %s", error->message);
+      connection_close (self, conn);
+    }
 }
+
+static gboolean listener_ready (GSocket      *socket,
+                                GIOCondition  condition,
+                                gpointer      user_data);
+
+static void
+listener_start (Listener *listener)
+{
+  listener->source = g_socket_create_source (listener->socket, G_IO_IN, NULL);
+  g_source_set_callback (listener->source, G_SOURCE_FUNC (listener_ready), listener, NULL);
+  g_source_attach (listener->source, listener->server->context);
+}
+
+static gboolean
+listener_resume (gpointer user_data)
+{
+  Listener *listener = user_data;
+
+  g_clear_pointer (&listener->pause, g_source_unref);
+  listener_start (listener);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+listener_ready (GSocket      *socket,
+                GIOCondition  condition,
+                gpointer      user_data)
+{
+  Listener *listener = user_data;
+
+  for (unsigned i = 0; i < MAX_ACCEPTS; i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GSocket) client = g_socket_accept (socket, NULL, &error);
+
+      if (client != NULL)
+        {
+          connection_accepted (listener->server, client);
+          continue;
+        }
+      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+        break;
+      /* out of descriptors, most likely: the waiting connection would wake this up again at
+       * once, so accepting rests for a moment */
+      g_debug ("accept failed: %s", error->message);
+      g_clear_pointer (&listener->source, g_source_unref);
+      listener->pause = g_timeout_source_new (100);
+      g_source_set_callback (listener->pause, listener_resume, listener, NULL);
+      g_source_attach (listener->pause, listener->server->context);
+      return G_SOURCE_REMOVE;
+    }
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+listener_free (gpointer data)
+{
+  Listener *listener = data;
+
+  if (listener->source != NULL)
+    {
+      g_source_destroy (listener->source);
+      g_source_unref (listener->source);
+    }
+  if (listener->pause != NULL)
+    {
+      g_source_destroy (listener->pause);
+      g_source_unref (listener->pause);
+    }
+  g_socket_close (listener->socket, NULL);
+  g_object_unref (listener->socket);
+  g_free (listener);
+}
+
+/* libsoup keeps connections alive only while it has a listener (see above): one that nobody
+ * can reach.  Without it (no temporary directory), every connection closes after a request. */
+static void
+give_soup_a_listener (ChartaServer *self)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("charta-serve-XXXXXX", &error);
+  g_autofree char *path = dir != NULL ? g_build_filename (dir, "unreachable", NULL) : NULL;
+  g_autoptr(GSocket) socket = NULL;
+  g_autoptr(GSocketAddress) address = NULL;
+  struct sockaddr_un native = { .sun_family = AF_UNIX };
+  gboolean ok = FALSE;
+
+  if (path != NULL && strlen (path) < sizeof native.sun_path)
+    {
+      memcpy (native.sun_path, path, strlen (path) + 1);
+      address = g_socket_address_new_from_native (&native, sizeof native);
+      socket = g_socket_new (G_SOCKET_FAMILY_UNIX, G_SOCKET_TYPE_STREAM,
+                             G_SOCKET_PROTOCOL_DEFAULT, &error);
+      ok = socket != NULL && g_socket_bind (socket, address, FALSE, &error)
+           && g_socket_listen (socket, &error)
+           && soup_server_listen_socket (self->soup, socket, 0, &error);
+    }
+  if (path != NULL)
+    g_unlink (path);
+  if (dir != NULL)
+    g_rmdir (dir);
+  if (!ok)
+    g_message ("connections will not be kept alive: no listener for libsoup (%s)",
+               error != NULL ? error->message : "the temporary path is too long");
+}
+
+/* ---- refused requests, answered at once ---------------------------------------------------- */
+
+static void refusal_step (Refusal *refusal);
+
+static void
+refusal_free (gpointer data)
+{
+  Refusal *refusal = data;
+
+  if (refusal->source != NULL)
+    {
+      g_source_destroy (refusal->source);
+      g_source_unref (refusal->source);
+    }
+  if (!g_socket_is_closed (refusal->socket))
+    g_socket_close (refusal->socket, NULL);
+  g_bytes_unref (refusal->answer);
+  g_object_unref (refusal->socket);
+  g_object_unref (refusal->stream);
+  g_free (refusal);
+}
+
+static gboolean
+refusal_ready (GSocket      *socket,
+               GIOCondition  condition,
+               gpointer      user_data)
+{
+  Refusal *refusal = user_data;
+
+  g_clear_pointer (&refusal->source, g_source_unref);
+  refusal_step (refusal);
+  return G_SOURCE_REMOVE;
+}
+
+/* Writes what it can of the answer, then drops what the client sends; waits when the socket
+ * would block, ends at the client's close, an error or the deadline. */
+static void
+refusal_step (Refusal *refusal)
+{
+  gsize length;
+  const char *data = g_bytes_get_data (refusal->answer, &length);
+  GIOCondition wait_for = G_IO_IN;
+  char buffer[16 * 1024];
+
+  if (g_get_monotonic_time () >= refusal->deadline)
+    goto end;
+  while (refusal->written < length)
+    {
+      g_autoptr(GError) error = NULL;
+      gssize n = g_socket_send_with_blocking (refusal->socket, data + refusal->written,
+                                              length - refusal->written, FALSE, NULL, &error);
+
+      if (n < 0 && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+        {
+          wait_for = G_IO_OUT;
+          goto wait;
+        }
+      if (n < 0)
+        goto end;
+      refusal->written += (size_t) n;
+    }
+  if (!refusal->shut)
+    {
+      g_socket_shutdown (refusal->socket, FALSE, TRUE, NULL);
+      refusal->shut = TRUE;
+    }
+  for (unsigned i = 0; i < REFUSAL_READS; i++)
+    {
+      g_autoptr(GError) error = NULL;
+      gssize n = g_socket_receive_with_blocking (refusal->socket, buffer, sizeof buffer, FALSE,
+                                                 NULL, &error);
+
+      if (n < 0 && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+        goto wait;
+      if (n <= 0)
+        goto end;  /* the client closed (or reset) its side */
+    }
+
+wait:
+  refusal->source = g_socket_create_source (refusal->socket, wait_for | G_IO_HUP | G_IO_ERR,
+                                            NULL);
+  g_source_set_ready_time (refusal->source, refusal->deadline);
+  g_source_set_callback (refusal->source, G_SOURCE_FUNC (refusal_ready), refusal, NULL);
+  g_source_attach (refusal->source, refusal->server->context);
+  return;
+
+end:
+  g_ptr_array_remove_fast (refusal->server->refusals, refusal);
+}
+
+/* The response on @msg (status, headers, body) as bytes on the wire. */
+static GBytes *
+serialize_response (SoupServerMessage *msg)
+{
+  SoupMessageHeaders *headers = soup_server_message_get_response_headers (msg);
+  g_autoptr(GBytes) body = soup_message_body_flatten (soup_server_message_get_response_body (msg));
+  unsigned status = soup_server_message_get_status (msg);
+  GString *out = g_string_new (NULL);
+  SoupMessageHeadersIter iter;
+  const char *name, *value;
+
+  g_string_append_printf (out, "HTTP/1.%c %u %s\r\n",
+                          soup_server_message_get_http_version (msg) == SOUP_HTTP_1_0 ? '0' : '1',
+                          status, soup_status_get_phrase (status));
+  if (soup_message_headers_get_one (headers, "Date") == NULL)
+    {
+      g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
+      g_autofree char *date = soup_date_time_to_string (now, SOUP_DATE_HTTP);
+
+      soup_message_headers_replace (headers, "Date", date);
+    }
+  soup_message_headers_iter_init (&iter, headers);
+  while (soup_message_headers_iter_next (&iter, &name, &value))
+    g_string_append_printf (out, "%s: %s\r\n", name, value);
+  g_string_append (out, "\r\n");
+  if (soup_server_message_get_method (msg) != SOUP_METHOD_HEAD)
+    g_string_append_len (out, g_bytes_get_data (body, NULL), (gssize) g_bytes_get_size (body));
+  return g_string_free_to_bytes (out);
+}
+
+/* Whether libsoup would read a body of @msg before it could answer it. */
+static gboolean
+body_to_come (SoupServerMessage *msg)
+{
+  SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
+
+  /* with Expect: 100-continue, libsoup answers a refusal instead of the 100 Continue, and
+   * reads no body */
+  if ((soup_message_headers_get_expectations (headers) & SOUP_EXPECTATION_CONTINUE) != 0)
+    return FALSE;
+  switch (soup_message_headers_get_encoding (headers))
+    {
+    case SOUP_ENCODING_CONTENT_LENGTH:
+      return soup_message_headers_get_content_length (headers) != 0;
+    case SOUP_ENCODING_CHUNKED:
+    case SOUP_ENCODING_EOF:
+    case SOUP_ENCODING_BYTERANGES:
+      return TRUE;
+    case SOUP_ENCODING_UNRECOGNIZED:
+    case SOUP_ENCODING_NONE:
+    default:
+      return FALSE;
+    }
+}
+
+/* Answers @msg with @error before its body: now, and the connection closed after. */
+static void
+refuse (ChartaServer      *self,
+        SoupServerMessage *msg,
+        Connection        *conn,
+        const GError      *error)
+{
+  Refusal *refusal;
+  GIOStream *stream;
+  GBytes *answer;
+
+  /* The body, if any, is not read. */
+  soup_message_body_set_accumulate (soup_server_message_get_request_body (msg), FALSE);
+  soup_message_body_truncate (soup_server_message_get_request_body (msg));
+  respond_now (self, msg, error, TRUE);
+  if (conn == NULL || conn->taken || conn->socket == NULL || !body_to_come (msg))
+    return;  /* libsoup writes the answer, and closes the connection after */
+
+  answer = serialize_response (msg);
+  stream = soup_server_message_steal_connection (msg);
+  if (stream == NULL)
+    {
+      g_bytes_unref (answer);
+      return;
+    }
+  conn->taken = TRUE;
+  conn->n_active = 0;
+  connection_unwatch (conn);
+  if (conn->waiting != NULL)
+    {
+      g_object_remove_weak_pointer (G_OBJECT (conn->waiting), (gpointer *) &conn->waiting);
+      conn->waiting = NULL;
+    }
+  refusal = g_new0 (Refusal, 1);
+  refusal->server = self;
+  refusal->stream = stream;
+  refusal->socket = g_object_ref (conn->socket);
+  refusal->answer = answer;
+  refusal->deadline = g_get_monotonic_time () + REFUSAL_SECONDS * G_USEC_PER_SEC;
+  g_ptr_array_add (self->refusals, refusal);
+  refusal_step (refusal);
+}
+
+/* ---- the stages of a request ----------------------------------------------------------------- */
 
 /* A request on @msg's connection ended: when it was the last, the connection is idle. */
 static void
@@ -980,32 +1551,54 @@ request_done (SoupServerMessage *msg,
               gpointer           user_data)
 {
   ChartaServer *self = user_data;
-  GSocket *socket = soup_server_message_get_socket (msg);
-  Connection *conn = socket != NULL ? g_hash_table_lookup (self->connections, socket) : NULL;
+  Connection *conn = connection_of (self, msg);
 
-  if (conn == NULL || conn->n_active == 0 || --conn->n_active > 0)
+  if (conn == NULL || conn->taken || conn->n_active == 0 || --conn->n_active > 0)
     return;
   conn->idle_since = g_get_monotonic_time ();
-  if (conn->watch == NULL && !g_socket_is_closed (socket))
-    {
-      conn->watch = g_socket_create_source (socket, G_IO_IN | G_IO_HUP | G_IO_ERR, NULL);
-      g_source_set_callback (conn->watch, G_SOURCE_FUNC (connection_readable), self, NULL);
-      g_source_attach (conn->watch, self->context);
-    }
+  connection_watch (conn);
 }
 
+/* The head of a request was read (after libsoup's own checks and the early handler). */
 static void
-connection_start_request (ChartaServer      *self,
-                          Connection        *conn,
-                          SoupServerMessage *msg)
+request_got_headers (SoupServerMessage *msg,
+                     gpointer           user_data)
 {
-  conn->n_active++;
-  if (conn->watch != NULL)
+  ChartaServer *self = user_data;
+  Connection *conn = connection_of (self, msg);
+
+  if (conn == NULL || conn->taken)
+    return;
+  if (conn->waiting == msg)
     {
-      g_source_destroy (conn->watch);
-      g_clear_pointer (&conn->watch, g_source_unref);
+      g_object_remove_weak_pointer (G_OBJECT (msg), (gpointer *) &conn->waiting);
+      conn->waiting = NULL;
     }
+  if (soup_server_message_get_status (msg) != 0
+      && soup_server_message_get_response_body (msg)->length == 0)
+    describe_refusal (self, msg);
+  conn->n_active++;
+  connection_unwatch (conn);
   g_signal_connect_object (msg, "finished", G_CALLBACK (request_done), self, 0);
+}
+
+/* libsoup starts reading a request on a connection: at its accept, and on a connection kept
+ * alive once the first bytes of its next request come. */
+static void
+request_started (SoupServer        *soup,
+                 SoupServerMessage *msg,
+                 gpointer           user_data)
+{
+  ChartaServer *self = user_data;
+  Connection *conn = connection_of (self, msg);
+
+  g_signal_connect_object (msg, "got-headers", G_CALLBACK (request_got_headers), self, 0);
+  if (conn == NULL || conn->taken)
+    return;
+  if (conn->waiting != NULL)
+    g_object_remove_weak_pointer (G_OBJECT (conn->waiting), (gpointer *) &conn->waiting);
+  conn->waiting = msg;
+  g_object_add_weak_pointer (G_OBJECT (msg), (gpointer *) &conn->waiting);
 }
 
 /* Closes the connections idle for longer than the idle timeout. */
@@ -1026,7 +1619,7 @@ sweep_connections (gpointer user_data)
     {
       Connection *conn = value;
 
-      if (conn->n_active == 0 && now - conn->idle_since > limit)
+      if (!conn->taken && conn->n_active == 0 && now - conn->idle_since > limit)
         g_ptr_array_add (idle, conn);
     }
   for (unsigned i = 0; i < idle->len; i++)
@@ -1042,6 +1635,54 @@ add_header_size (const char *name,
   size_t *size = user_data;
 
   *size += strlen (name) + strlen (value) + 4;  /* ": " and CRLF */
+}
+
+/* Content-Length: one value, a number of bytes (libsoup reads "-1" or a number past 2^64 as
+ * some length, and waits for that many bytes). */
+static gboolean
+check_content_length (SoupMessageHeaders  *headers,
+                      size_t               max_body,
+                      GError             **error)
+{
+  const char *list = soup_message_headers_get_list (headers, "Content-Length");
+  g_autofree char *text = NULL;
+  guint64 length = 0;
+
+  if (list == NULL)
+    return TRUE;
+  if (soup_message_headers_get_list (headers, "Transfer-Encoding") != NULL)
+    {
+      g_set_error (error, CHARTA_SERVER_ERROR, CHARTA_SERVER_ERROR_BAD_REQUEST,
+                   "the request has both Content-Length and Transfer-Encoding: send one");
+      return FALSE;
+    }
+  text = g_strstrip (g_strdup (list));
+  if (strchr (text, ',') != NULL)
+    {
+      g_set_error (error, CHARTA_SERVER_ERROR, CHARTA_SERVER_ERROR_BAD_REQUEST,
+                   "Content-Length is given more than once");
+      return FALSE;
+    }
+  for (const char *p = text; *p != '\0'; p++)
+    if (!g_ascii_isdigit (*p))
+      {
+        g_set_error (error, CHARTA_SERVER_ERROR, CHARTA_SERVER_ERROR_BAD_REQUEST,
+                     "Content-Length “%.40s” is not a number of bytes", text);
+        return FALSE;
+      }
+  if (*text == '\0')
+    {
+      g_set_error (error, CHARTA_SERVER_ERROR, CHARTA_SERVER_ERROR_BAD_REQUEST,
+                   "Content-Length is empty: give the number of bytes of the body");
+      return FALSE;
+    }
+  if (!g_ascii_string_to_unsigned (text, 10, 0, G_MAXINT64, &length, NULL))
+    {
+      g_set_error (error, CHARTA_SERVER_ERROR, CHARTA_SERVER_ERROR_TOO_LARGE,
+                   "Content-Length %.40s is more than the %zu bytes allowed", text, max_body);
+      return FALSE;
+    }
+  return TRUE;
 }
 
 static gboolean
@@ -1071,6 +1712,8 @@ check_request_size (ChartaServer       *self,
                    self->max_header_size);
       return FALSE;
     }
+  if (!check_content_length (headers, self->max_body_size, error))
+    return FALSE;
   if (soup_message_headers_get_encoding (headers) == SOUP_ENCODING_CONTENT_LENGTH
       && (guint64) soup_message_headers_get_content_length (headers) > self->max_body_size)
     {
@@ -1096,11 +1739,9 @@ got_chunk (SoupServerMessage *msg,
   if (soup_server_message_get_status (msg) != 0
       || (guint64) body->length <= self->max_body_size)
     return;
-  soup_message_body_set_accumulate (body, FALSE);
-  soup_message_body_truncate (body);
   g_set_error (&error, CHARTA_SERVER_ERROR, CHARTA_SERVER_ERROR_TOO_LARGE,
                "the body is more than the %zu bytes allowed", self->max_body_size);
-  respond_now (self, msg, error);
+  refuse (self, msg, connection_of (self, msg), error);
 }
 
 static void
@@ -1112,23 +1753,19 @@ early_handler (SoupServer        *soup,
 {
   ChartaServer *self = user_data;
   SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
+  Connection *conn = connection_of (self, msg);
   g_autoptr(GError) error = NULL;
 
   if (self->stopped)
     g_set_error (&error, CHARTA_SERVER_ERROR, CHARTA_SERVER_ERROR_UNAVAILABLE,
                  "the server is stopping");
-  if (error == NULL)
-    {
-      Connection *conn = connection_for (self, msg, &error);
-
-      if (conn != NULL)
-        connection_start_request (self, conn, msg);
-    }
+  else if (conn != NULL && conn->over_limit)
+    g_set_error (&error, CHARTA_SERVER_ERROR, CHARTA_SERVER_ERROR_UNAVAILABLE,
+                 "the server has %u connections open, its limit: retry later, or reuse a "
+                 "connection", self->max_connections);
   if (error != NULL || !check_request_size (self, msg, &error))
     {
-      /* The body, if any, is read and dropped. */
-      soup_message_body_set_accumulate (soup_server_message_get_request_body (msg), FALSE);
-      respond_now (self, msg, error);
+      refuse (self, msg, conn, error);
       return;
     }
   if (soup_message_headers_get_encoding (headers) != SOUP_ENCODING_CONTENT_LENGTH)
@@ -1198,6 +1835,38 @@ copy_param (gpointer key,
   g_hash_table_insert (user_data, g_strdup (key), g_strdup (value));
 }
 
+/* The path of a request as libsoup gives it (percent-encoded: the SoupServer has raw-paths),
+ * decoded; NULL and @error when it holds an encoded NUL or a malformed escape, is no UTF-8 once
+ * decoded, or has a "." or ".." segment that decoding makes ("..%2f"; libsoup has already
+ * resolved those written as such, RFC 3986). */
+static char *
+decode_path (const char  *path,
+             GError     **error)
+{
+  g_autofree char *decoded = g_uri_unescape_string (path, NULL);
+
+  if (decoded == NULL)
+    {
+      g_set_error (error, CHARTA_SERVER_ERROR, CHARTA_SERVER_ERROR_BAD_REQUEST,
+                   "the path holds an encoded NUL (%%00) or a malformed %%-escape");
+      return NULL;
+    }
+  if (!g_utf8_validate (decoded, -1, NULL))
+    {
+      g_set_error (error, CHARTA_SERVER_ERROR, CHARTA_SERVER_ERROR_BAD_REQUEST,
+                   "the path is not UTF-8 once decoded");
+      return NULL;
+    }
+  if (strstr (decoded, "/../") != NULL || g_str_has_suffix (decoded, "/..")
+      || strstr (decoded, "/./") != NULL || g_str_has_suffix (decoded, "/."))
+    {
+      g_set_error (error, CHARTA_SERVER_ERROR, CHARTA_SERVER_ERROR_BAD_REQUEST,
+                   "the path has a “.” or “..” segment once decoded: FHIR paths have none");
+      return NULL;
+    }
+  return g_steal_pointer (&decoded);
+}
+
 static void
 handler (SoupServer        *soup,
          SoupServerMessage *msg,
@@ -1209,6 +1878,7 @@ handler (SoupServer        *soup,
   SoupMessageHeaders *request = soup_server_message_get_request_headers (msg);
   g_autoptr(ChartaStore) store = NULL;
   g_autoptr(GError) error = NULL;
+  g_autofree char *decoded = NULL;
   g_autofree char *base = NULL;
   g_autofree char *rest = NULL;
   Job *job;
@@ -1217,7 +1887,7 @@ handler (SoupServer        *soup,
     {
       g_set_error (&error, CHARTA_SERVER_ERROR, CHARTA_SERVER_ERROR_UNAVAILABLE,
                    "the server is stopping");
-      respond_now (self, msg, error);
+      respond_now (self, msg, error, TRUE);
       return;
     }
   if (soup_server_message_get_method (msg) == SOUP_METHOD_OPTIONS)
@@ -1226,15 +1896,21 @@ handler (SoupServer        *soup,
       answer_preflight (self, msg);
       return;
     }
-  store = resolve_store (self, path, &base, &rest);
+  decoded = decode_path (path, &error);
+  if (decoded == NULL)
+    {
+      respond_now (self, msg, error, FALSE);
+      return;
+    }
+  store = resolve_store (self, decoded, &base, &rest);
   if (store == NULL)
     {
+      g_autofree char *shown = charta_server_dup_log_text (decoded, 200);
+
       g_set_error (&error, CHARTA_SERVER_ERROR, CHARTA_SERVER_ERROR_NOT_FOUND,
-                   "nothing is served at %s: the FHIR base is %s/", path,
+                   "nothing is served at %s: the FHIR base is %s/", shown,
                    *self->base_path != '\0' ? self->base_path : "");
-      respond_now (self, msg, error);
-      soup_message_headers_remove (soup_server_message_get_response_headers (msg),
-                                   "Connection");
+      respond_now (self, msg, error, FALSE);
       return;
     }
 
@@ -1813,6 +2489,7 @@ do_create (ChartaServerRequest *req,
            const char          *type)
 {
   const char *if_none_exist = soup_message_headers_get_one (req->headers, "If-None-Exist");
+  g_autoptr(GRecMutexLocker) locker = NULL;
   g_autoptr(ChartaResource) resource = NULL;
   g_autoptr(ChartaResource) stored = NULL;
   g_autoptr(ChartaChange) change = NULL;
@@ -1844,6 +2521,9 @@ do_create (ChartaServerRequest *req,
       g_autofree char *id = NULL;
       unsigned n = 0;
       const char *criteria = if_none_exist;
+
+      /* held until the create below */
+      locker = charta_server_lock_conditional (req->server);
 
       /* Some clients send the whole "Type?criteria" */
       if (g_str_has_prefix (criteria, type) && criteria[strlen (type)] == '?')
@@ -2004,6 +2684,7 @@ static void
 do_conditional_update (ChartaServerRequest *req,
                        const char          *type)
 {
+  g_autoptr(GRecMutexLocker) locker = NULL;
   g_autoptr(ChartaResource) resource = NULL;
   g_autoptr(ChartaResource) stored = NULL;
   g_autoptr(ChartaChange) change = NULL;
@@ -2040,6 +2721,7 @@ do_conditional_update (ChartaServerRequest *req,
   expected = expected_version (req);
   if (expected < 0)
     return;
+  locker = charta_server_lock_conditional (req->server);
   if (!charta_server_find_matches (req, type, req->query, &n, &id, &error))
     {
       charta_server_request_respond_query_error (req, error);
@@ -2156,6 +2838,7 @@ static void
 do_conditional_delete (ChartaServerRequest *req,
                        const char          *type)
 {
+  g_autoptr(GRecMutexLocker) locker = NULL;
   g_autoptr(GError) error = NULL;
   g_autofree char *id = NULL;
   unsigned n = 0;
@@ -2174,6 +2857,7 @@ do_conditional_delete (ChartaServerRequest *req,
   expected = expected_version (req);
   if (expected < 0)
     return;
+  locker = charta_server_lock_conditional (req->server);
   if (!charta_server_find_matches (req, type, req->query, &n, &id, &error))
     {
       charta_server_request_respond_query_error (req, error);
@@ -2533,6 +3217,7 @@ static void
 do_conditional_patch (ChartaServerRequest *req,
                       const char          *type)
 {
+  g_autoptr(GRecMutexLocker) locker = NULL;
   g_auto(ChartaServerPatch) patch = { NULL, NULL };
   g_autoptr(GError) error = NULL;
   g_autofree char *id = NULL;
@@ -2557,6 +3242,7 @@ do_conditional_patch (ChartaServerRequest *req,
   expected = expected_version (req);
   if (expected < 0)
     return;
+  locker = charta_server_lock_conditional (req->server);
   if (!charta_server_find_matches (req, type, req->query, &n, &id, &error))
     {
       charta_server_request_respond_query_error (req, error);
@@ -2795,7 +3481,8 @@ do_history (ChartaServerRequest *req,
   entries = charta_store_history (req->store, type, id, &options, &next, &error);
   if (entries == NULL)
     {
-      charta_server_request_respond_error (req, error);
+      /* what is wrong is the URL (a cursor that is none): 400, as for a search */
+      charta_server_request_respond_query_error (req, error);
       return;
     }
 
@@ -3042,6 +3729,7 @@ process_request (ChartaServerRequest *req)
 {
   g_autoptr(GError) error = NULL;
 
+  take_form_params (req);
   if (!negotiate (req, &error))
     {
       /* the OperationOutcome goes as JSON all the same: it is all this server writes */
@@ -3049,7 +3737,14 @@ process_request (ChartaServerRequest *req)
       return;
     }
   charta_server_route (req);
-  g_debug ("%s [base]/%s: %u", req->method, req->path, req->status);
+  if (!g_log_writer_default_would_drop (G_LOG_LEVEL_DEBUG, G_LOG_DOMAIN))
+    {
+      g_autofree char *method = charta_server_dup_log_text (req->method, 16);
+      g_autofree char *path = charta_server_dup_log_text (req->path, 120);
+
+      /* the path only: never the query or the body */
+      g_debug ("%s [base]/%s: %u", method, path, req->status);
+    }
 }
 
 /* ---- the object --------------------------------------------------------------------------- */
@@ -3076,7 +3771,11 @@ forget_socket (gpointer key,
                gpointer value,
                gpointer user_data)
 {
-  g_object_weak_unref (key, socket_gone, user_data);
+  Connection *conn = value;
+
+  if (conn->socket != NULL)
+    g_object_weak_unref (G_OBJECT (conn->socket), socket_gone, conn);
+  conn->socket = NULL;
 }
 
 static void
@@ -3109,10 +3808,12 @@ charta_server_stop (ChartaServer *self)
   if (self->sweep != NULL)
     g_source_destroy (self->sweep);
   g_clear_pointer (&self->sweep, g_source_unref);
+  g_ptr_array_set_size (self->listeners, 0);
   /* Responses still being worked on are dropped: their messages are not touched again. */
   g_hash_table_iter_init (&iter, self->jobs);
   while (g_hash_table_iter_next (&iter, &job, NULL))
     ((Job *) job)->finished = TRUE;
+  g_ptr_array_set_size (self->refusals, 0);
   if (self->soup != NULL)
     soup_server_disconnect (self->soup);
   if (self->pool != NULL)
@@ -3136,6 +3837,8 @@ charta_server_dispose (GObject *object)
     g_hash_table_foreach (self->connections, forget_socket, self);
   g_clear_pointer (&self->connections, g_hash_table_unref);
   g_clear_object (&self->soup);
+  g_clear_pointer (&self->listeners, g_ptr_array_unref);
+  g_clear_pointer (&self->refusals, g_ptr_array_unref);
   G_OBJECT_CLASS (charta_server_parent_class)->dispose (object);
 }
 
@@ -3153,6 +3856,7 @@ charta_server_finalize (GObject *object)
   g_clear_pointer (&self->capabilities, g_bytes_unref);
   g_clear_pointer (&self->done, g_async_queue_unref);
   g_mutex_clear (&self->lock);
+  g_rec_mutex_clear (&self->conditional);
   G_OBJECT_CLASS (charta_server_parent_class)->finalize (object);
 }
 
@@ -3167,9 +3871,16 @@ charta_server_constructed (GObject *object)
   g_assert (self->store != NULL);
   if (self->base_path == NULL)
     self->base_path = normalize_base_path (NULL);
-  self->soup = soup_server_new ("server-header", "Charta/" CHARTA_VERSION " ", NULL);
+  /* raw-paths: the handler decodes the path itself, so that a path libsoup would refuse (an
+   * encoded NUL, an encoded "..") gets an OperationOutcome like any other */
+  self->soup = soup_server_new ("server-header", "Charta/" CHARTA_VERSION " ", "raw-paths", TRUE,
+                                NULL);
   soup_server_add_early_handler (self->soup, NULL, early_handler, self, NULL);
   soup_server_add_handler (self->soup, NULL, handler, self, NULL);
+  /* "OPTIONS *" names no path: libsoup answers it only with a handler of its own */
+  soup_server_add_early_handler (self->soup, "*", early_handler, self, NULL);
+  soup_server_add_handler (self->soup, "*", handler, self, NULL);
+  g_signal_connect_object (self->soup, "request-started", G_CALLBACK (request_started), self, 0);
   self->done = g_async_queue_new ();
   self->pool = g_thread_pool_new (worker_run, self, (int) n_workers, FALSE, NULL);
 }
@@ -3302,6 +4013,9 @@ static void
 charta_server_init (ChartaServer *self)
 {
   g_mutex_init (&self->lock);
+  g_rec_mutex_init (&self->conditional);
+  self->listeners = g_ptr_array_new_with_free_func (listener_free);
+  self->refusals = g_ptr_array_new_with_free_func (refusal_free);
   self->max_body_size = CHARTA_SERVER_DEFAULT_MAX_BODY_SIZE;
   self->max_url_length = CHARTA_SERVER_DEFAULT_MAX_URL_LENGTH;
   self->max_header_size = CHARTA_SERVER_DEFAULT_MAX_HEADER_SIZE;
@@ -3411,8 +4125,11 @@ charta_server_listen (ChartaServer  *self,
                       GError       **error)
 {
   g_autoptr(GInetSocketAddress) where = NULL;
+  g_autoptr(GSocketAddress) bound = NULL;
+  g_autoptr(GSocket) socket = NULL;
   g_autoptr(GError) local_error = NULL;
-  GSList *uris;
+  GSocketFamily family;
+  Listener *listener;
 
   g_return_val_if_fail (CHARTA_IS_SERVER (self), FALSE);
   g_return_val_if_fail (address != NULL, FALSE);
@@ -3421,37 +4138,45 @@ charta_server_listen (ChartaServer  *self,
   where = parse_listen_address (address, error);
   if (where == NULL)
     return FALSE;
-  if (self->context == NULL)
+  family = g_socket_address_get_family (G_SOCKET_ADDRESS (where));
+  socket = g_socket_new (family, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, &local_error);
+  if (socket != NULL)
     {
-      self->context = g_main_context_ref_thread_default ();
-      start_sweeping (self);
+      if (family == G_SOCKET_FAMILY_IPV6)
+        g_socket_set_option (socket, IPPROTO_IPV6, IPV6_V6ONLY, TRUE, NULL);
+      g_socket_set_blocking (socket, FALSE);
+      g_socket_set_listen_backlog (socket, LISTEN_BACKLOG);
     }
-  if (!soup_server_listen (self->soup, G_SOCKET_ADDRESS (where), 0, &local_error))
+  if (socket == NULL || !g_socket_bind (socket, G_SOCKET_ADDRESS (where), TRUE, &local_error)
+      || !g_socket_listen (socket, &local_error)
+      || (bound = g_socket_get_local_address (socket, &local_error)) == NULL)
     {
       g_set_error (error, local_error->domain, local_error->code, "cannot listen on %s: %s",
                    address, local_error->message);
       return FALSE;
     }
-  if (self->host != NULL)
-    return TRUE;
-
-  /* The first address: remember its port (the one picked when 0 was asked). */
-  uris = soup_server_get_uris (self->soup);
-  for (GSList *l = uris; l != NULL; l = l->next)
+  if (self->context == NULL)
     {
-      GUri *uri = l->data;
-
-      if (self->host == NULL)
-        {
-          GInetAddress *ip = g_inet_socket_address_get_address (where);
-          g_autofree char *text = g_inet_address_to_string (ip);
-
-          self->port = (guint16) g_uri_get_port (uri);
-          self->host = g_inet_address_get_family (ip) == G_SOCKET_FAMILY_IPV6
-                       ? g_strdup_printf ("[%s]", text) : g_steal_pointer (&text);
-        }
+      self->context = g_main_context_ref_thread_default ();
+      start_sweeping (self);
+      give_soup_a_listener (self);
     }
-  g_slist_free_full (uris, (GDestroyNotify) g_uri_unref);
+  listener = g_new0 (Listener, 1);
+  listener->server = self;
+  listener->socket = g_steal_pointer (&socket);
+  g_ptr_array_add (self->listeners, listener);
+  listener_start (listener);
+
+  if (self->host == NULL)
+    {
+      /* the first address: its port (the one picked when 0 was asked) */
+      GInetAddress *ip = g_inet_socket_address_get_address (where);
+      g_autofree char *text = g_inet_address_to_string (ip);
+
+      self->port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
+      self->host = family == G_SOCKET_FAMILY_IPV6 ? g_strdup_printf ("[%s]", text)
+                                                  : g_steal_pointer (&text);
+    }
   return TRUE;
 }
 

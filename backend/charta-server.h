@@ -12,12 +12,15 @@
  * default), so "http://127.0.0.1:8080/fhir/Patient/7".  The step that finds the store for a
  * path is kept apart so that [base]/<tenant>/… can later name one store per tenant.
  *
- * Limits protect the server from a client: a larger body is 413, a longer URL 414, larger
- * headers 431, a connection past the limit 503, a search running past the store's time limit
- * 503; each is an OperationOutcome that says which limit and what to do, and no other client
- * notices.  (libsoup 3.2 reads the request line and headers whole before anything can look at
- * them: the URL and header limits apply once they are read, so a hostile client can still make
- * the server hold one oversized header block per connection, bounded by the connection limit.)
+ * Limits protect the server from a client: a larger body is 413 (a declared one at once,
+ * before the body, and the connection closed), a longer URL 414, larger headers 431, a
+ * connection past the limit 503 (every connection counts from its accept, silent ones too), a
+ * search running past the store's time limit 503; each is an OperationOutcome that says which
+ * limit and what to do, and no other client notices.  (libsoup 3.2 reads the request line and
+ * headers whole before anything can look at them: the URL and header limits apply once they
+ * are read, so a hostile client can still make the server hold one oversized header block per
+ * connection, bounded by the connection limit and the idle timeout; past libsoup's own 64 KiB
+ * limit on it, libsoup closes the connection without an answer.)
  *
  * Threads: create, configure, listen and stop on one thread, whose thread-default main context
  * must run for the server to answer.
@@ -52,6 +55,9 @@ typedef enum
   CHARTA_SERVER_ERROR_INTERNAL,                /* [500] a bug or a broken invariant */
   CHARTA_SERVER_ERROR_NOT_IMPLEMENTED,         /* [501] an interaction this version lacks */
   CHARTA_SERVER_ERROR_UNAVAILABLE,             /* [503] over the connection limit, stopping */
+  CHARTA_SERVER_ERROR_UNKNOWN_OPERATION,       /* [404] an operation FHIR R4 does not define
+                                                * (there, or at that level): issue code
+                                                * not-supported */
 } ChartaServerError;
 
 GQuark charta_server_error_quark (void);
@@ -108,7 +114,9 @@ void          charta_server_set_max_connections  (ChartaServer *self,
                                                   unsigned      n);
 unsigned      charta_server_get_max_connections  (ChartaServer *self);
 /* A connection on which no request is in progress, and none has come for this long, is
- * closed (0: never). */
+ * closed (0: never): one that made requests and went quiet, one that never sent a byte, one
+ * that sends its request head slower than that.  A request is in progress from its whole
+ * head to its answer. */
 void          charta_server_set_idle_timeout     (ChartaServer *self,
                                                   double        seconds);
 double        charta_server_get_idle_timeout     (ChartaServer *self);

@@ -16,7 +16,7 @@
 
 #include <libsoup/soup.h>
 
-#include "charta-server.h"
+#include "charta-server-private.h"
 #include "charta-test-store-util.h"
 
 /* ---- fixture: a server on its own thread ---------------------------------------------------- */
@@ -729,10 +729,27 @@ test_errors (Fixture       *f,
     { "PUT", "Patient/p1/_history", "application/fhir+json", "{}", 405, "not-supported", NULL },
     { "PATCH", "metadata", "application/json-patch+json", "[]", 405, "not-supported", NULL },
     { "PATCH", "Patient/p1", "text/plain", "[]", 415, "not-supported", NULL },
+    /* a body without a Content-Type is not read (FHIR http.html: the client sends it) */
+    { "POST", "Patient", NULL, "{\"resourceType\":\"Patient\"}", 415, "not-supported",
+      "Content-Type" },
+    { "PUT", "Patient/p1", NULL, "{\"resourceType\":\"Patient\",\"id\":\"p1\"}", 415,
+      "not-supported", "Content-Type" },
+    { "POST", "", NULL, "{\"resourceType\":\"Bundle\",\"type\":\"batch\"}", 415,
+      "not-supported", "Content-Type" },
     { "PATCH", "Patient/p1", "application/json-patch+json", "[]", 404, "not-found", "p1" },
     /* a compartment that is none; an operation not served */
     { "GET", "Observation/o1/Patient", NULL, NULL, 404, "not-found", "compartment" },
-    { "GET", "Patient/p1/$nothing", NULL, NULL, 501, "not-supported", "$nothing" },
+    /* operations: one FHIR R4 does not define is unknown (404); one it defines there that
+     * Charta lacks is 501 ($lastn: Observation, type level; $closure: system level) */
+    { "GET", "Patient/p1/$nothing", NULL, NULL, 404, "not-supported", "$nothing" },
+    { "GET", "$nothing", NULL, NULL, 404, "not-supported", "$nothing" },
+    { "GET", "Patient/$lastn", NULL, NULL, 404, "not-supported", "$lastn" },
+    { "GET", "Observation/o1/$lastn", NULL, NULL, 404, "not-supported", "$lastn" },
+    { "GET", "Observation/$lastn", NULL, NULL, 501, "not-supported", "$lastn" },
+    { "POST", "$closure", "application/fhir+json", "{\"resourceType\":\"Parameters\"}", 501,
+      "not-supported", "$closure" },
+    { "GET", "Patient/p1/$meta-add", NULL, NULL, 405, "not-supported", "meta-add" },
+    { "GET", "Patient/$meta-add", NULL, NULL, 404, "not-supported", "$meta-add" },
   };
 
   for (size_t i = 0; i < G_N_ELEMENTS (cases); i++)
@@ -797,6 +814,130 @@ test_conditional_create (Fixture       *f,
   unknown = fetch (f, "POST", "Patient", body, "If-None-Exist", "foo=1", NULL);
   g_assert_cmpuint (unknown->status, ==, 400);
   g_assert_cmpint (charta_test_store_count (f->st.store, "Patient"), ==, 2);
+}
+
+/* Conditional creates of the same identifier from 8 threads at once, each on its own session,
+ * released together, half of them as the one entry of a transaction (ifNoneExist): exactly one
+ * creates (201), the 7 others find it (200, the same id). */
+#define N_RACERS 8
+#define RACE_PATIENT "{\"resourceType\":\"Patient\",\"identifier\":[{\"system\":\"" MRN "\"," \
+                     "\"value\":\"race\"}]}"
+
+typedef struct
+{
+  Fixture  *f;
+  GMutex    lock;
+  GCond     cond;
+  unsigned  n_ready;
+  gboolean  go;
+  unsigned  status[N_RACERS];
+  char     *id[N_RACERS];
+} Race;
+
+typedef struct
+{
+  Race     *race;
+  unsigned  index;
+} Racer;
+
+static gpointer
+race_create (gpointer data)
+{
+  Racer *racer = data;
+  Race *race = racer->race;
+  g_autoptr(SoupSession) session = soup_session_new ();
+  g_autofree char *url = url_for (race->f, "Patient");
+  g_autofree char *metadata = url_for (race->f, "metadata");
+  g_autofree char *base = url_for (race->f, "");
+  g_autoptr(Response) warm = NULL;
+  g_autoptr(Response) r = NULL;
+
+  /* a connection of its own first, so that the creates start together */
+  warm = send_on (session, "GET", metadata, NULL, NULL, NULL);
+  g_mutex_lock (&race->lock);
+  race->n_ready++;
+  g_cond_broadcast (&race->cond);
+  while (!race->go)
+    g_cond_wait (&race->cond, &race->lock);
+  g_mutex_unlock (&race->lock);
+  if (racer->index % 2 == 0)
+    {
+      r = send_on (session, "POST", url, "application/fhir+json", RACE_PATIENT,
+                   "If-None-Exist", "identifier=" MRN "|race", NULL);
+      race->status[racer->index] = r->status;
+      if (r->json != NULL && r->status < 300)
+        race->id[racer->index] = g_strdup (member_string (body_object (r), "id"));
+    }
+  else
+    {
+      JsonObject *entry, *response;
+      const char *status;
+
+      r = send_on (session, "POST", base, "application/fhir+json",
+                   "{\"resourceType\":\"Bundle\",\"type\":\"transaction\",\"entry\":[{"
+                   "\"resource\":" RACE_PATIENT ",\"request\":{\"method\":\"POST\","
+                   "\"url\":\"Patient\",\"ifNoneExist\":\"identifier=" MRN "|race\"}}]}", NULL);
+      if (r->status != 200 || r->json == NULL)
+        return NULL;
+      /* the entry's response: "201 Created" or "200 OK", and where */
+      entry = json_array_get_object_element (json_object_get_array_member (body_object (r),
+                                                                           "entry"), 0);
+      response = json_object_get_object_member (entry, "response");
+      status = member_string (response, "status");
+      race->status[racer->index] = status != NULL
+                                   ? (unsigned) g_ascii_strtoull (status, NULL, 10) : 0;
+      race->id[racer->index] = location_id (member_string (response, "location"));
+    }
+  return NULL;
+}
+
+static void
+test_conditional_create_race (Fixture       *f,
+                              gconstpointer  data)
+{
+  Race race = { f };
+  Racer racers[N_RACERS];
+  GThread *threads[N_RACERS];
+  unsigned n_created = 0, n_found = 0;
+  const char *created_id = NULL;
+
+  g_mutex_init (&race.lock);
+  g_cond_init (&race.cond);
+  for (unsigned i = 0; i < N_RACERS; i++)
+    {
+      racers[i] = (Racer) { &race, i };
+      threads[i] = g_thread_new ("racer", race_create, &racers[i]);
+    }
+  g_mutex_lock (&race.lock);
+  while (race.n_ready < N_RACERS)
+    g_cond_wait (&race.cond, &race.lock);
+  race.go = TRUE;
+  g_cond_broadcast (&race.cond);
+  g_mutex_unlock (&race.lock);
+  for (unsigned i = 0; i < N_RACERS; i++)
+    g_thread_join (threads[i]);
+
+  /* by hand: one 201, and N_RACERS - 1 answers 200 naming the one created */
+  for (unsigned i = 0; i < N_RACERS; i++)
+    if (race.status[i] == 201)
+      {
+        n_created++;
+        created_id = race.id[i];
+      }
+  g_assert_cmpuint (n_created, ==, 1);
+  g_assert_nonnull (created_id);
+  for (unsigned i = 0; i < N_RACERS; i++)
+    if (race.status[i] == 200)
+      {
+        g_assert_cmpstr (race.id[i], ==, created_id);
+        n_found++;
+      }
+  g_assert_cmpuint (n_found, ==, N_RACERS - 1);
+  g_assert_cmpint (charta_test_store_count (f->st.store, "Patient"), ==, 1);
+  for (unsigned i = 0; i < N_RACERS; i++)
+    g_free (race.id[i]);
+  g_mutex_clear (&race.lock);
+  g_cond_clear (&race.cond);
 }
 
 static void
@@ -1235,6 +1376,19 @@ test_history (Fixture       *f,
   assert_outcome (bad, "invalid", "_since");
   unknown = fetch (f, "GET", "Patient/nobody/_history", NULL, NULL);
   g_assert_cmpuint (unknown->status, ==, 404);
+
+  /* a cursor that is none is a wrong URL: 400, as for a search (not 422) */
+  {
+    g_autoptr(Response) system_cursor = fetch (f, "GET", "_history?_cursor=%27garbage", NULL,
+                                               NULL);
+    g_autoptr(Response) type_cursor = fetch (f, "GET", "Patient/_history?_cursor=x1.AAAA", NULL,
+                                             NULL);
+
+    g_assert_cmpuint (system_cursor->status, ==, 400);
+    assert_outcome (system_cursor, "invalid", "cursor");
+    g_assert_cmpuint (type_cursor->status, ==, 400);
+    assert_outcome (type_cursor, "invalid", "cursor");
+  }
 }
 
 /* ---- tests: HTTP -------------------------------------------------------------------------- */
@@ -1285,6 +1439,24 @@ test_formats (Fixture       *f,
   g_assert_cmpuint (summary->status, ==, 200);
   g_assert_cmpstr (member_string (body_object (summary), "gender"), ==, "male");
   g_assert_false (json_object_has_member (body_object (summary), "name"));
+
+  /* a search posted as a form: _format and _pretty in the body count as in the URL */
+  {
+    g_autofree char *url = url_for (f, "Patient/_search");
+    g_autoptr(Response) form_xml = send_on (f->session, "POST", url,
+                                            "application/x-www-form-urlencoded",
+                                            "family=Doe&_format=xml", NULL);
+    g_autoptr(Response) form_pretty = send_on (f->session, "POST", url,
+                                               "application/x-www-form-urlencoded",
+                                               "family=Doe&_pretty=true", NULL);
+
+    g_assert_cmpuint (form_xml->status, ==, 406);
+    assert_outcome (form_xml, "not-supported", "XML");
+    g_assert_cmpuint (form_pretty->status, ==, 200);
+    g_assert_cmpuint (json_array_get_length (bundle_entries (form_pretty)), ==, 1);
+    g_assert_nonnull (memchr (g_bytes_get_data (form_pretty->body, NULL), '\n',
+                              g_bytes_get_size (form_pretty->body)));
+  }
 
   /* HEAD: the headers, no body */
   head = fetch (f, "HEAD", "Patient/x", NULL, NULL);
@@ -2197,6 +2369,326 @@ test_limit_idle (Fixture       *f,
   g_assert_cmpuint (back->status, ==, 200);
 }
 
+/* ---- raw connections: what no HTTP client library sends ------------------------------------ */
+
+/* A connection of its own to the server, with a 5 s read timeout. */
+static GSocketConnection *
+raw_connect (Fixture *f)
+{
+  g_autoptr(GSocketClient) client = g_socket_client_new ();
+  g_autoptr(GError) error = NULL;
+  GSocketConnection *conn;
+
+  conn = g_socket_client_connect_to_host (client, "127.0.0.1",
+                                          charta_server_get_port (f->server), NULL, &error);
+  g_assert_no_error (error);
+  g_socket_set_timeout (g_socket_connection_get_socket (conn), 5);
+  return conn;
+}
+
+/* What comes on @conn until the server closes it; NULL when nothing closes it in 5 s. */
+static char *
+raw_read_to_close (GSocketConnection *conn)
+{
+  GInputStream *in = g_io_stream_get_input_stream (G_IO_STREAM (conn));
+  g_autoptr(GError) error = NULL;
+  GString *out = g_string_new (NULL);
+  char buffer[4096];
+  gssize n;
+
+  while ((n = g_input_stream_read (in, buffer, sizeof buffer, NULL, &error)) > 0)
+    g_string_append_len (out, buffer, n);
+  if (n < 0)
+    {
+      g_test_message ("raw read: %s", error->message);
+      g_string_free (out, TRUE);
+      return NULL;
+    }
+  return g_string_free (out, FALSE);
+}
+
+/* Sends @request as it is on a connection of its own; what came back before the server closed
+ * the connection (NULL when it did not within 5 s). */
+static char *
+raw_exchange (Fixture    *f,
+              const char *request)
+{
+  g_autoptr(GSocketConnection) conn = raw_connect (f);
+  g_autoptr(GError) error = NULL;
+
+  g_output_stream_write_all (g_io_stream_get_output_stream (G_IO_STREAM (conn)), request,
+                             strlen (request), NULL, NULL, &error);
+  g_assert_no_error (error);
+  return raw_read_to_close (conn);
+}
+
+/* Fails unless @answer is a @status response that closes the connection, whose body is an
+ * OperationOutcome with an issue of @code whose diagnostics hold @text. */
+static void
+assert_raw_outcome (const char *answer,
+                    unsigned    status,
+                    const char *code,
+                    const char *text)
+{
+  g_autofree char *status_line = g_strdup_printf ("HTTP/1.1 %u ", status);
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(GError) error = NULL;
+  const char *body;
+  JsonObject *root, *issue;
+
+  g_assert_nonnull (answer);
+  g_assert_true (g_str_has_prefix (answer, status_line));
+  charta_test_assert_contains (answer, "Content-Type: application/fhir+json");
+  body = strstr (answer, "\r\n\r\n");
+  g_assert_nonnull (body);
+  json_parser_load_from_data (parser, body + 4, -1, &error);
+  g_assert_no_error (error);
+  root = json_node_get_object (json_parser_get_root (parser));
+  g_assert_cmpstr (member_string (root, "resourceType"), ==, "OperationOutcome");
+  issue = json_array_get_object_element (json_object_get_array_member (root, "issue"), 0);
+  g_assert_cmpstr (member_string (issue, "code"), ==, code);
+  charta_test_assert_contains (member_string (issue, "diagnostics"), text);
+}
+
+/* Requests libsoup used to refuse itself with a bare 400, or to hold unanswered: each gets an
+ * OperationOutcome, at once. */
+static void
+test_raw_requests (Fixture       *f,
+                   gconstpointer  data)
+{
+  static const struct
+  {
+    const char *request;
+    unsigned    status;
+    const char *code;
+    const char *text;
+  } cases[] = {
+    /* paths with ".." or NUL once decoded */
+    { "GET /fhir/..%2f..%2fetc%2fpasswd HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+      400, "invalid", "“..”" },
+    { "GET /fhir/Patient/p1%2f.. HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 400,
+      "invalid", "“..”" },
+    { "GET /fhir/Patient/p1%00 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 400,
+      "invalid", "NUL" },
+    { "GET /fhir/Patient/%FF HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 400,
+      "invalid", "UTF-8" },
+    /* a URL of another scheme: libsoup's own 400, with an outcome */
+    { "GET ftp://x/fhir/metadata HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 400,
+      "invalid", "request line" },
+    /* declared bodies that never come: answered before them, and closed */
+    { "POST /fhir/Patient HTTP/1.1\r\nHost: x\r\nContent-Type: application/fhir+json\r\n"
+      "Content-Length: 99999999999\r\n\r\n", 413, "too-costly", "99999999999" },
+    { "POST /fhir/Patient HTTP/1.1\r\nHost: x\r\nContent-Type: application/fhir+json\r\n"
+      "Content-Length: -1\r\n\r\n", 400, "invalid", "Content-Length" },
+    { "POST /fhir/Patient HTTP/1.1\r\nHost: x\r\nContent-Type: application/fhir+json\r\n"
+      "Content-Length: 18446744073709551616\r\n\r\n", 413, "too-costly",
+      "18446744073709551616" },
+    { "POST /fhir/Patient HTTP/1.1\r\nHost: x\r\nContent-Type: application/fhir+json\r\n"
+      "Content-Length: 5\r\nContent-Length: 6\r\n\r\n", 400, "invalid", "more than once" },
+    { "POST /fhir/Patient HTTP/1.1\r\nHost: x\r\nContent-Type: application/fhir+json\r\n"
+      "Content-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n", 400, "invalid",
+      "Transfer-Encoding" },
+  };
+
+  for (size_t i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      gint64 start = g_get_monotonic_time ();
+      g_autofree char *answer = raw_exchange (f, cases[i].request);
+
+      g_test_message ("%.60s", cases[i].request);
+      assert_raw_outcome (answer, cases[i].status, cases[i].code, cases[i].text);
+      /* at once: no waiting for a body */
+      g_assert_cmpint (g_get_monotonic_time () - start, <, 4 * G_USEC_PER_SEC);
+    }
+
+  /* OPTIONS * is answered (204, what is allowed), not left to libsoup's bare 404 */
+  {
+    g_autofree char *answer = raw_exchange (f, "OPTIONS * HTTP/1.1\r\nHost: x\r\n"
+                                               "Connection: close\r\n\r\n");
+
+    g_assert_nonnull (answer);
+    g_assert_true (g_str_has_prefix (answer, "HTTP/1.1 204 "));
+    charta_test_assert_contains (answer, "Allow: ");
+  }
+}
+
+/* A connection that never sends a byte counts against the limit (the server knows it from its
+ * accept, not its first request): a client past it gets 503 until the silent one goes. */
+static void
+test_limit_connections_silent (Fixture       *f,
+                               gconstpointer  data)
+{
+  g_autofree char *url = url_for (f, "metadata");
+  g_autoptr(GSocketConnection) silent = raw_connect (f);
+  g_autoptr(Response) refused = NULL;
+  unsigned status = 0;
+
+  /* (the silent connection is accepted before the request's: it is made first, and the
+   * server accepts in order) */
+  refused = send_on (f->session, "GET", url, NULL, NULL, NULL);
+  g_assert_cmpuint (refused->status, ==, 503);
+  assert_outcome (refused, "transient", "connections");
+  g_assert_cmpstr (header (refused, "Connection"), ==, "close");
+
+  g_io_stream_close (G_IO_STREAM (silent), NULL, NULL);
+  for (unsigned i = 0; i < 100 && status != 200; i++)
+    {
+      g_autoptr(SoupSession) retry = soup_session_new ();
+      g_autoptr(Response) r = send_on (retry, "GET", url, NULL, NULL, NULL);
+
+      status = r->status;
+      while (g_main_context_iteration (NULL, FALSE))
+        ;
+      if (status != 200)
+        g_usleep (20000);
+    }
+  g_assert_cmpuint (status, ==, 200);
+}
+
+/* A connection that never sends a byte is closed past the idle timeout (0.2 s), and so frees
+ * its place under the limit (1). */
+static void
+test_limit_idle_silent (Fixture       *f,
+                        gconstpointer  data)
+{
+  g_autofree char *url = url_for (f, "metadata");
+  g_autoptr(GSocketConnection) silent = raw_connect (f);
+  g_autofree char *left = NULL;
+  g_autoptr(Response) after = NULL;
+  gint64 start = g_get_monotonic_time ();
+
+  /* the server closes it: the read ends (at once, nothing was sent), well before 5 s */
+  left = raw_read_to_close (silent);
+  g_assert_nonnull (left);
+  g_assert_cmpstr (left, ==, "");
+  g_assert_cmpint (g_get_monotonic_time () - start, >=, G_USEC_PER_SEC / 5);
+  g_assert_cmpint (g_get_monotonic_time () - start, <, 3 * G_USEC_PER_SEC);
+  after = send_on (f->session, "GET", url, NULL, NULL, NULL);
+  g_assert_cmpuint (after->status, ==, 200);
+}
+
+/* ---- the log ------------------------------------------------------------------------------ */
+
+/* charta_server_dup_log_text(): what is escaped, where it is cut (expected strings by hand). */
+static void
+test_log_text (void)
+{
+  static const struct
+  {
+    const char *text;
+    size_t      max;
+    const char *logged;
+  } cases[] = {
+    { "Patient/p1", 120, "Patient/p1" },
+    { "a\r\nX-Injected: 1", 120, "a\\x0d\\x0aX-Injected: 1" },
+    { "tab\there", 120, "tab\\x09here" },
+    { "back\\slash", 120, "back\\x5cslash" },
+    { "bad\xff\xfeutf8", 120, "bad\\xff\\xfeutf8" },
+    { "cut\xc3", 120, "cut\\xc3" },                          /* a sequence cut short */
+    { "\xc3\xa9t\xc3\xa9", 120, "\xc3\xa9t\xc3\xa9" },         /* été stays */
+    { "rtl\xe2\x80\xae" "evil", 120, "rtl\\u202eevil" },        /* U+202E, a bidi override */
+    { "line\xe2\x80\xa8sep", 120, "line\\u2028sep" },           /* U+2028 */
+    { "c1\xc2\x85x", 120, "c1\\u0085x" },                       /* U+0085, next line */
+    { "abcdefghij", 4, "abcd…" },
+    { "\n\n\n", 5, "\\x0a\\x0a…" },  /* 4 bytes a byte: 8 >= 5 after two */
+    { "", 10, "" },
+  };
+
+  for (size_t i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *logged = charta_server_dup_log_text (cases[i].text, cases[i].max);
+
+      g_assert_cmpstr (logged, ==, cases[i].logged);
+      g_assert_true (g_utf8_validate (logged, -1, NULL));
+    }
+}
+
+typedef struct
+{
+  GMutex     lock;
+  GPtrArray *messages;   /* char *: what the server logged */
+} LogCapture;
+
+static void
+capture_log (const char     *domain,
+             GLogLevelFlags  level,
+             const char     *message,
+             gpointer        user_data)
+{
+  LogCapture *capture = user_data;
+
+  g_mutex_lock (&capture->lock);
+  g_ptr_array_add (capture->messages, g_strdup (message));
+  g_mutex_unlock (&capture->lock);
+}
+
+/* What a client sends never reaches the log as it is: paths with line breaks, control
+ * characters or bidi marks are escaped, queries and bodies are not logged at all. */
+static void
+test_log_injection (Fixture       *f,
+                    gconstpointer  data)
+{
+  static const char *const paths[] = {
+    "Patient/a%0D%0AX-Injected:%201",
+    "Patient/a%0AFAKE%20LOG%20LINE/_history",
+    "Foo%0D%0Abar",
+    "Patient/p%E2%80%AE1",
+    "Patient?family=secret-query%0D%0Ax",
+  };
+  LogCapture capture = { 0 };
+  gboolean debug = g_log_get_debug_enabled ();
+  guint handler;
+  unsigned n_server = 0;
+
+  g_mutex_init (&capture.lock);
+  capture.messages = g_ptr_array_new_with_free_func (g_free);
+  g_log_set_debug_enabled (TRUE);
+  handler = g_log_set_handler ("charta-server", G_LOG_LEVEL_MASK, capture_log, &capture);
+  for (size_t i = 0; i < G_N_ELEMENTS (paths); i++)
+    {
+      g_autoptr(Response) r = fetch (f, "GET", paths[i], NULL, NULL);
+
+      g_assert_cmpuint (r->status, >=, 200);
+    }
+  {
+    g_autoptr(Response) r = fetch (f, "POST", "Patient",
+                                   "{\"resourceType\":\"Patient\",\"name\":[{\"family\":"
+                                   "\"secret-body\"}],\"gender\":\"x\"}", NULL);
+
+    g_assert_cmpuint (r->status, ==, 422);
+  }
+  g_log_remove_handler ("charta-server", handler);
+  g_log_set_debug_enabled (debug);
+
+  /* (the server logs each request before answering it: everything is captured by now) */
+  for (unsigned i = 0; i < capture.messages->len; i++)
+    {
+      const char *message = g_ptr_array_index (capture.messages, i);
+
+      g_test_message ("logged: %s", message);
+      g_assert_null (strchr (message, '\r'));
+      g_assert_null (strchr (message, '\n'));
+      g_assert_null (strstr (message, "\xe2\x80\xae"));
+      g_assert_null (strstr (message, "secret-query"));
+      g_assert_null (strstr (message, "secret-body"));
+      g_assert_true (g_utf8_validate (message, -1, NULL));
+      if (strstr (message, "[base]/") != NULL)
+        n_server++;
+    }
+  /* the requests were logged (escaped), not left out */
+  g_assert_cmpuint (n_server, >=, G_N_ELEMENTS (paths));
+  {
+    gboolean escaped = FALSE;
+
+    for (unsigned i = 0; i < capture.messages->len; i++)
+      escaped = escaped || strstr (g_ptr_array_index (capture.messages, i),
+                                   "a\\x0d\\x0aX-Injected: 1") != NULL;
+    g_assert_true (escaped);
+  }
+  g_ptr_array_unref (capture.messages);
+  g_mutex_clear (&capture.lock);
+}
+
 static const Config timeout_config = {
   .timeout = 1e-6,
 };
@@ -2886,13 +3378,19 @@ test_everything (Fixture       *f,
                                           NULL);
     g_autoptr(Response) not_patient = fetch (f, "GET", "Observation/o2020/$everything", NULL,
                                              NULL);
+    g_autoptr(Response) encounter = fetch (f, "GET", "Encounter/e1/$everything", NULL, NULL);
 
     g_assert_cmpuint (unknown->status, ==, 404);
     g_assert_cmpuint (bad_type->status, ==, 400);
     assert_outcome (bad_type, "invalid", "Foo");
     g_assert_cmpuint (bad_date->status, ==, 400);
     assert_outcome (bad_date, "invalid", "start");
-    g_assert_cmpuint (not_patient->status, ==, 501);
+    /* FHIR R4 has no Observation/[id]/$everything: unknown (404); it has
+     * Encounter/[id]/$everything, which Charta lacks (501) */
+    g_assert_cmpuint (not_patient->status, ==, 404);
+    assert_outcome (not_patient, "not-supported", "$everything");
+    g_assert_cmpuint (encounter->status, ==, 501);
+    assert_outcome (encounter, "not-supported", "$everything");
   }
 }
 
@@ -3231,6 +3729,7 @@ main (int    argc,
   ADD ("update-create", NULL, test_update_create);
   ADD ("errors", NULL, test_errors);
   ADD ("conditional-create", NULL, test_conditional_create);
+  ADD ("conditional-create-race", NULL, test_conditional_create_race);
   ADD ("conditional-update-delete", NULL, test_conditional_update_delete);
   ADD ("if-match", NULL, test_if_match);
   ADD ("read-conditional", NULL, test_read_conditional);
@@ -3248,6 +3747,9 @@ main (int    argc,
   ADD ("limit-url-headers", &limits_config, test_limit_url_headers);
   ADD ("limit-connections", &connections_config, test_limit_connections);
   ADD ("limit-idle", &idle_config, test_limit_idle);
+  ADD ("limit-connections-silent", &connections_config, test_limit_connections_silent);
+  ADD ("limit-idle-silent", &idle_config, test_limit_idle_silent);
+  ADD ("raw-requests", NULL, test_raw_requests);
   ADD ("limit-timeout", &timeout_config, test_limit_timeout);
   ADD ("concurrent", NULL, test_concurrent);
   ADD ("transaction", NULL, test_transaction);
@@ -3264,6 +3766,8 @@ main (int    argc,
   ADD ("everything", NULL, test_everything);
   ADD ("validate", NULL, test_validate);
   ADD ("meta", NULL, test_meta);
+  ADD ("log-injection", NULL, test_log_injection);
+  g_test_add_func ("/charta/backend/serve/log-text", test_log_text);
   g_test_add_func ("/charta/backend/serve/cli", test_cli);
 
 #undef ADD
