@@ -107,6 +107,8 @@ struct _ChartaServer
   GBytes       *capabilities;     /* the "rest" part of the CapabilityStatement, made once */
   unsigned      n_pending;        /* atomic */
   GAsyncQueue  *done;             /* Job *: worked on, for the main context to answer */
+  GPtrArray    *reads;            /* Job *: reads of one main-loop iteration (main context) */
+  GSource      *flush;            /* pushes @reads to the pool (main context) */
   int           drain_scheduled;  /* atomic: a drain_done() is on its way to the context */
 };
 
@@ -137,6 +139,7 @@ typedef struct
   gulong               finished_id;
   gboolean             finished;    /* the message ended (connection gone, server stopped):
                                      * the response is dropped */
+  void                *next;        /* Job *: the next of a batch of reads (see queue_read()) */
 } Job;
 
 static void process_request (ChartaServerRequest *req);
@@ -907,18 +910,96 @@ drain_done (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
+/* A job, or a batch of reads chained by @next. */
 static void
 worker_run (gpointer data,
             gpointer user_data)
 {
-  Job *job = data;
-  ChartaServer *self = job->req.server;
+  Job *next;
 
-  process_request (&job->req);
-  finish_response (&job->req);
-  g_async_queue_push (self->done, job);
-  if (g_atomic_int_compare_and_exchange (&self->drain_scheduled, 0, 1))
-    g_main_context_invoke (self->context, drain_done, self);
+  for (Job *job = data; job != NULL; job = next)
+    {
+      ChartaServer *self = job->req.server;
+
+      next = job->next;
+      process_request (&job->req);
+      finish_response (&job->req);
+      g_async_queue_push (self->done, job);
+      if (g_atomic_int_compare_and_exchange (&self->drain_scheduled, 0, 1))
+        g_main_context_invoke (self->context, drain_done, self);
+    }
+}
+
+/* The reads that came in one main-loop iteration go to the pool as a few batches, one per
+ * processor: a wake-up of a worker per batch rather than per request.  Only reads of one
+ * resource (or version) are batched, whose time is bounded: a search or a write goes alone,
+ * so that it never holds up another request. */
+static gboolean
+flush_reads (gpointer data)
+{
+  ChartaServer *self = data;
+  unsigned n = self->reads->len;
+  unsigned n_batches = MIN (n, MAX (g_get_num_processors (), 1));
+
+  g_clear_pointer (&self->flush, g_source_unref);
+  for (unsigned b = 0; b < n_batches; b++)
+    {
+      Job *head = NULL;
+      Job **tail = &head;
+
+      for (unsigned i = b; i < n; i += n_batches)
+        {
+          Job *job = g_ptr_array_index (self->reads, i);
+
+          job->next = NULL;
+          *tail = job;
+          tail = (Job **) &job->next;
+        }
+      g_thread_pool_push (self->pool, head, NULL);
+    }
+  g_ptr_array_set_size (self->reads, 0);
+  return G_SOURCE_REMOVE;
+}
+
+/* "Type/id" or "Type/id/_history/n" with no query: a read of one stored resource. */
+static gboolean
+is_simple_read (const char *method,
+                const char *path,
+                const char *query)
+{
+  unsigned slashes = 0;
+
+  if (method != SOUP_METHOD_GET || query != NULL || path == NULL)
+    return FALSE;
+  for (const char *p = path; *p != '\0'; p++)
+    if (*p == '/')
+      slashes++;
+    else if (*p == '$')
+      return FALSE;
+  return slashes == 1 || (slashes == 3 && strstr (path, "/_history/") != NULL);
+}
+
+static void
+queue_job (ChartaServer *self,
+           Job          *job)
+{
+  /* (alone, when nothing else is in progress: no batch to wait for) */
+  if (!is_simple_read (job->req.method, job->req.path, job->req.query)
+      || g_atomic_int_get (&self->n_pending) <= 1)
+    {
+      g_thread_pool_push (self->pool, job, NULL);
+      return;
+    }
+  g_ptr_array_add (self->reads, job);
+  if (self->flush == NULL)
+    {
+      /* (the priority of the sockets' sources: it runs in the iteration that dispatches them,
+       * or the next, never starved by them) */
+      self->flush = g_idle_source_new ();
+      g_source_set_priority (self->flush, G_PRIORITY_DEFAULT);
+      g_source_set_callback (self->flush, flush_reads, self, NULL);
+      g_source_attach (self->flush, self->context);
+    }
 }
 
 static void
@@ -1937,7 +2018,7 @@ handler (SoupServer        *soup,
   job->finished_id = g_signal_connect (msg, "finished", G_CALLBACK (message_finished), job);
   g_hash_table_add (self->jobs, job);
   g_atomic_int_inc (&self->n_pending);
-  g_thread_pool_push (self->pool, job, NULL);
+  queue_job (self, job);
 }
 
 /* ---- the CapabilityStatement ---------------------------------------------------------------- */
@@ -3816,6 +3897,13 @@ charta_server_stop (ChartaServer *self)
   g_ptr_array_set_size (self->refusals, 0);
   if (self->soup != NULL)
     soup_server_disconnect (self->soup);
+  if (self->flush != NULL)
+    {
+      /* the reads not yet handed out: to the pool, which finishes them (their answers are
+       * dropped) */
+      g_source_destroy (self->flush);
+      flush_reads (self);
+    }
   if (self->pool != NULL)
     {
       g_thread_pool_free (self->pool, FALSE, TRUE);
@@ -3855,6 +3943,7 @@ charta_server_finalize (GObject *object)
   g_clear_pointer (&self->jobs, g_hash_table_unref);
   g_clear_pointer (&self->capabilities, g_bytes_unref);
   g_clear_pointer (&self->done, g_async_queue_unref);
+  g_clear_pointer (&self->reads, g_ptr_array_unref);
   g_mutex_clear (&self->lock);
   g_rec_mutex_clear (&self->conditional);
   G_OBJECT_CLASS (charta_server_parent_class)->finalize (object);
@@ -3882,6 +3971,7 @@ charta_server_constructed (GObject *object)
   soup_server_add_handler (self->soup, "*", handler, self, NULL);
   g_signal_connect_object (self->soup, "request-started", G_CALLBACK (request_started), self, 0);
   self->done = g_async_queue_new ();
+  self->reads = g_ptr_array_new ();
   self->pool = g_thread_pool_new (worker_run, self, (int) n_workers, FALSE, NULL);
 }
 
