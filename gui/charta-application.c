@@ -8,6 +8,8 @@
  */
 #define G_LOG_DOMAIN "charta-application"
 
+#include <string.h>
+
 #include "charta-application.h"
 #include "charta-config.h"
 #include "charta-start-page.h"
@@ -114,6 +116,52 @@ charta_application_get_settings (ChartaApplication *self)
   return self->settings;
 }
 
+/* ---- the user ---------------------------------------------------------------------------- */
+
+/* Whether the settings have @key (a schema installed by an older version may not). */
+static gboolean
+has_key (ChartaApplication *self,
+         const char        *key)
+{
+  g_autoptr(GSettingsSchema) schema = NULL;
+
+  if (self->settings == NULL)
+    return FALSE;
+  g_object_get (self->settings, "settings-schema", &schema, NULL);
+  return g_settings_schema_has_key (schema, key);
+}
+
+char *
+charta_application_dup_user_name (ChartaApplication *self)
+{
+  g_autofree char *name = NULL;
+  const char *real_name = g_get_real_name ();
+
+  g_return_val_if_fail (CHARTA_IS_APPLICATION (self), NULL);
+
+  if (has_key (self, "user-name"))
+    name = g_strstrip (g_settings_get_string (self->settings, "user-name"));
+  if (name != NULL && *name != '\0')
+    return g_steal_pointer (&name);
+  /* GLib says "Unknown" when the system has no real name. */
+  if (real_name != NULL && *real_name != '\0' && g_strcmp0 (real_name, "Unknown") != 0)
+    return g_strdup (real_name);
+  return g_strdup (g_get_user_name ());
+}
+
+char *
+charta_application_dup_user_reference (ChartaApplication *self)
+{
+  g_autofree char *reference = NULL;
+
+  g_return_val_if_fail (CHARTA_IS_APPLICATION (self), NULL);
+
+  if (!has_key (self, "user-reference"))
+    return NULL;
+  reference = g_strstrip (g_settings_get_string (self->settings, "user-reference"));
+  return *reference != '\0' ? g_steal_pointer (&reference) : NULL;
+}
+
 /* ---- actions ------------------------------------------------------------------------------ */
 
 static void
@@ -202,12 +250,17 @@ charta_application_command_line (GApplication            *application,
   g_autofree const char **remaining = NULL;
   const char *patient_id = NULL;
   const char *search = NULL;
+  const char *resource = NULL;
+  const char *show = NULL;
+  ChartaWindowShow show_what = CHARTA_WINDOW_SHOW_DETAILS;
   g_autofree char *location = NULL;
   ChartaWindow *window;
 
   g_variant_dict_lookup (options, G_OPTION_REMAINING, "^a&ay", &remaining);
   g_variant_dict_lookup (options, "patient", "&s", &patient_id);
   g_variant_dict_lookup (options, "search", "&s", &search);
+  g_variant_dict_lookup (options, "resource", "&s", &resource);
+  g_variant_dict_lookup (options, "show", "&s", &show);
 
   if (remaining != NULL && remaining[0] != NULL && remaining[1] != NULL)
     {
@@ -229,19 +282,50 @@ charta_application_command_line (GApplication            *application,
           location = g_file_get_path (file);
         }
     }
-  if ((patient_id != NULL || search != NULL) && location == NULL)
+  if ((patient_id != NULL || search != NULL || resource != NULL) && location == NULL)
     {
       g_application_command_line_printerr (command_line,
                                            "charta-desktop: --%s needs a store file or a "
                                            "server URL to open\n",
-                                           patient_id != NULL ? "patient" : "search");
+                                           patient_id != NULL ? "patient"
+                                           : search != NULL ? "search" : "resource");
       return 2;
+    }
+  if (resource != NULL && (strchr (resource, '/') == NULL || resource[0] == '/'
+                           || g_str_has_suffix (resource, "/")))
+    {
+      g_application_command_line_printerr (command_line,
+                                           "charta-desktop: --resource wants TYPE/ID, such "
+                                           "as Observation/obs-1 (got “%s”)\n", resource);
+      return 2;
+    }
+  if (show != NULL)
+    {
+      if (resource == NULL)
+        {
+          g_application_command_line_printerr (command_line,
+                                               "charta-desktop: --show needs --resource\n");
+          return 2;
+        }
+      if (g_strcmp0 (show, "history") == 0)
+        show_what = CHARTA_WINDOW_SHOW_HISTORY;
+      else if (g_strcmp0 (show, "correction") == 0)
+        show_what = CHARTA_WINDOW_SHOW_CORRECTION;
+      else if (g_strcmp0 (show, "details") != 0)
+        {
+          g_application_command_line_printerr (command_line,
+                                               "charta-desktop: --show wants details, history "
+                                               "or correction (got “%s”)\n", show);
+          return 2;
+        }
     }
 
   window = charta_window_new (GTK_APPLICATION (application));
   gtk_window_present (GTK_WINDOW (window));
   if (search != NULL)
     charta_window_search (window, search);
+  if (resource != NULL)
+    charta_window_show_resource (window, resource, show_what);
   if (location != NULL)
     charta_window_open (window, location, patient_id);
   return 0;
@@ -295,6 +379,11 @@ charta_application_init (ChartaApplication *self)
       "Open the chart of the patient with this id", "ID" },
     { "search", 's', 0, G_OPTION_ARG_STRING, NULL,
       "Search the patients for this name, birth date or MRN", "TEXT" },
+    { "resource", 'r', 0, G_OPTION_ARG_STRING, NULL,
+      "Open this record beside the chart", "TYPE/ID" },
+    { "show", 0, 0, G_OPTION_ARG_STRING, NULL,
+      "What to show of the record: details (the default), history or correction",
+      "details|history|correction" },
     { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, NULL, NULL,
       "[STORE-FILE|URL]" },
     { NULL },

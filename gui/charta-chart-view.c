@@ -8,7 +8,16 @@
  * touches nothing.  Each callback holds a reference to the view until it has run.
  *
  * Rows are AdwActionRows with markup off: every text comes from the record and is shown as it
- * is.  Nothing is logged but ids.
+ * is; the observations are a table of rows with four columns (date, what, value, status) kept
+ * aligned by one GtkSizeGroup per column, the column headings' included.  Every row that shows
+ * a resource is activatable and carries its reference ("Observation/obs-1", the row's
+ * "charta-reference" data), which "resource-activated" hands on.
+ *
+ * Entered-in-error records stay listed: the problems and medications sections, whose searches
+ * ask for active ones only, run a second search for the entered-in-error ones and list them
+ * after.  Such a row is struck through (CSS class "entered-in-error"), says so in words, and
+ * gets the reason from the Provenance of its current version, read afterwards (so a slow
+ * Provenance search never holds up the chart).  Nothing is logged but ids.
  */
 #define G_LOG_DOMAIN "charta-chart-view"
 
@@ -17,6 +26,8 @@
 
 /* How many rows a summary section reads; more are reported, not listed. */
 #define SECTION_COUNT 100
+/* How many of the most recent observations the table lists. */
+#define OBSERVATION_COUNT 20
 
 typedef enum
 {
@@ -24,6 +35,7 @@ typedef enum
   SECTION_MEDICATIONS,
   SECTION_ALLERGIES,
   SECTION_IMMUNIZATIONS,
+  SECTION_OBSERVATIONS,
   N_SECTIONS
 } SectionKind;
 
@@ -31,6 +43,9 @@ typedef struct
 {
   const char *type;     /* the resource type searched, with patient=ID */
   const char *params;   /* the other parameters */
+  const char *in_error_params;  /* a second search for entered-in-error ones, which @params
+                                 * leaves out; NULL when @params keeps them */
+  unsigned count;       /* _count */
   const char *noun;     /* "active problems", for messages */
   char     *(*subtitle) (JsonObject *resource);
   const char *title_element;  /* the CodeableConcept the row's title comes from */
@@ -43,17 +58,20 @@ static char *immunization_subtitle (JsonObject *resource);
 
 static const SectionInfo section_info[N_SECTIONS] = {
   [SECTION_PROBLEMS] = {
-    "Condition", "clinical-status=active",
+    "Condition", "clinical-status=active", "verification-status=entered-in-error", SECTION_COUNT,
     "active problems", problem_subtitle, "code" },
   [SECTION_MEDICATIONS] = {
-    "MedicationRequest", "status=active&_sort=-authoredon",
-    "medications", medication_subtitle, "medicationCodeableConcept" },
+    "MedicationRequest", "status=active&_sort=-authoredon", "status=entered-in-error",
+    SECTION_COUNT, "medications", medication_subtitle, "medicationCodeableConcept" },
   [SECTION_ALLERGIES] = {
-    "AllergyIntolerance", "_sort=-date",
+    "AllergyIntolerance", "_sort=-date", NULL, SECTION_COUNT,
     "allergies", allergy_subtitle, "code" },
   [SECTION_IMMUNIZATIONS] = {
-    "Immunization", "_sort=-date",
+    "Immunization", "_sort=-date", NULL, SECTION_COUNT,
     "immunizations", immunization_subtitle, "vaccineCode" },
+  [SECTION_OBSERVATIONS] = {
+    "Observation", "_sort=-date", NULL, OBSERVATION_COUNT,
+    "observations", NULL, "code" },
 };
 
 struct _ChartaChartView
@@ -79,7 +97,17 @@ struct _ChartaChartView
   GtkToggleButton *reveal_button;
   GtkListBox *identifiers_list;
   GtkListBox *lists[N_SECTIONS];
+  GtkSizeGroup *columns[4];    /* the observation table's: date, what, value, status */
+  GtkWidget *headings[4];      /* its column headings */
 };
+
+enum
+{
+  RESOURCE_ACTIVATED,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
 
 enum
 {
@@ -267,23 +295,240 @@ show_loading_row (GtkListBox *list)
   gtk_list_box_append (list, row);
 }
 
+/* Makes @row open @resource when activated: its reference as the row's data, and a chevron. */
+static void
+make_activatable (GtkWidget  *row,
+                  JsonObject *resource)
+{
+  const char *type = charta_json_get_string (resource, "resourceType");
+  const char *id = charta_json_get_string (resource, "id");
+
+  if (type == NULL || id == NULL)
+    return;
+  g_object_set_data_full (G_OBJECT (row), "charta-reference",
+                          g_strdup_printf ("%s/%s", type, id), g_free);
+  gtk_list_box_row_set_activatable (GTK_LIST_BOX_ROW (row), TRUE);
+  if (ADW_IS_ACTION_ROW (row))
+    adw_action_row_add_suffix (ADW_ACTION_ROW (row),
+                               gtk_image_new_from_icon_name ("go-next-symbolic"));
+}
+
+/* A label of the observation table, in the size group of its column. */
+static GtkWidget *
+cell_label (ChartaChartView *self,
+            unsigned         column,
+            const char      *text)
+{
+  GtkWidget *label = gtk_label_new (text);
+
+  gtk_label_set_xalign (GTK_LABEL (label), 0);
+  gtk_label_set_wrap (GTK_LABEL (label), TRUE);
+  gtk_label_set_wrap_mode (GTK_LABEL (label), PANGO_WRAP_WORD_CHAR);
+  gtk_widget_add_css_class (label, "cell");
+  gtk_size_group_add_widget (self->columns[column], label);
+  return label;
+}
+
+/* One row of the observation table: date, what, value with unit, status; and, for an entered-
+ * in-error one, a line for its reason (the row's "reason-label"). */
+static GtkWidget *
+observation_row (ChartaChartView *self,
+                 JsonObject      *resource)
+{
+  const char *effective = charta_json_get_string (resource, "effectiveDateTime");
+  g_autofree char *date = NULL;
+  g_autofree char *what = charta_fhir_text_concept (charta_json_get_object (resource, "code"));
+  g_autofree char *value = charta_fhir_text_value (resource);
+  g_autofree char *status = charta_fhir_text_code (charta_json_get_string (resource, "status"));
+  g_autofree char *accessible = NULL;
+  GtkWidget *row = gtk_list_box_row_new ();
+  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 2);
+  GtkWidget *line = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 12);
+  GtkWidget *reason = gtk_label_new (NULL);
+  GtkWidget *what_label;
+  GtkWidget *status_label;
+
+  if (effective == NULL)
+    effective = charta_json_get_string (charta_json_get_object (resource, "effectivePeriod"),
+                                        "start");
+  if (effective == NULL)
+    effective = charta_json_get_string (resource, "issued");
+  date = charta_fhir_text_date (effective);
+  if (what == NULL)
+    what = g_strdup ("(no name recorded)");
+
+  gtk_box_append (GTK_BOX (line), cell_label (self, 0, date != NULL ? date : "—"));
+  what_label = cell_label (self, 1, what);
+  gtk_widget_set_hexpand (what_label, TRUE);
+  gtk_box_append (GTK_BOX (line), what_label);
+  gtk_box_append (GTK_BOX (line), cell_label (self, 2, value != NULL ? value : "—"));
+  /* The status says why a row is struck through: it is not struck itself. */
+  status_label = cell_label (self, 3, status != NULL ? status : "—");
+  gtk_widget_add_css_class (status_label, "status");
+  gtk_box_append (GTK_BOX (line), status_label);
+  gtk_box_append (GTK_BOX (line), gtk_image_new_from_icon_name ("go-next-symbolic"));
+  gtk_box_append (GTK_BOX (box), line);
+
+  gtk_label_set_xalign (GTK_LABEL (reason), 0);
+  gtk_label_set_wrap (GTK_LABEL (reason), TRUE);
+  gtk_widget_add_css_class (reason, "caption");
+  gtk_widget_add_css_class (reason, "dim-label");
+  gtk_widget_set_visible (reason, FALSE);
+  gtk_box_append (GTK_BOX (box), reason);
+  g_object_set_data (G_OBJECT (row), "reason-label", reason);
+
+  gtk_widget_add_css_class (box, "table-row");
+  gtk_list_box_row_set_child (GTK_LIST_BOX_ROW (row), box);
+  accessible = g_strdup_printf ("%s, %s, %s, %s", date != NULL ? date : "no date", what,
+                                value != NULL ? value : "no value",
+                                status != NULL ? status : "no status");
+  gtk_accessible_update_property (GTK_ACCESSIBLE (row), GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                  accessible, -1);
+  return row;
+}
+
 /* The row of one entry of a summary search. */
 static GtkWidget *
-resource_row (SectionKind  kind,
-              JsonObject  *resource)
+resource_row (ChartaChartView *self,
+              SectionKind      kind,
+              JsonObject      *resource)
 {
   const SectionInfo *info = &section_info[kind];
-  g_autofree char *title = charta_fhir_text_concept (charta_json_get_object (resource,
-                                                                             info->title_element));
-  g_autofree char *subtitle = info->subtitle (resource);
+  g_autofree char *title = NULL;
+  g_autofree char *subtitle = NULL;
+  GtkWidget *row;
 
-  if (title == NULL && kind == SECTION_MEDICATIONS)
-    title = g_strdup (charta_json_get_string (charta_json_get_object (resource,
-                                                                      "medicationReference"),
-                                              "display"));
-  if (title == NULL)
-    title = g_strdup ("(no name recorded)");
-  return new_row (title, subtitle);
+  if (kind == SECTION_OBSERVATIONS)
+    row = observation_row (self, resource);
+  else
+    {
+      title = charta_fhir_text_concept (charta_json_get_object (resource, info->title_element));
+      subtitle = info->subtitle (resource);
+      if (title == NULL && kind == SECTION_MEDICATIONS)
+        title = g_strdup (charta_json_get_string (charta_json_get_object (resource,
+                                                                          "medicationReference"),
+                                                  "display"));
+      if (title == NULL)
+        title = g_strdup ("(no name recorded)");
+      row = new_row (title, subtitle);
+    }
+  make_activatable (row, resource);
+  return row;
+}
+
+/* Says on @row why its record was entered in error (@reason; NULL: not known). */
+static void
+set_row_reason (GtkWidget  *row,
+                const char *reason)
+{
+  g_autofree char *text = reason != NULL ? g_strdup_printf ("Entered in error: %s", reason)
+                                         : g_strdup ("Entered in error");
+  GtkWidget *label = g_object_get_data (G_OBJECT (row), "reason-label");
+
+  if (ADW_IS_ACTION_ROW (row))
+    adw_action_row_set_subtitle (ADW_ACTION_ROW (row), text);
+  else if (label != NULL)
+    {
+      gtk_label_set_text (GTK_LABEL (label), text);
+      gtk_widget_set_visible (label, TRUE);
+    }
+  gtk_widget_set_tooltip_text (row, text);
+}
+
+/* ---- entered in error --------------------------------------------------------------------- */
+
+typedef struct
+{
+  ChartaChartView *self;
+  GCancellable *cancellable;   /* the chart's, when the read began */
+  GtkWidget *row;
+  char *type;
+  char *id;
+  char *version_id;
+} ReasonRead;
+
+static void
+reason_read_free (ReasonRead *read)
+{
+  g_object_unref (read->self);
+  g_object_unref (read->cancellable);
+  g_object_unref (read->row);
+  g_free (read->type);
+  g_free (read->id);
+  g_free (read->version_id);
+  g_free (read);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (ReasonRead, reason_read_free)
+
+static void
+reason_read (GObject      *source,
+             GAsyncResult *result,
+             gpointer      user_data)
+{
+  g_autoptr(ReasonRead) read = user_data;
+  g_autoptr(JsonNode) bundle = NULL;
+  g_autoptr(GError) error = NULL;
+  JsonArray *entries;
+
+  bundle = charta_client_get_finish (CHARTA_CLIENT (source), result, &error);
+  if (g_cancellable_is_cancelled (read->cancellable))
+    return;
+  if (bundle == NULL)
+    {
+      g_debug ("no Provenance for %s/%s: %s", read->type, read->id, error->message);
+      return;
+    }
+  entries = charta_json_get_array (json_node_get_object (bundle), "entry");
+  for (unsigned i = 0; entries != NULL && i < json_array_get_length (entries); i++)
+    {
+      JsonNode *node = json_array_get_element (entries, i);
+      JsonObject *provenance = JSON_NODE_HOLDS_OBJECT (node)
+                                 ? charta_json_get_object (json_node_get_object (node),
+                                                           "resource")
+                                 : NULL;
+      g_autofree char *reason = NULL;
+
+      if (provenance == NULL
+          || !charta_fhir_provenance_targets (provenance, read->type, read->id,
+                                              read->version_id))
+        continue;
+      reason = charta_fhir_text_provenance_reason (provenance);
+      if (reason != NULL)
+        set_row_reason (read->row, reason);
+      return;
+    }
+}
+
+/* Strikes @row through and reads why its record (@resource) was entered in error. */
+static void
+mark_entered_in_error (ChartaChartView *self,
+                       GtkWidget       *row,
+                       JsonObject      *resource)
+{
+  const char *type = charta_json_get_string (resource, "resourceType");
+  const char *id = charta_json_get_string (resource, "id");
+  const char *version_id = charta_json_get_string (charta_json_get_object (resource, "meta"),
+                                                   "versionId");
+  g_autofree char *escaped = NULL;
+  g_autofree char *path = NULL;
+  ReasonRead *read;
+
+  gtk_widget_add_css_class (row, "entered-in-error");
+  set_row_reason (row, NULL);
+  if (type == NULL || id == NULL || version_id == NULL)
+    return;
+
+  read = g_new0 (ReasonRead, 1);
+  read->self = g_object_ref (self);
+  read->cancellable = g_object_ref (self->cancellable);
+  read->row = g_object_ref (row);
+  read->type = g_strdup (type);
+  read->id = g_strdup (id);
+  read->version_id = g_strdup (version_id);
+  escaped = g_uri_escape_string (id, NULL, FALSE);
+  path = g_strdup_printf ("Provenance?target=%s/%s&_count=100", type, escaped);
+  charta_client_get_async (self->client, path, self->cancellable, reason_read, read);
 }
 
 /* ---- reading ------------------------------------------------------------------------------ */
@@ -293,6 +538,9 @@ typedef struct
   ChartaChartView *self;
   GCancellable *cancellable;   /* the chart's, when the read began */
   SectionKind kind;
+  gboolean in_error;           /* the second search, for the entered-in-error ones */
+  unsigned n;                  /* rows listed so far */
+  gboolean more;               /* the first search had a next page */
 } SectionRead;
 
 static void
@@ -325,6 +573,40 @@ section_error_row (ChartaChartView *self,
 static void start_section (ChartaChartView *self,
                            SectionKind      kind);
 
+static void section_read (GObject      *source,
+                          GAsyncResult *result,
+                          gpointer      user_data);
+
+static void
+fetch_section (SectionRead *read)
+{
+  const SectionInfo *info = &section_info[read->kind];
+  ChartaChartView *self = read->self;
+  g_autofree char *id = g_uri_escape_string (self->patient_id, NULL, FALSE);
+  g_autofree char *path = NULL;
+
+  path = g_strdup_printf ("%s?patient=%s&%s&_count=%u", info->type, id,
+                          read->in_error ? info->in_error_params : info->params, info->count);
+  charta_client_get_async (self->client, path, read->cancellable, section_read, read);
+}
+
+/* Whether one of the first @n rows of @list shows @reference. */
+static gboolean
+list_has (GtkListBox *list,
+          unsigned    n,
+          const char *reference)
+{
+  for (unsigned i = 0; i < n; i++)
+    {
+      GtkListBoxRow *row = gtk_list_box_get_row_at_index (list, (int) i);
+
+      if (row != NULL
+          && g_strcmp0 (g_object_get_data (G_OBJECT (row), "charta-reference"), reference) == 0)
+        return TRUE;
+    }
+  return FALSE;
+}
+
 static void
 section_read (GObject      *source,
               GAsyncResult *result,
@@ -332,20 +614,21 @@ section_read (GObject      *source,
 {
   g_autoptr(SectionRead) read = user_data;
   ChartaChartView *self = read->self;
+  const SectionInfo *info = &section_info[read->kind];
   g_autoptr(JsonNode) bundle = NULL;
   g_autoptr(GError) error = NULL;
   GtkListBox *list = self->lists[read->kind];
   JsonArray *entries;
   JsonArray *links;
-  unsigned n = 0;
 
   bundle = charta_client_get_finish (CHARTA_CLIENT (source), result, &error);
   if (g_cancellable_is_cancelled (read->cancellable))
     return;
-  read_done (self);
-  clear_list (list);
+  if (!read->in_error)
+    clear_list (list);
   if (bundle == NULL)
     {
+      read_done (self);
       section_error_row (self, read->kind, error->message);
       return;
     }
@@ -358,31 +641,54 @@ section_read (GObject      *source,
       JsonObject *resource = charta_json_get_object (entry, "resource");
       const char *mode = charta_json_get_string (charta_json_get_object (entry, "search"),
                                                  "mode");
+      g_autofree char *reference = NULL;
+      GtkWidget *row;
 
       if (resource == NULL || (mode != NULL && g_strcmp0 (mode, "match") != 0))
         continue;
-      gtk_list_box_append (list, resource_row (read->kind, resource));
-      n++;
+      reference = g_strdup_printf ("%s/%s", charta_json_get_string (resource, "resourceType"),
+                                   charta_json_get_string (resource, "id"));
+      if (read->in_error && list_has (list, read->n, reference))
+        continue;
+      row = resource_row (self, read->kind, resource);
+      gtk_list_box_append (list, row);
+      if (charta_fhir_is_entered_in_error (resource))
+        mark_entered_in_error (self, row, resource);
+      read->n++;
     }
 
   links = charta_json_get_array (json_node_get_object (bundle), "link");
-  for (unsigned i = 0; links != NULL && i < json_array_get_length (links); i++)
+  for (unsigned i = 0; !read->in_error && links != NULL && i < json_array_get_length (links); i++)
     {
       JsonNode *node = json_array_get_element (links, i);
 
       if (JSON_NODE_HOLDS_OBJECT (node)
           && g_strcmp0 (charta_json_get_string (json_node_get_object (node), "relation"),
                         "next") == 0)
-        {
-          g_autofree char *title = g_strdup_printf ("Only the first %u %s are listed", n,
-                                                    section_info[read->kind].noun);
-          GtkWidget *row = new_row (title, NULL);
-
-          gtk_widget_add_css_class (row, "dim-label");
-          gtk_list_box_append (list, row);
-          break;
-        }
+        read->more = TRUE;
     }
+
+  if (!read->in_error && info->in_error_params != NULL)
+    {
+      read->in_error = TRUE;
+      fetch_section (g_steal_pointer (&read));
+      return;
+    }
+  if (read->more)
+    {
+      g_autofree char *title = NULL;
+      GtkWidget *row;
+
+      if (read->kind == SECTION_OBSERVATIONS)
+        title = g_strdup_printf ("Only the %u most recent observations are listed",
+                                 info->count);
+      else
+        title = g_strdup_printf ("Only the first %u %s are listed", info->count, info->noun);
+      row = new_row (title, NULL);
+      gtk_widget_add_css_class (row, "dim-label");
+      gtk_list_box_append (list, row);
+    }
+  read_done (self);
 }
 
 static void
@@ -417,19 +723,28 @@ static void
 start_section (ChartaChartView *self,
                SectionKind      kind)
 {
-  g_autofree char *id = g_uri_escape_string (self->patient_id, NULL, FALSE);
-  g_autofree char *path = NULL;
   SectionRead *read = g_new0 (SectionRead, 1);
 
   read->self = g_object_ref (self);
   read->cancellable = g_object_ref (self->cancellable);
   read->kind = kind;
-  path = g_strdup_printf ("%s?patient=%s&%s&_count=%u", section_info[kind].type, id,
-                          section_info[kind].params, SECTION_COUNT);
   clear_list (self->lists[kind]);
   show_loading_row (self->lists[kind]);
   self->n_pending++;
-  charta_client_get_async (self->client, path, self->cancellable, section_read, read);
+  fetch_section (read);
+}
+
+static void
+row_activated (ChartaChartView *self,
+               GtkListBoxRow   *row,
+               GtkListBox      *list)
+{
+  const char *reference = g_object_get_data (G_OBJECT (row), "charta-reference");
+
+  if (reference == NULL)
+    return;
+  g_debug ("opening %s", reference);
+  g_signal_emit (self, signals[RESOURCE_ACTIVATED], 0, reference);
 }
 
 /* ---- the header --------------------------------------------------------------------------- */
@@ -599,8 +914,11 @@ cancel_reads (ChartaChartView *self)
   self->n_pending = 0;
 }
 
+/* Reads the chart of self->patient_id; @quietly (a reload of the chart on screen) keeps what
+ * is shown until the new reads replace it, instead of showing the spinner. */
 static void
-load_patient (ChartaChartView *self)
+load_patient_full (ChartaChartView *self,
+                   gboolean         quietly)
 {
   g_autofree char *id = NULL;
   g_autofree char *path = NULL;
@@ -608,8 +926,11 @@ load_patient (ChartaChartView *self)
 
   cancel_reads (self);
   self->failed = FALSE;
-  g_clear_pointer (&self->title, g_free);
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_TITLE]);
+  if (!quietly)
+    {
+      g_clear_pointer (&self->title, g_free);
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_TITLE]);
+    }
   if (self->patient_id == NULL || self->client == NULL)
     {
       gtk_stack_set_visible_child_name (self->stack, "empty");
@@ -624,16 +945,36 @@ load_patient (ChartaChartView *self)
   read->self = g_object_ref (self);
   read->cancellable = g_object_ref (self->cancellable);
   self->n_pending = 1;
-  gtk_spinner_start (self->spinner);
-  gtk_stack_set_visible_child_name (self->stack, "loading");
+  if (!quietly)
+    {
+      gtk_spinner_start (self->spinner);
+      gtk_stack_set_visible_child_name (self->stack, "loading");
+    }
   charta_client_get_async (self->client, path, self->cancellable, patient_read, read);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_COMPLETE]);
+}
+
+static void
+load_patient (ChartaChartView *self)
+{
+  load_patient_full (self, FALSE);
 }
 
 static void
 retry_clicked (ChartaChartView *self)
 {
   load_patient (self);
+}
+
+static void
+record_clicked (ChartaChartView *self)
+{
+  g_autofree char *reference = NULL;
+
+  if (self->patient_id == NULL)
+    return;
+  reference = g_strdup_printf ("Patient/%s", self->patient_id);
+  g_signal_emit (self, signals[RESOURCE_ACTIVATED], 0, reference);
 }
 
 /* ---- the object --------------------------------------------------------------------------- */
@@ -657,6 +998,8 @@ charta_chart_view_finalize (GObject *object)
   g_free (self->patient_id);
   g_free (self->title);
   g_ptr_array_unref (self->identifiers);
+  for (size_t i = 0; i < G_N_ELEMENTS (self->columns); i++)
+    g_object_unref (self->columns[i]);
 
   G_OBJECT_CLASS (charta_chart_view_parent_class)->finalize (object);
 }
@@ -733,6 +1076,11 @@ charta_chart_view_class_init (ChartaChartViewClass *klass)
                           G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
+  /* A row that shows a resource was activated: its reference ("Observation/obs-1"). */
+  signals[RESOURCE_ACTIVATED] =
+    g_signal_new ("resource-activated", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL,
+                  NULL, NULL, G_TYPE_NONE, 1, G_TYPE_STRING | G_SIGNAL_TYPE_STATIC_SCOPE);
+
   gtk_widget_class_set_template_from_resource (widget_class,
                                                "/org/charta/Desktop/charta-chart-view.ui");
   gtk_widget_class_bind_template_child (widget_class, ChartaChartView, stack);
@@ -757,6 +1105,19 @@ charta_chart_view_class_init (ChartaChartViewClass *klass)
   gtk_widget_class_bind_template_child_full (widget_class, "immunizations_list", FALSE,
                                              G_STRUCT_OFFSET (ChartaChartView,
                                                               lists[SECTION_IMMUNIZATIONS]));
+  gtk_widget_class_bind_template_child_full (widget_class, "observations_list", FALSE,
+                                             G_STRUCT_OFFSET (ChartaChartView,
+                                                              lists[SECTION_OBSERVATIONS]));
+  gtk_widget_class_bind_template_child_full (widget_class, "date_heading", FALSE,
+                                             G_STRUCT_OFFSET (ChartaChartView, headings[0]));
+  gtk_widget_class_bind_template_child_full (widget_class, "what_heading", FALSE,
+                                             G_STRUCT_OFFSET (ChartaChartView, headings[1]));
+  gtk_widget_class_bind_template_child_full (widget_class, "value_heading", FALSE,
+                                             G_STRUCT_OFFSET (ChartaChartView, headings[2]));
+  gtk_widget_class_bind_template_child_full (widget_class, "status_heading", FALSE,
+                                             G_STRUCT_OFFSET (ChartaChartView, headings[3]));
+  gtk_widget_class_bind_template_callback (widget_class, row_activated);
+  gtk_widget_class_bind_template_callback (widget_class, record_clicked);
   gtk_widget_class_bind_template_callback (widget_class, retry_clicked);
   gtk_widget_class_bind_template_callback (widget_class, reveal_toggled);
 }
@@ -766,6 +1127,12 @@ charta_chart_view_init (ChartaChartView *self)
 {
   self->identifiers = g_ptr_array_new_with_free_func ((GDestroyNotify) json_node_unref);
   gtk_widget_init_template (GTK_WIDGET (self));
+  for (size_t i = 0; i < G_N_ELEMENTS (self->columns); i++)
+    {
+      /* What and value share the room left; date and status take what they need. */
+      self->columns[i] = gtk_size_group_new (GTK_SIZE_GROUP_HORIZONTAL);
+      gtk_size_group_add_widget (self->columns[i], self->headings[i]);
+    }
 }
 
 GtkWidget *
@@ -825,6 +1192,18 @@ charta_chart_view_get_title (ChartaChartView *self)
   g_return_val_if_fail (CHARTA_IS_CHART_VIEW (self), NULL);
 
   return self->title;
+}
+
+void
+charta_chart_view_reload (ChartaChartView *self)
+{
+  g_return_if_fail (CHARTA_IS_CHART_VIEW (self));
+
+  if (self->patient_id == NULL)
+    return;
+  load_patient_full (self, !self->failed
+                           && g_strcmp0 (gtk_stack_get_visible_child_name (self->stack),
+                                         "chart") == 0);
 }
 
 gboolean

@@ -4,9 +4,12 @@
  *
  * The header names the patient (name, birth date and age, sex, MRN); identifiers other than
  * the MRN are listed masked until the user reveals them.  The summary lists the active
- * problems, active medications, allergies and immunizations as readable rows, each list read
- * with its own FHIR search, all at once, as soon as the Patient has been read.  Opening
- * another patient cancels what is still being read for the last one.
+ * problems, active medications, allergies and immunizations as readable rows, and the most
+ * recent observations as a table (date, what, value with unit, status); each list is read with
+ * its own FHIR search, all at once, as soon as the Patient has been read.  Records entered in
+ * error stay listed, struck through, with the reason their Provenance gives.  Activating a row
+ * emits "resource-activated" with the reference of its resource ("Observation/obs-1").
+ * Opening another patient cancels what is still being read for the last one.
  */
 #pragma once
 
@@ -34,6 +37,9 @@ const char   *charta_chart_view_get_patient_id (ChartaChartView *self);
 
 /* The open patient's name ("Emily Louise Miller"), for a title; NULL until it has been read. */
 const char   *charta_chart_view_get_title      (ChartaChartView *self);
+
+/* Reads the open chart again (after a correction), keeping it on screen meanwhile. */
+void          charta_chart_view_reload         (ChartaChartView *self);
 
 /* Whether the patient and every summary list have been read (or failed). */
 gboolean      charta_chart_view_is_complete    (ChartaChartView *self);

@@ -20,11 +20,13 @@
 
 #include "charta-client.h"
 #include "charta-config.h"
+#include "charta-json-text.h"
 
 G_DEFINE_QUARK (charta-client-error-quark, charta_client_error)
 
 #define FHIR_JSON "application/fhir+json"
 #define DATA_OPERATION "http://terminology.hl7.org/CodeSystem/v3-DataOperation"
+#define ISO_LIFECYCLE  "http://terminology.hl7.org/CodeSystem/iso-21089-lifecycle"
 
 struct _ChartaClient
 {
@@ -61,6 +63,8 @@ typedef struct
   unsigned status;
   char *reason;       /* the status line's reason phrase */
   JsonNode *outcome;  /* on failure: the OperationOutcome the server sent, if any */
+  gboolean want_number_texts;
+  GHashTable *number_texts;  /* on success, when wanted: see charta_json_number_texts() */
 } Request;
 
 static void
@@ -75,6 +79,7 @@ request_free (gpointer data)
   g_clear_pointer (&r->body, g_bytes_unref);
   g_free (r->reason);
   g_clear_pointer (&r->outcome, json_node_unref);
+  g_clear_pointer (&r->number_texts, g_hash_table_unref);
   g_free (r);
 }
 
@@ -269,6 +274,8 @@ parse_in_thread (GTask        *task,
                                "resource (no resourceType)", r->host, r->method, r->what);
       return;
     }
+  if (r->want_number_texts)
+    r->number_texts = charta_json_number_texts (data, (gssize) size);
   g_task_return_pointer (task, json_node_ref (root), (GDestroyNotify) json_node_unref);
 }
 
@@ -342,6 +349,7 @@ send_request (ChartaClient        *self,
 
   g_task_set_source_tag (task, source_tag);
   r = g_new0 (Request, 1);
+  r->want_number_texts = source_tag == charta_client_get_resource_async;
   r->method = g_strdup (method);
   r->what = describe_path (self, url);
   r->timeout = self->timeout;
@@ -383,7 +391,7 @@ send_request (ChartaClient        *self,
     }
   if (provenance != NULL)
     {
-      g_autofree char *text = json_to_string (provenance, FALSE);
+      g_autofree char *text = charta_json_write (provenance, NULL);
 
       soup_message_headers_replace (headers, "X-Provenance", text);
     }
@@ -573,9 +581,47 @@ charta_client_get_finish (ChartaClient  *self,
 }
 
 void
+charta_client_get_resource_async (ChartaClient        *self,
+                                  const char          *path,
+                                  GCancellable        *cancellable,
+                                  GAsyncReadyCallback  callback,
+                                  gpointer             user_data)
+{
+  g_return_if_fail (CHARTA_IS_CLIENT (self));
+  g_return_if_fail (path != NULL);
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  send_request (self, "GET", path, NULL, NULL, NULL, cancellable,
+                charta_client_get_resource_async, callback, user_data);
+}
+
+JsonNode *
+charta_client_get_resource_finish (ChartaClient  *self,
+                                   GAsyncResult  *result,
+                                   GHashTable   **number_texts,
+                                   GError       **error)
+{
+  Request *r;
+  JsonNode *node;
+
+  g_return_val_if_fail (CHARTA_IS_CLIENT (self), NULL);
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result))
+                          == charta_client_get_resource_async, NULL);
+
+  r = g_task_get_task_data (G_TASK (result));
+  node = g_task_propagate_pointer (G_TASK (result), error);
+  if (number_texts != NULL)
+    *number_texts = node != NULL && r->number_texts != NULL
+                      ? g_hash_table_ref (r->number_texts) : NULL;
+  return node;
+}
+
+void
 charta_client_put_async (ChartaClient        *self,
                          const char          *path,
                          JsonNode            *resource,
+                         GHashTable          *number_texts,
                          const char          *version_id,
                          JsonNode            *provenance,
                          GCancellable        *cancellable,
@@ -591,7 +637,7 @@ charta_client_put_async (ChartaClient        *self,
   g_return_if_fail (resource != NULL && JSON_NODE_HOLDS_OBJECT (resource));
   g_return_if_fail (provenance == NULL || JSON_NODE_HOLDS_OBJECT (provenance));
 
-  text = json_to_string (resource, FALSE);
+  text = charta_json_write (resource, number_texts);
   length = strlen (text);
   body = g_bytes_new_take (text, length);
   send_request (self, "PUT", path, body, version_id, provenance, cancellable,
@@ -616,6 +662,21 @@ charta_client_put_finish (ChartaClient  *self,
     *outcome = (r->outcome != NULL && g_task_had_error (G_TASK (result)))
                  ? json_node_ref (r->outcome) : NULL;
   return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+const char *
+charta_client_activity_system (const char *activity_code)
+{
+  static const char *const data_operation[] = {
+    "CREATE", "UPDATE", "DELETE", "NULLIFY", "APPEND",
+  };
+
+  g_return_val_if_fail (activity_code != NULL, NULL);
+
+  for (size_t i = 0; i < G_N_ELEMENTS (data_operation); i++)
+    if (strcmp (activity_code, data_operation[i]) == 0)
+      return DATA_OPERATION;
+  return ISO_LIFECYCLE;
 }
 
 JsonNode *
@@ -660,7 +721,7 @@ charta_client_new_provenance (const char *agent_reference,
       json_builder_begin_array (builder);
       json_builder_begin_object (builder);
       json_builder_set_member_name (builder, "system");
-      json_builder_add_string_value (builder, DATA_OPERATION);
+      json_builder_add_string_value (builder, charta_client_activity_system (activity_code));
       json_builder_set_member_name (builder, "code");
       json_builder_add_string_value (builder, activity_code);
       json_builder_end_object (builder);

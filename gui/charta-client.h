@@ -77,15 +77,32 @@ JsonNode     *charta_client_get_finish       (ChartaClient        *self,
                                               GAsyncResult        *result,
                                               GError             **error);
 
+/* GET @path, a single resource, as charta_client_get_async() does; also gives, in
+ * *number_texts (when not NULL), the text of every number of the answer by element path (see
+ * charta_json_number_texts()), for charta_client_put_async() to write back what nobody
+ * changed exactly as it was. */
+void          charta_client_get_resource_async  (ChartaClient        *self,
+                                                 const char          *path,
+                                                 GCancellable        *cancellable,
+                                                 GAsyncReadyCallback  callback,
+                                                 gpointer             user_data);
+JsonNode     *charta_client_get_resource_finish (ChartaClient        *self,
+                                                 GAsyncResult        *result,
+                                                 GHashTable         **number_texts,
+                                                 GError             **error);
+
 /* PUT @resource (a JSON object) to @path ("Observation/7"), with "If-Match: W/\"@version_id\""
  * when @version_id is not NULL (the server refuses it with 412, CHARTA_CLIENT_ERROR_CONFLICT,
  * when the resource has a newer version) and "X-Provenance: @provenance" (a Provenance
- * resource, see charta_client_new_provenance(); NULL: none).  Success gives the resource as
- * stored (Prefer: return=representation).  On failure, *outcome (when @outcome is not NULL) is
- * the server's OperationOutcome, or NULL when it sent none. */
+ * resource, see charta_client_new_provenance(); NULL: none).  The body is written with
+ * charta_json_write() and @number_texts (NULL: none), so that decimals keep their digits.
+ * Success gives the resource as stored (Prefer: return=representation).  On failure,
+ * *outcome (when @outcome is not NULL) is the server's OperationOutcome, or NULL when it sent
+ * none. */
 void          charta_client_put_async        (ChartaClient        *self,
                                               const char          *path,
                                               JsonNode            *resource,
+                                              GHashTable          *number_texts,
                                               const char          *version_id,
                                               JsonNode            *provenance,
                                               GCancellable        *cancellable,
@@ -96,10 +113,16 @@ JsonNode     *charta_client_put_finish       (ChartaClient        *self,
                                               JsonNode           **outcome,
                                               GError             **error);
 
+/* The code system of a Provenance activity code: v3-DataOperation for CREATE, UPDATE, DELETE,
+ * NULLIFY and APPEND (http://terminology.hl7.org/CodeSystem/v3-DataOperation), else the ISO
+ * 21089 lifecycle ("amend", "originate"…; http://terminology.hl7.org/CodeSystem/iso-21089-
+ * lifecycle), as the server's ChartaChange reads them. */
+const char   *charta_client_activity_system  (const char          *activity_code);
+
 /* A Provenance resource for an X-Provenance header: agent.who (@agent_reference such as
- * "Practitioner/7", and/or @agent_display; both NULL: no agent), activity (@activity_code in
- * http://terminology.hl7.org/CodeSystem/v3-DataOperation, e.g. "UPDATE", or NULL) and reason
- * (@reason_text, or NULL).  Its target and recorded time are the server's to fill. */
+ * "Practitioner/7", and/or @agent_display; both NULL: no agent), activity (@activity_code, in
+ * the system charta_client_activity_system() names, e.g. "UPDATE" or "amend"; or NULL) and
+ * reason (@reason_text, or NULL).  Its target and recorded time are the server's to fill. */
 JsonNode     *charta_client_new_provenance   (const char          *agent_reference,
                                               const char          *agent_display,
                                               const char          *activity_code,

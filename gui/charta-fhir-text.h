@@ -62,4 +62,66 @@ int         charta_fhir_age               (const char *birth_date,
 /* The text of a status code for people: "entered-in-error" → "Entered in error". */
 char       *charta_fhir_text_code         (const char *code);
 
+/* A dateTime or instant for people: its date, and its time to the minute when it has one
+ * ("2025-06-19 12:55" from "2025-06-19T12:55:00-04:00"; the time as written, in the zone it was
+ * written in).  NULL when @value does not start with a year. */
+char       *charta_fhir_text_datetime     (const char *value);
+
+/* A Quantity: "87 mg/dL", "< 5 mmol/L" (comparator, value, then unit, else code).  NULL when it
+ * has no value. */
+char       *charta_fhir_text_quantity     (JsonObject *quantity);
+
+/* A Reference: its display, else its reference, else its identifier's value. */
+char       *charta_fhir_text_reference    (JsonObject *reference);
+
+/* The value[x] of @object (an Observation or one of its components) in words: a Quantity as
+ * above, a CodeableConcept, a string, boolean, integer, Range, Ratio, Period or dateTime; for an
+ * Observation without one, its components ("117/76 mm[Hg]" for two quantities with one unit,
+ * else "Systolic 117 mm[Hg], Diastolic 76 mm[Hg]").  NULL when there is none. */
+char       *charta_fhir_text_value        (JsonObject *object);
+
+/* Any element for people, whatever its type: a primitive as written (true/false for a
+ * boolean), a complex type by the function above that fits its members (CodeableConcept,
+ * Coding, Quantity, Reference, Period, Range, HumanName, Address, Identifier, ContactPoint,
+ * Annotation), anything else as "member: value" pairs; the items of an array joined with "; ".
+ * NULL for null or an empty element. */
+char       *charta_fhir_text_element      (JsonNode   *node);
+
+/* An element's name as a label: "effectiveDateTime" → "Effective", "verificationStatus" →
+ * "Verification status" (words split at capitals; a choice element's type suffix dropped). */
+char       *charta_fhir_text_label        (const char *name);
+
+/* Whether @resource is marked entered-in-error: its status, or the first coding of its
+ * verificationStatus, is "entered-in-error". */
+gboolean    charta_fhir_is_entered_in_error (JsonObject *resource);
+
+/* The reason of a Provenance in words: the text of its first reason, else that reason's
+ * first coding's display or code.  NULL when it gives none. */
+char       *charta_fhir_text_provenance_reason (JsonObject *provenance);
+
+/* Who a Provenance names: the first agent's who (display, else reference).  NULL when none. */
+char       *charta_fhir_text_provenance_agent  (JsonObject *provenance);
+
+/* Whether @provenance targets version @version_id of @type/@id: one of its targets' references
+ * is "@type/@id/_history/@version_id" (relative, or absolute ending with "/" and that). */
+gboolean    charta_fhir_provenance_targets (JsonObject *provenance,
+                                            const char *type,
+                                            const char *id,
+                                            const char *version_id);
+
+/* The activity of a change for people, from its code (v3 DataOperation or ISO 21089
+ * lifecycle, as the correction dialog sends them): "amend" → "Correction", "APPEND" →
+ * "Addendum", "NULLIFY" → "Entered in error"; another code as its display, else as its code.
+ * NULL for NULL. */
+char       *charta_fhir_text_activity      (const char *code,
+                                            const char *display);
+
+/* What a resource is about, as its title: a Patient's or Practitioner's name, else the text of
+ * its code (or medication, vaccine, type), else its name, else "Type id". */
+char       *charta_fhir_text_resource_title (JsonObject *resource);
+
+/* The words of an XHTML narrative (Narrative.div) without its tags, with the character entities
+ * that XHTML allows unescaped and runs of white space made one space. */
+char       *charta_fhir_text_narrative      (const char *div);
+
 G_END_DECLS

@@ -11,9 +11,12 @@
 
 #include "charta-application.h"
 #include "charta-chart-view.h"
+#include "charta-correction-dialog.h"
 #include "charta-fhir-text.h"
+#include "charta-history-view.h"
 #include "charta-local-server.h"
 #include "charta-patient-finder.h"
+#include "charta-resource-view.h"
 #include "charta-start-page.h"
 #include "charta-window.h"
 
@@ -31,6 +34,8 @@ struct _ChartaWindow
   char *opening_location;
   char *opening_patient_id;
   char *pending_search;              /* for the finder, once something is open */
+  char *pending_resource;            /* to show once something is open */
+  ChartaWindowShow pending_show;     /* what of it */
   ChartaLocalServer *opening_server;
   ChartaClient *opening_client;
 
@@ -41,10 +46,20 @@ struct _ChartaWindow
   AdwWindowTitle *store_title;
   AdwWindowTitle *chart_title;
   ChartaPatientFinder *finder;
+  GtkButton *back_button;
+  GtkStack *content_stack;           /* chart, resource, history */
   ChartaChartView *chart_view;
+  ChartaResourceView *resource_view;
+  ChartaHistoryView *history_view;
+
+  gboolean edit_when_loaded;         /* open the correction dialog once the record is read */
 };
 
 G_DEFINE_FINAL_TYPE (ChartaWindow, charta_window, ADW_TYPE_APPLICATION_WINDOW)
+
+static void chart_resource_activated (ChartaWindow *self,
+                                      const char   *reference);
+static void resource_show_history    (ChartaWindow *self);
 
 static ChartaApplication *
 get_app (ChartaWindow *self)
@@ -150,6 +165,9 @@ open_succeeded (ChartaWindow *self)
   clear_opening (self);
 
   charta_chart_view_set_client (self->chart_view, self->client);
+  charta_resource_view_set_client (self->resource_view, self->client);
+  charta_history_view_set_client (self->history_view, self->client);
+  gtk_stack_set_visible_child_name (self->content_stack, "chart");
   charta_patient_finder_set_client (self->finder, self->client);
   adw_window_title_set_subtitle (self->store_title, where);
   gtk_window_set_title (GTK_WINDOW (self), where);
@@ -175,6 +193,12 @@ open_succeeded (ChartaWindow *self)
     {
       adw_leaflet_set_visible_child_name (self->leaflet, "sidebar");
       charta_patient_finder_focus_search (self->finder);
+    }
+  if (self->pending_resource != NULL)
+    {
+      g_autofree char *reference = g_steal_pointer (&self->pending_resource);
+
+      charta_window_show_resource (self, reference, self->pending_show);
     }
 }
 
@@ -284,6 +308,35 @@ charta_window_search (ChartaWindow *self,
   self->pending_search = g_strdup (text);
 }
 
+void
+charta_window_show_resource (ChartaWindow     *self,
+                             const char       *reference,
+                             ChartaWindowShow  show)
+{
+  g_return_if_fail (CHARTA_IS_WINDOW (self));
+  g_return_if_fail (reference != NULL);
+
+  if (self->client == NULL || self->open_cancellable != NULL)
+    {
+      g_free (self->pending_resource);
+      self->pending_resource = g_strdup (reference);
+      self->pending_show = show;
+      return;
+    }
+  chart_resource_activated (self, reference);
+  switch (show)
+    {
+    case CHARTA_WINDOW_SHOW_DETAILS:
+      break;
+    case CHARTA_WINDOW_SHOW_HISTORY:
+      resource_show_history (self);
+      break;
+    case CHARTA_WINDOW_SHOW_CORRECTION:
+      self->edit_when_loaded = TRUE;
+      break;
+    }
+}
+
 const char *
 charta_window_get_location (ChartaWindow *self)
 {
@@ -302,27 +355,162 @@ charta_window_get_client (ChartaWindow *self)
 
 /* ---- browsing ----------------------------------------------------------------------------- */
 
+/* Opens the chart of @patient_id; a record of another patient beside it closes. */
+static void
+show_chart (ChartaWindow *self,
+            const char   *patient_id)
+{
+  if (g_strcmp0 (charta_chart_view_get_patient_id (self->chart_view), patient_id) != 0)
+    gtk_stack_set_visible_child_name (self->content_stack, "chart");
+  charta_chart_view_show_patient (self->chart_view, patient_id);
+}
+
 static void
 finder_patient_selected (ChartaWindow *self,
                          const char   *patient_id)
 {
-  charta_chart_view_show_patient (self->chart_view, patient_id);
+  show_chart (self, patient_id);
 }
 
 static void
 finder_patient_activated (ChartaWindow *self,
                           const char   *patient_id)
 {
-  charta_chart_view_show_patient (self->chart_view, patient_id);
+  show_chart (self, patient_id);
   adw_leaflet_set_visible_child_name (self->leaflet, "content");
+}
+
+/* The content's header bar follows its page: the chart names the patient; a record names
+ * itself above the patient's name.  The back button shows when there is somewhere to go back
+ * to: the chart from a record, the list from the chart in a folded window. */
+static void
+content_page_changed (ChartaWindow *self)
+{
+  const char *page = gtk_stack_get_visible_child_name (self->content_stack);
+  const char *patient = charta_chart_view_get_title (self->chart_view);
+  gboolean folded = adw_leaflet_get_folded (self->leaflet);
+  const char *back = NULL;
+
+  if (g_strcmp0 (page, "resource") == 0)
+    {
+      const char *title = charta_resource_view_get_title (self->resource_view);
+
+      adw_window_title_set_title (self->chart_title, title != NULL ? title : "Record");
+      adw_window_title_set_subtitle (self->chart_title,
+                                     g_strcmp0 (title, patient) != 0 ? patient : NULL);
+      back = "Back to the chart";
+    }
+  else if (g_strcmp0 (page, "history") == 0)
+    {
+      const char *title = charta_resource_view_get_title (self->resource_view);
+      g_autofree char *subtitle = title != NULL && patient != NULL
+                                  && g_strcmp0 (title, patient) != 0
+                                    ? g_strdup_printf ("%s · %s", title, patient) : NULL;
+
+      adw_window_title_set_title (self->chart_title, "History");
+      adw_window_title_set_subtitle (self->chart_title, subtitle != NULL ? subtitle : title);
+      back = "Back to the record";
+    }
+  else
+    {
+      adw_window_title_set_title (self->chart_title, patient != NULL ? patient : "Chart");
+      adw_window_title_set_subtitle (self->chart_title, NULL);
+      if (folded)
+        back = "Back to the patient list";
+    }
+  gtk_widget_set_visible (GTK_WIDGET (self->back_button), back != NULL);
+  if (back != NULL)
+    {
+      gtk_widget_set_tooltip_text (GTK_WIDGET (self->back_button), back);
+      gtk_accessible_update_property (GTK_ACCESSIBLE (self->back_button),
+                                      GTK_ACCESSIBLE_PROPERTY_LABEL, back, -1);
+    }
 }
 
 static void
 chart_title_changed (ChartaWindow *self)
 {
-  const char *title = charta_chart_view_get_title (self->chart_view);
+  content_page_changed (self);
+}
 
-  adw_window_title_set_title (self->chart_title, title != NULL ? title : "Chart");
+static void
+chart_resource_activated (ChartaWindow *self,
+                          const char   *reference)
+{
+  charta_resource_view_show (self->resource_view, reference);
+  gtk_stack_set_visible_child_name (self->content_stack, "resource");
+  adw_leaflet_set_visible_child_name (self->leaflet, "content");
+}
+
+static void
+resource_show_history (ChartaWindow *self)
+{
+  const char *reference = charta_resource_view_get_reference (self->resource_view);
+
+  if (reference == NULL)
+    return;
+  charta_history_view_show (self->history_view, reference,
+                            charta_resource_view_get_title (self->resource_view));
+  gtk_stack_set_visible_child_name (self->content_stack, "history");
+}
+
+static void
+correction_saved (ChartaWindow           *self,
+                  JsonNode               *stored,
+                  ChartaCorrectionDialog *dialog)
+{
+  JsonObject *object = json_node_get_object (stored);
+  g_autofree char *title = charta_fhir_text_resource_title (object);
+  g_autofree char *message = NULL;
+  const char *version_id = charta_json_get_string (charta_json_get_object (object, "meta"),
+                                                   "versionId");
+
+  message = g_strdup_printf ("Saved version %s of %s", version_id != NULL ? version_id : "?",
+                             title);
+  charta_window_toast (self, message);
+  /* Read again, not taken from the answer: the record's numbers as the server wrote them
+   * come with a read (charta_client_get_resource_async()). */
+  charta_resource_view_reload (self->resource_view);
+  charta_chart_view_reload (self->chart_view);
+}
+
+static void
+resource_edit (ChartaWindow *self)
+{
+  JsonNode *resource = charta_resource_view_get_resource (self->resource_view);
+  ChartaApplication *app = get_app (self);
+  g_autofree char *name = NULL;
+  g_autofree char *reference = NULL;
+  ChartaCorrectionDialog *dialog;
+
+  self->edit_when_loaded = FALSE;
+  if (resource == NULL || self->client == NULL
+      || !charta_correction_dialog_can_edit (charta_json_get_string (
+                                               json_node_get_object (resource),
+                                               "resourceType")))
+    return;
+  if (app != NULL)
+    {
+      name = charta_application_dup_user_name (app);
+      reference = charta_application_dup_user_reference (app);
+    }
+  else
+    name = g_strdup (g_get_real_name ());
+  dialog = charta_correction_dialog_new (GTK_WINDOW (self), self->client, resource,
+                                         charta_resource_view_get_number_texts (
+                                           self->resource_view),
+                                         reference, name);
+  g_signal_connect_object (dialog, "saved", G_CALLBACK (correction_saved), self,
+                           G_CONNECT_SWAPPED);
+  gtk_window_present (GTK_WINDOW (dialog));
+}
+
+static void
+resource_loaded (ChartaWindow *self)
+{
+  if (self->edit_when_loaded && charta_resource_view_is_loaded (self->resource_view)
+      && charta_resource_view_get_resource (self->resource_view) != NULL)
+    resource_edit (self);
 }
 
 static void
@@ -356,8 +544,16 @@ back_activated (GtkWidget  *widget,
                 GVariant   *parameter)
 {
   ChartaWindow *self = CHARTA_WINDOW (widget);
+  const char *page = gtk_stack_get_visible_child_name (self->content_stack);
 
-  adw_leaflet_navigate (self->leaflet, ADW_NAVIGATION_DIRECTION_BACK);
+  if (gtk_widget_get_mapped (GTK_WIDGET (self->content_stack))
+      && g_strcmp0 (page, "history") == 0)
+    gtk_stack_set_visible_child_name (self->content_stack, "resource");
+  else if (gtk_widget_get_mapped (GTK_WIDGET (self->content_stack))
+           && g_strcmp0 (page, "resource") == 0)
+    gtk_stack_set_visible_child_name (self->content_stack, "chart");
+  else
+    adw_leaflet_navigate (self->leaflet, ADW_NAVIGATION_DIRECTION_BACK);
 }
 
 /* ---- the object --------------------------------------------------------------------------- */
@@ -400,6 +596,7 @@ charta_window_finalize (GObject *object)
 
   g_free (self->location);
   g_free (self->pending_search);
+  g_free (self->pending_resource);
 
   G_OBJECT_CLASS (charta_window_parent_class)->finalize (object);
 }
@@ -418,6 +615,8 @@ charta_window_class_init (ChartaWindowClass *klass)
   g_type_ensure (CHARTA_TYPE_START_PAGE);
   g_type_ensure (CHARTA_TYPE_PATIENT_FINDER);
   g_type_ensure (CHARTA_TYPE_CHART_VIEW);
+  g_type_ensure (CHARTA_TYPE_RESOURCE_VIEW);
+  g_type_ensure (CHARTA_TYPE_HISTORY_VIEW);
 
   gtk_widget_class_set_template_from_resource (widget_class,
                                                "/org/charta/Desktop/charta-window.ui");
@@ -428,12 +627,21 @@ charta_window_class_init (ChartaWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, ChartaWindow, store_title);
   gtk_widget_class_bind_template_child (widget_class, ChartaWindow, chart_title);
   gtk_widget_class_bind_template_child (widget_class, ChartaWindow, finder);
+  gtk_widget_class_bind_template_child (widget_class, ChartaWindow, back_button);
+  gtk_widget_class_bind_template_child (widget_class, ChartaWindow, content_stack);
   gtk_widget_class_bind_template_child (widget_class, ChartaWindow, chart_view);
+  gtk_widget_class_bind_template_child (widget_class, ChartaWindow, resource_view);
+  gtk_widget_class_bind_template_child (widget_class, ChartaWindow, history_view);
   gtk_widget_class_bind_template_callback (widget_class, start_page_open);
   gtk_widget_class_bind_template_callback (widget_class, start_page_forget);
   gtk_widget_class_bind_template_callback (widget_class, finder_patient_selected);
   gtk_widget_class_bind_template_callback (widget_class, finder_patient_activated);
   gtk_widget_class_bind_template_callback (widget_class, chart_title_changed);
+  gtk_widget_class_bind_template_callback (widget_class, content_page_changed);
+  gtk_widget_class_bind_template_callback (widget_class, chart_resource_activated);
+  gtk_widget_class_bind_template_callback (widget_class, resource_show_history);
+  gtk_widget_class_bind_template_callback (widget_class, resource_edit);
+  gtk_widget_class_bind_template_callback (widget_class, resource_loaded);
 
   gtk_widget_class_install_action (widget_class, "win.show-start", NULL, show_start_activated);
   gtk_widget_class_install_action (widget_class, "win.find", NULL, find_activated);

@@ -241,7 +241,7 @@ test_put_provenance (Fixture       *f,
   provenance = charta_client_new_provenance ("Practitioner/clerk-1", "Pat Clerk", "UPDATE",
                                              "transcription error");
 
-  charta_client_put_async (f->client, "Patient/p1", body, "1", provenance, NULL, got_put,
+  charta_client_put_async (f->client, "Patient/p1", body, NULL, "1", provenance, NULL, got_put,
                            &f->answer);
   wait_until (&f->answer.done);
   g_assert_no_error (f->answer.error);
@@ -259,7 +259,7 @@ test_put_provenance (Fixture       *f,
                    "UPDATE");
 
   answer_clear (&f->answer);
-  charta_client_put_async (f->client, "Patient/p1", body, "1", provenance, NULL, got_put,
+  charta_client_put_async (f->client, "Patient/p1", body, NULL, "1", provenance, NULL, got_put,
                            &f->answer);
   wait_until (&f->answer.done);
   g_assert_null (f->answer.node);
@@ -515,6 +515,8 @@ test_provenance_json (void)
   g_autoptr(JsonNode) bare = charta_client_new_provenance (NULL, NULL, NULL, NULL);
   g_autofree char *full_text = json_to_string (full, FALSE);
   g_autofree char *bare_text = json_to_string (bare, FALSE);
+  g_autoptr(JsonNode) amend = charta_client_new_provenance (NULL, NULL, "amend", "typo");
+  g_autofree char *amend_text = json_to_string (amend, FALSE);
 
   g_assert_cmpstr (full_text, ==,
                    "{\"resourceType\":\"Provenance\","
@@ -525,6 +527,20 @@ test_provenance_json (void)
                    "\"code\":\"UPDATE\"}]},"
                    "\"reason\":[{\"text\":\"late entry\"}]}");
   g_assert_cmpstr (bare_text, ==, "{\"resourceType\":\"Provenance\"}");
+
+  /* ISO 21089 lifecycle codes get their own system, as the server's ChartaChange reads it. */
+  g_assert_cmpstr (amend_text, ==,
+                   "{\"resourceType\":\"Provenance\","
+                   "\"activity\":{\"coding\":[{\"system\":"
+                   "\"http://terminology.hl7.org/CodeSystem/iso-21089-lifecycle\","
+                   "\"code\":\"amend\"}]},"
+                   "\"reason\":[{\"text\":\"typo\"}]}");
+  g_assert_cmpstr (charta_client_activity_system ("NULLIFY"), ==,
+                   "http://terminology.hl7.org/CodeSystem/v3-DataOperation");
+  g_assert_cmpstr (charta_client_activity_system ("APPEND"), ==,
+                   "http://terminology.hl7.org/CodeSystem/v3-DataOperation");
+  g_assert_cmpstr (charta_client_activity_system ("originate"), ==,
+                   "http://terminology.hl7.org/CodeSystem/iso-21089-lifecycle");
 }
 
 int

@@ -394,7 +394,8 @@ static void
 type_search (Fixture    *f,
              const char *text)
 {
-  GtkWidget *entry = need_id (f->window, "search_entry");
+  /* The finder's entry: a GtkDropDown (in the history view) has one of that id too. */
+  GtkWidget *entry = need_id (need_id (f->window, "finder"), "search_entry");
 
   gtk_widget_grab_focus (entry);
   gtk_editable_set_text (GTK_EDITABLE (entry), text);
