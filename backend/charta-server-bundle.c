@@ -1202,7 +1202,7 @@ run_transaction (ChartaServerRequest *req,
               }
             else
               {
-                /* TODO(store): the stored bytes of a write's result would spare this. */
+                /* (a write's result holds its stored text: no parse, no writing) */
                 g_autoptr(GBytes) json = charta_resource_to_bytes (result->resource, FALSE);
 
                 append_version_entry (out, req, result->type, result->id, result->version,

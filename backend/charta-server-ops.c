@@ -827,7 +827,7 @@ do_meta_change (ChartaServerRequest *req,
       charta_server_request_respond_error (req, error);
       return;
     }
-  /* TODO(store): the stored bytes of a write's result would spare this write-out. */
+  /* (a write's result holds its stored text: no parse, no writing) */
   json = charta_resource_to_bytes (stored, FALSE);
   meta = stored_meta (json);
   meta_set_init (&set);

@@ -2500,7 +2500,7 @@ respond_written (ChartaServerRequest *req,
     case CHARTA_RETURN_REPRESENTATION:
     default:
       {
-        /* TODO(store): the stored bytes of a write's result would spare this write-out. */
+        /* (a write's result holds its stored text: no parse, no writing) */
         g_autoptr(GBytes) json = charta_resource_to_bytes (resource, FALSE);
 
         charta_server_request_respond_json (req, status, json);
