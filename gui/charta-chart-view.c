@@ -21,6 +21,8 @@
  */
 #define G_LOG_DOMAIN "charta-chart-view"
 
+#include <string.h>
+
 #include "charta-chart-view.h"
 #include "charta-fhir-text.h"
 
@@ -28,6 +30,7 @@
 #define SECTION_COUNT 100
 /* How many of the most recent observations the table lists. */
 #define OBSERVATION_COUNT 20
+#define TIMELINE_COUNT 50      /* encounters and documents listed */
 
 typedef enum
 {
@@ -36,6 +39,8 @@ typedef enum
   SECTION_ALLERGIES,
   SECTION_IMMUNIZATIONS,
   SECTION_OBSERVATIONS,
+  SECTION_ENCOUNTERS,
+  SECTION_DOCUMENTS,
   N_SECTIONS
 } SectionKind;
 
@@ -55,6 +60,8 @@ static char *problem_subtitle     (JsonObject *resource);
 static char *medication_subtitle  (JsonObject *resource);
 static char *allergy_subtitle     (JsonObject *resource);
 static char *immunization_subtitle (JsonObject *resource);
+static char *encounter_subtitle    (JsonObject *resource);
+static char *document_subtitle     (JsonObject *resource);
 
 static const SectionInfo section_info[N_SECTIONS] = {
   [SECTION_PROBLEMS] = {
@@ -72,6 +79,12 @@ static const SectionInfo section_info[N_SECTIONS] = {
   [SECTION_OBSERVATIONS] = {
     "Observation", "_sort=-date", NULL, OBSERVATION_COUNT,
     "observations", NULL, "code" },
+  [SECTION_ENCOUNTERS] = {
+    "Encounter", "_sort=-date", NULL, TIMELINE_COUNT,
+    "encounters", encounter_subtitle, "type" },
+  [SECTION_DOCUMENTS] = {
+    "DocumentReference", "_sort=-date", NULL, TIMELINE_COUNT,
+    "documents", document_subtitle, "type" },
 };
 
 struct _ChartaChartView
@@ -99,6 +112,7 @@ struct _ChartaChartView
   GtkListBox *lists[N_SECTIONS];
   GtkSizeGroup *columns[4];    /* the observation table's: date, what, value, status */
   GtkWidget *headings[4];      /* its column headings */
+  GtkStack *pages;             /* summary, encounters, observations, documents */
 };
 
 enum
@@ -259,6 +273,89 @@ immunization_subtitle (JsonObject *resource)
   return finish_parts (text);
 }
 
+/* An Encounter's period in words: "2019-03-12 09:00 – 09:30" (same day), "2019-03-12 –
+ * 2019-03-15", or its start alone. */
+static char *
+period_text (JsonObject *period)
+{
+  const char *start = charta_json_get_string (period, "start");
+  const char *end = charta_json_get_string (period, "end");
+  g_autofree char *start_text = charta_fhir_text_datetime (start);
+  g_autofree char *end_text = charta_fhir_text_datetime (end);
+
+  if (start_text == NULL)
+    return g_steal_pointer (&end_text);
+  if (end_text == NULL || g_strcmp0 (start_text, end_text) == 0)
+    return g_steal_pointer (&start_text);
+  /* The same day: the end's time only. */
+  if (strlen (start_text) > 10 && strlen (end_text) > 10 && strncmp (start_text, end_text, 10) == 0)
+    return g_strdup_printf ("%s – %s", start_text, end_text + 11);
+  return g_strdup_printf ("%s – %s", start_text, end_text);
+}
+
+static char *
+encounter_subtitle (JsonObject *resource)
+{
+  GString *text = g_string_new (NULL);
+  JsonObject *class = charta_json_get_object (resource, "class");
+  const char *status = charta_json_get_string (resource, "status");
+  const char *class_text = charta_json_get_string (class, "display");
+
+  add_part (text, period_text (charta_json_get_object (resource, "period")));
+  if (class_text == NULL)
+    class_text = charta_json_get_string (class, "code");
+  if (class_text != NULL)
+    add_part (text, charta_fhir_text_code (class_text));
+  if (status != NULL && g_strcmp0 (status, "finished") != 0)
+    add_part (text, charta_fhir_text_code (status));
+  add_part (text, charta_fhir_text_concept (charta_json_get_first (resource, "reasonCode")));
+  add_part (text, charta_fhir_text_reference (charta_json_get_object (resource,
+                                                                      "serviceProvider")));
+  return finish_parts (text);
+}
+
+/* A size in words: "2.4 MB". */
+static char *
+attachment_text (JsonObject *attachment)
+{
+  const char *type = charta_json_get_string (attachment, "contentType");
+  JsonNode *size = attachment != NULL ? json_object_get_member (attachment, "size") : NULL;
+  g_autofree char *size_text = NULL;
+
+  if (size != NULL && JSON_NODE_HOLDS_VALUE (size)
+      && json_node_get_value_type (size) == G_TYPE_INT64)
+    size_text = g_format_size ((guint64) MAX (json_node_get_int (size), 0));
+  if (type == NULL)
+    return g_steal_pointer (&size_text);
+  if (g_str_has_prefix (type, "application/pdf"))
+    type = "PDF";
+  else if (g_str_has_prefix (type, "text/plain"))
+    type = "Text";
+  else if (g_str_has_prefix (type, "image/"))
+    type = "Image";
+  if (size_text == NULL)
+    return g_strdup (type);
+  return g_strdup_printf ("%s, %s", type, size_text);
+}
+
+static char *
+document_subtitle (JsonObject *resource)
+{
+  GString *text = g_string_new (NULL);
+  const char *doc_status = charta_json_get_string (resource, "docStatus");
+  const char *status = charta_json_get_string (resource, "status");
+  JsonObject *content = charta_json_get_first (resource, "content");
+
+  add_part (text, charta_fhir_text_datetime (charta_json_get_string (resource, "date")));
+  if (doc_status != NULL && g_strcmp0 (doc_status, "final") != 0)
+    add_part (text, charta_fhir_text_code (doc_status));
+  if (status != NULL && g_strcmp0 (status, "current") != 0)
+    add_part (text, charta_fhir_text_code (status));
+  add_part (text, charta_fhir_text_reference (charta_json_get_first (resource, "author")));
+  add_part (text, attachment_text (charta_json_get_object (content, "attachment")));
+  return finish_parts (text);
+}
+
 /* ---- rows --------------------------------------------------------------------------------- */
 
 static GtkWidget *
@@ -402,8 +499,17 @@ resource_row (ChartaChartView *self,
     row = observation_row (self, resource);
   else
     {
-      title = charta_fhir_text_concept (charta_json_get_object (resource, info->title_element));
+      JsonObject *concept = charta_json_get_object (resource, info->title_element);
+
+      /* Encounter.type and DocumentReference.type: the first of a list, or one concept. */
+      if (concept == NULL)
+        concept = charta_json_get_first (resource, info->title_element);
+      title = charta_fhir_text_concept (concept);
       subtitle = info->subtitle (resource);
+      if (title == NULL && kind == SECTION_DOCUMENTS)
+        title = g_strdup (charta_json_get_string (resource, "description"));
+      if (title == NULL && kind == SECTION_ENCOUNTERS)
+        title = g_strdup ("Encounter");
       if (title == NULL && kind == SECTION_MEDICATIONS)
         title = g_strdup (charta_json_get_string (charta_json_get_object (resource,
                                                                           "medicationReference"),
@@ -411,6 +517,15 @@ resource_row (ChartaChartView *self,
       if (title == NULL)
         title = g_strdup ("(no name recorded)");
       row = new_row (title, subtitle);
+    }
+  if (kind == SECTION_ENCOUNTERS)
+    {
+      const char *start = charta_json_get_string (charta_json_get_object (resource, "period"),
+                                                  "start");
+
+      /* The timeline's year headings: see timeline_header(). */
+      if (start != NULL && strlen (start) >= 4 && g_ascii_isdigit (start[0]))
+        g_object_set_data_full (G_OBJECT (row), "charta-year", g_strndup (start, 4), g_free);
     }
   make_activatable (row, resource);
   return row;
@@ -732,6 +847,32 @@ start_section (ChartaChartView *self,
   show_loading_row (self->lists[kind]);
   self->n_pending++;
   fetch_section (read);
+}
+
+/* The encounter timeline: a heading with the year above the first row of each year. */
+static void
+timeline_header (GtkListBoxRow *row,
+                 GtkListBoxRow *before,
+                 gpointer       user_data)
+{
+  const char *year = g_object_get_data (G_OBJECT (row), "charta-year");
+  const char *year_before = before != NULL ? g_object_get_data (G_OBJECT (before), "charta-year")
+                                           : NULL;
+  GtkWidget *header = gtk_list_box_row_get_header (row);
+
+  if (year == NULL || g_strcmp0 (year, year_before) == 0)
+    {
+      if (header != NULL)
+        gtk_list_box_row_set_header (row, NULL);
+      return;
+    }
+  if (header != NULL && g_strcmp0 (gtk_label_get_text (GTK_LABEL (header)), year) == 0)
+    return;
+  header = gtk_label_new (year);
+  gtk_label_set_xalign (GTK_LABEL (header), 0);
+  gtk_widget_add_css_class (header, "heading");
+  gtk_widget_add_css_class (header, "timeline-year");
+  gtk_list_box_row_set_header (row, header);
 }
 
 static void
@@ -1108,6 +1249,13 @@ charta_chart_view_class_init (ChartaChartViewClass *klass)
   gtk_widget_class_bind_template_child_full (widget_class, "observations_list", FALSE,
                                              G_STRUCT_OFFSET (ChartaChartView,
                                                               lists[SECTION_OBSERVATIONS]));
+  gtk_widget_class_bind_template_child_full (widget_class, "encounters_list", FALSE,
+                                             G_STRUCT_OFFSET (ChartaChartView,
+                                                              lists[SECTION_ENCOUNTERS]));
+  gtk_widget_class_bind_template_child_full (widget_class, "documents_list", FALSE,
+                                             G_STRUCT_OFFSET (ChartaChartView,
+                                                              lists[SECTION_DOCUMENTS]));
+  gtk_widget_class_bind_template_child (widget_class, ChartaChartView, pages);
   gtk_widget_class_bind_template_child_full (widget_class, "date_heading", FALSE,
                                              G_STRUCT_OFFSET (ChartaChartView, headings[0]));
   gtk_widget_class_bind_template_child_full (widget_class, "what_heading", FALSE,
@@ -1127,6 +1275,7 @@ charta_chart_view_init (ChartaChartView *self)
 {
   self->identifiers = g_ptr_array_new_with_free_func ((GDestroyNotify) json_node_unref);
   gtk_widget_init_template (GTK_WIDGET (self));
+  gtk_list_box_set_header_func (self->lists[SECTION_ENCOUNTERS], timeline_header, NULL, NULL);
   for (size_t i = 0; i < G_N_ELEMENTS (self->columns); i++)
     {
       /* What and value share the room left; date and status take what they need. */

@@ -1,12 +1,15 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later
  *
- * charta-chart-view.h: ChartaChartView, a patient's chart: header and summary.
+ * charta-chart-view.h: ChartaChartView, a patient's chart.
  *
  * The header names the patient (name, birth date and age, sex, MRN); identifiers other than
- * the MRN are listed masked until the user reveals them.  The summary lists the active
- * problems, active medications, allergies and immunizations as readable rows, and the most
- * recent observations as a table (date, what, value with unit, status); each list is read with
- * its own FHIR search, all at once, as soon as the Patient has been read.  Records entered in
+ * the MRN are listed masked until the user reveals them.  Below it, four pages with a switcher
+ * (and mnemonics: Alt+S, Alt+E, Alt+B, Alt+D): the summary lists the active problems, active
+ * medications, allergies and immunizations as readable rows; the encounters are a timeline,
+ * newest first, with a heading for each year; the observations page shows the most recent
+ * observations as a table (date, what, value with unit, status); the documents page lists the
+ * patient's DocumentReferences.  Each list is read with its own FHIR search, all at once, as
+ * soon as the Patient has been read.  Records entered in
  * error stay listed, struck through, with the reason their Provenance gives.  Activating a row
  * emits "resource-activated" with the reference of its resource ("Observation/obs-1").
  * Opening another patient cancels what is still being read for the last one.

@@ -558,6 +558,102 @@ test_find_by_name (Fixture       *f,
     g_assert_cmpstr (shown->pdata[i], ==, immunizations->pdata[i]);
 }
 
+static gboolean
+page_shown (gpointer data)
+{
+  return g_strcmp0 (gtk_stack_get_visible_child_name (data), "encounters") == 0;
+}
+
+/* The encounter timeline of pat-030: the "Encounters" tab, chosen with its mnemonic (Alt+E)
+ * as a keyboard user would, lists the patient's encounters newest first, titled by their type,
+ * as the server has them; a year heading stands above the first row of each year and nowhere
+ * else (the years worked out here from each encounter's period.start). */
+static void
+test_encounter_timeline (Fixture       *f,
+                         gconstpointer  data)
+{
+  g_auto(Expected) e = { 0 };
+  g_autoptr(JsonNode) bundle = NULL;
+  g_autoptr(GPtrArray) shown = NULL;
+  GtkListBox *list;
+  GtkStack *pages;
+  GtkWidget *chart;
+  JsonArray *entries;
+  unsigned n;
+  unsigned n_headings = 0;
+  const char *year_before = NULL;
+
+  /* The store opened with a patient, as `charta-desktop --patient pat-030 STORE` does. */
+  charta_window_open (CHARTA_WINDOW (f->window), demo_path, "pat-030");
+  wait_for (browsing, f, "the demo store to open");
+  f->client = charta_client_new (charta_client_get_base_url (
+    charta_window_get_client (CHARTA_WINDOW (f->window))));
+  expect_patient (f->client, "pat-030", &e);
+  chart = need_id (f->window, "chart_view");
+  {
+    ChartWanted wanted = { chart, e.chart_name };
+
+    wait_for (chart_shown, &wanted, "the chart of pat-030");
+  }
+  pages = GTK_STACK (need_id (chart, "pages"));
+  g_assert_cmpstr (gtk_stack_get_visible_child_name (pages), ==, "summary");
+  /* Alt+E: the stack switcher's button for "_Encounters". */
+  {
+    GtkWidget *button = NULL;
+
+    for (GtkWidget *child = gtk_widget_get_first_child (need_id (chart, "page_switcher"));
+         child != NULL; child = gtk_widget_get_next_sibling (child))
+      {
+        GtkWidget *label = gtk_widget_get_first_child (child);
+
+        /* Each page's button shows its title in a label with its mnemonic. */
+        if (GTK_IS_TOGGLE_BUTTON (child) && GTK_IS_LABEL (label)
+            && g_strcmp0 (gtk_label_get_label (GTK_LABEL (label)), "_Encounters") == 0)
+          button = child;
+      }
+    g_assert_nonnull (button);
+    /* A button pressed by its mnemonic shows itself pressed a moment, then is clicked. */
+    g_assert_true (gtk_widget_mnemonic_activate (button, FALSE));
+    wait_for (page_shown, pages, "the encounters page");
+  }
+
+  bundle = fetch (f->client, "Encounter?patient=pat-030&_sort=-date&_count=50");
+  entries = charta_json_get_array (json_node_get_object (bundle), "entry");
+  n = entries != NULL ? json_array_get_length (entries) : 0;
+  g_assert_cmpuint (n, >=, 3);
+  shown = row_titles (chart, "encounters_list");
+  g_assert_cmpuint (shown->len, ==, n);
+  list = GTK_LIST_BOX (need_id (chart, "encounters_list"));
+  for (unsigned i = 0; i < n; i++)
+    {
+      JsonObject *resource = charta_json_get_object (json_array_get_object_element (entries, i),
+                                                     "resource");
+      JsonObject *type = charta_json_get_first (resource, "type");
+      const char *title = charta_json_get_string (type, "text");
+      const char *start = charta_json_get_string (charta_json_get_object (resource, "period"),
+                                                  "start");
+      g_autofree char *year = g_strndup (start, 4);
+      GtkWidget *heading = gtk_list_box_row_get_header (gtk_list_box_get_row_at_index (list,
+                                                                                       (int) i));
+
+      if (title == NULL)
+        title = charta_json_get_string (charta_json_get_first (type, "coding"), "display");
+      g_assert_cmpstr (shown->pdata[i], ==, title);
+      if (g_strcmp0 (year, year_before) != 0)
+        {
+          g_assert_nonnull (heading);
+          g_assert_cmpstr (gtk_label_get_text (GTK_LABEL (heading)), ==, year);
+          n_headings++;
+        }
+      else
+        g_assert_null (heading);
+      g_free ((char *) year_before);
+      year_before = g_steal_pointer (&year);
+    }
+  g_free ((char *) year_before);
+  g_assert_cmpuint (n_headings, >=, 2);
+}
+
 /* Searching by MRN and by birth date finds the patient (words with digits are identifiers,
  * YYYY-MM-DD a birth date). */
 static void
@@ -866,6 +962,8 @@ main (int   argc,
   g_test_add_func ("/charta/gui/window/command-line", test_command_line);
   g_test_add ("/charta/gui/window/duplicates-and-chart", Fixture, NULL, fixture_set_up,
               test_duplicates_and_chart, fixture_tear_down);
+  g_test_add ("/charta/gui/window/encounter-timeline", Fixture, NULL, fixture_set_up,
+              test_encounter_timeline, fixture_tear_down);
   g_test_add ("/charta/gui/window/find-by-name", Fixture, NULL, fixture_set_up,
               test_find_by_name, fixture_tear_down);
   g_test_add ("/charta/gui/window/find-by-mrn-and-birth-date", Fixture, NULL, fixture_set_up,
