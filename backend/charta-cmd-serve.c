@@ -8,19 +8,38 @@
  * read it; port 0 picks a free port), and runs until SIGINT or SIGTERM, when it stops
  * listening, lets the store finish its queued writes, closes it and exits 0.
  *
- * Exit status: 0 after a clean stop; 1 when the store cannot be opened or the address cannot
- * be listened on; 2 for a usage error.
+ * --token-file FILE makes every request but GET [base]/metadata and CORS preflights carry
+ * "Authorization: Bearer <token>" (charta_server_set_bearer_token()), the token being FILE's
+ * text without surrounding whitespace.  A file, not an argument, so that the token is in no
+ * process list; and not an environment variable either, which every child process inherits and
+ * many tools print or log (a variable can still be given as a file without touching the disk:
+ * --token-file <(printf %s "$TOKEN")).  The file must be its owner's alone (no read or write
+ * for group or others, as ssh asks of its keys) and hold one token: an empty file, a token of
+ * fewer than 16 characters or one with characters an HTTP header cannot carry as they are
+ * (charta_server_is_valid_bearer_token()) is refused, naming the file.  The token is never
+ * printed.
+ *
+ * Exit status: 0 after a clean stop; 1 when the store cannot be opened, the address cannot be
+ * listened on or the token file cannot be used; 2 for a usage error.
  */
 #define G_LOG_DOMAIN "charta-cmd-serve"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <glib-unix.h>
+#include <glib/gstdio.h>
 
 #include "charta-cmd-util.h"
 #include "charta-cmds.h"
 #include "charta-server.h"
+
+#define MIN_TOKEN_LENGTH 16     /* a guessable token protects nothing */
+#define MAX_TOKEN_FILE   8192   /* bytes read at most: a token is at most 4096 characters */
 
 static gboolean
 on_signal (gpointer user_data)
@@ -59,6 +78,101 @@ parse_size (const char  *name,
   return TRUE;
 }
 
+/* The token in the file @path: its text without surrounding whitespace.  Opened once and
+ * checked through the open descriptor, so that what is checked is what is read. */
+static char *
+read_token_file (const char  *path,
+                 GError     **error)
+{
+  g_autofree char *text = g_malloc (MAX_TOKEN_FILE + 1);
+  struct stat st;
+  size_t length = 0;
+  char *token;
+  int fd;
+
+  fd = g_open (path, O_RDONLY | O_CLOEXEC | O_NOCTTY, 0);
+  if (fd < 0)
+    {
+      int saved = errno;
+
+      g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (saved), "%s: %s", path,
+                   g_strerror (saved));
+      return NULL;
+    }
+  if (fstat (fd, &st) != 0 || S_ISDIR (st.st_mode))
+    {
+      g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_INVAL, "%s: not a file with a token", path);
+      close (fd);
+      return NULL;
+    }
+  if ((st.st_mode & (S_IRGRP | S_IWGRP | S_IROTH | S_IWOTH)) != 0)
+    {
+      g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_PERM,
+                   "%s: other users can read or change it (mode %04o): a token file must be its "
+                   "owner's alone (chmod 600 %s)", path, (unsigned) (st.st_mode & 07777), path);
+      close (fd);
+      return NULL;
+    }
+  /* (a pipe, as from --token-file <(…), is read to its end like a file) */
+  while (length <= MAX_TOKEN_FILE)
+    {
+      ssize_t n = read (fd, text + length, MAX_TOKEN_FILE + 1 - length);
+
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        {
+          int saved = errno;
+
+          g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (saved), "%s: %s", path,
+                       g_strerror (saved));
+          close (fd);
+          return NULL;
+        }
+      if (n == 0)
+        break;
+      length += (size_t) n;
+    }
+  close (fd);
+  if (length > MAX_TOKEN_FILE)
+    {
+      g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_INVAL,
+                   "%s: more than %d bytes: a token file holds one token", path, MAX_TOKEN_FILE);
+      return NULL;
+    }
+  text[length] = '\0';
+  if (strlen (text) != length)
+    {
+      g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_INVAL,
+                   "%s: holds a NUL byte: a token file holds one token, as text", path);
+      return NULL;
+    }
+  token = g_strstrip (text);
+  if (*token == '\0')
+    {
+      g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_INVAL, "%s: empty: it must hold the token",
+                   path);
+      return NULL;
+    }
+  if (!charta_server_is_valid_bearer_token (token))
+    {
+      g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_INVAL,
+                   "%s: not one token: use letters, digits and - . _ ~ + / (then any '='), "
+                   "on one line (make one with: umask 077; openssl rand -hex 32 > %s)", path,
+                   path);
+      return NULL;
+    }
+  if (strlen (token) < MIN_TOKEN_LENGTH)
+    {
+      g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_INVAL,
+                   "%s: the token has %zu characters, fewer than the %d a token needs (make "
+                   "one with: umask 077; openssl rand -hex 32 > %s)", path, strlen (token),
+                   MIN_TOKEN_LENGTH, path);
+      return NULL;
+    }
+  return g_strdup (token);
+}
+
 int
 charta_cmd_serve (int    argc,
                   char **argv)
@@ -74,6 +188,8 @@ charta_cmd_serve (int    argc,
   g_autofree char *base = NULL;
   g_autofree char *max_body = NULL;
   g_autofree char *base_url = NULL;
+  g_autofree char *token_file = NULL;
+  g_autofree char *token = NULL;
   gboolean read_only = FALSE;
   int max_url = -1, max_header = -1, max_connections = -1;
   double timeout = -1, idle_timeout = -1;
@@ -98,6 +214,9 @@ charta_cmd_serve (int    argc,
       "Close a connection idle this long, in seconds (default 60; 0: never)", "SECONDS" },
     { "cors-origin", 0, 0, G_OPTION_ARG_STRING_ARRAY, &cors,
       "Let web pages from ORIGIN call the endpoint (\"*\": any; may be repeated)", "ORIGIN" },
+    { "token-file", 0, 0, G_OPTION_ARG_FILENAME, &token_file,
+      "Require the bearer token in FILE (mode 600) on every request but GET [base]/metadata",
+      "FILE" },
     { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_STRING_ARRAY, &args, NULL, "STORE" },
     { NULL },
   };
@@ -108,7 +227,9 @@ charta_cmd_serve (int    argc,
                                 "Serves a store as a FHIR R4 REST endpoint until interrupted, "
                                 "and prints its base URL.\nExamples:\n"
                                 "  charta serve clinic.charta\n"
-                                "  charta serve --listen 127.0.0.1:0 --base /fhir clinic.charta");
+                                "  charta serve --listen 127.0.0.1:0 --base /fhir clinic.charta\n"
+                                "  charta serve --token-file ~/.config/charta/token "
+                                "clinic.charta");
   g_option_context_add_main_entries (context, entries, NULL);
   if (!g_option_context_parse (context, &argc, &argv, &error))
     {
@@ -126,6 +247,16 @@ charta_cmd_serve (int    argc,
     {
       fprintf (stderr, "charta serve: limits must be 0 or more\n");
       return CHARTA_EXIT_USAGE;
+    }
+
+  if (token_file != NULL)
+    {
+      token = read_token_file (token_file, &error);
+      if (token == NULL)
+        {
+          fprintf (stderr, "charta serve: %s\n", error->message);
+          return CHARTA_EXIT_INVALID;
+        }
     }
 
   store = charta_cmd_open_store (args[0], read_only ? CHARTA_STORE_FLAGS_READ_ONLY
@@ -160,6 +291,11 @@ charta_cmd_serve (int    argc,
     charta_server_set_idle_timeout (server, idle_timeout);
   for (char **origin = cors; origin != NULL && *origin != NULL; origin++)
     charta_server_add_cors_origin (server, *origin);
+  if (token != NULL)
+    {
+      charta_server_set_bearer_token (server, token);
+      memset (token, 0, strlen (token));  /* the server keeps a digest only */
+    }
 
   if (listen == NULL)
     {
@@ -182,8 +318,9 @@ charta_cmd_serve (int    argc,
   base_url = charta_server_dup_base_url (server);
   printf ("%s\n", base_url);
   fflush (stdout);
-  fprintf (stderr, "charta serve: serving %s at %s%s (Ctrl-C stops)\n", args[0], base_url,
-           read_only ? ", read-only" : "");
+  fprintf (stderr, "charta serve: serving %s at %s%s%s (Ctrl-C stops)\n", args[0], base_url,
+           read_only ? ", read-only" : "",
+           token != NULL ? ", to clients with the token of --token-file" : "");
 
   g_main_loop_run (loop);
 

@@ -18,7 +18,9 @@
  * urn:uuid fullUrls of conditional creates that matched.  Then every write goes to the store
  * in one charta_store_transaction() (which gives urn:uuid fullUrls their ids and rewrites the
  * references to them), and the GET entries run once it has committed.  Any failure answers
- * the whole request with an OperationOutcome whose issue names the entry (Bundle.entry[i]).
+ * the whole request with an OperationOutcome whose issue names the entry (Bundle.entry[i]); an
+ * entry's resource that does not validate gets an issue per problem, each naming its element
+ * (Bundle.entry[i].resource.…).
  *
  * The response Bundle (batch-response, transaction-response) has one entry per request entry,
  * in the same order, each with response.status, and location, etag and lastModified for what
@@ -597,6 +599,22 @@ fail (Transaction  *t,
   ChartaIssueSeverity severity = CHARTA_ISSUE_ERROR;
   unsigned status;
 
+  if (entry != NULL && entry->resource != NULL && !in_query)
+    {
+      /* an entry's resource the store refused as invalid: an issue per problem, each naming
+       * its element within the Bundle ("Bundle.entry[1].resource.gender") */
+      g_autofree char *within = g_strdup_printf ("Bundle.entry[%u].resource", entry->index);
+      g_autofree char *prefix = g_strdup_printf ("Bundle.entry[%u]: ", entry->index);
+      g_autoptr(ChartaOutcome) problems = NULL;
+
+      problems = charta_server_validation_outcome (entry->resource, error, within, prefix,
+                                                   &status);
+      if (problems != NULL)
+        {
+          charta_server_request_respond_outcome (t->req, status, problems);
+          return;
+        }
+    }
   status = charta_server_error_status (error, in_query ? CHARTA_SERVER_CONTEXT_QUERY
                                                        : CHARTA_SERVER_CONTEXT_DEFAULT,
                                        &code, &severity);

@@ -4,15 +4,19 @@
  *
  * One table says, for every error domain and code that can reach the endpoint, which HTTP
  * status answers it and which FHIR issue-type code (http://hl7.org/fhir/issue-type) names it,
- * following http.html of FHIR R4: 400 for a request that cannot be read, 404 for what does not
- * exist, 410 for what was deleted, 412 for a failed precondition, 422 for a resource the rules
- * refuse, 5xx for the server's own trouble.  A second column gives the status when the error
- * came from a search query or a conditional interaction's criteria: then what is wrong is the
- * URL, which is 400 even where the same error about a body would be 422.  Errors that no row
- * names are 500 "exception" (and logged, without the message, which may quote a value).
+ * following http.html of FHIR R4: 400 for a request that cannot be read, 401 for one without
+ * the access token (issue code "login"), 404 for what does not exist, 410 for what was
+ * deleted, 412 for a failed precondition, 422 for a resource the rules refuse, 5xx for the
+ * server's own trouble.  A second column gives the status when the error came from a search
+ * query or a conditional interaction's criteria: then what is wrong is the URL, which is 400
+ * even where the same error about a body would be 422.  Errors that no row names are 500
+ * "exception" (and logged, without the message, which may quote a value).
  *
  * The diagnostics of the issue is the error's message, which names the element and value but
- * never holds a whole resource.
+ * never holds a whole resource; its expression is the element path that a fhir/ error's
+ * message starts with ("Patient.name[1]: …"), when it does.  A resource the store refuses as
+ * invalid gets one issue per problem instead, each with its own expression
+ * (charta_server_validation_outcome()).
  */
 #define G_LOG_DOMAIN "charta-server"
 
@@ -63,6 +67,8 @@ static const ErrorRow error_table[] = {
   { charta_server_error_quark, CHARTA_SERVER_ERROR_UNAVAILABLE, 503, 0, "transient",
     CHARTA_ISSUE_FATAL },
   { charta_server_error_quark, CHARTA_SERVER_ERROR_UNKNOWN_OPERATION, 404, 0, "not-supported",
+    CHARTA_ISSUE_ERROR },
+  { charta_server_error_quark, CHARTA_SERVER_ERROR_UNAUTHORIZED, 401, 0, "login",
     CHARTA_ISSUE_ERROR },
 
   /* the store */
@@ -147,6 +153,20 @@ charta_server_error_status (const GError             *error,
   return 500;
 }
 
+/* The element path that @error's message names, as fhir/ reads it (charta_outcome_add_error():
+ * only its own errors name one), or NULL. */
+static char *
+dup_expression (const GError *error)
+{
+  g_autoptr(ChartaOutcome) scratch = NULL;
+
+  if (error->domain != CHARTA_FHIR_ERROR)
+    return NULL;
+  scratch = charta_outcome_new ();
+  charta_outcome_add_error (scratch, error);
+  return g_strdup (charta_outcome_get_issue (scratch, 0)->expression);
+}
+
 GBytes *
 charta_server_error_to_outcome (const GError             *error,
                                 ChartaServerErrorContext  context,
@@ -154,6 +174,7 @@ charta_server_error_to_outcome (const GError             *error,
                                 unsigned                 *status)
 {
   g_autoptr(ChartaOutcome) outcome = charta_outcome_new ();
+  g_autofree char *expression = NULL;
   const char *issue_code = NULL;
   ChartaIssueSeverity severity = CHARTA_ISSUE_ERROR;
   unsigned code;
@@ -162,9 +183,73 @@ charta_server_error_to_outcome (const GError             *error,
   g_return_val_if_fail (error != NULL, NULL);
 
   code = charta_server_error_status (error, context, &issue_code, &severity);
-  charta_outcome_add (outcome, severity, issue_code, NULL, "%s", error->message);
+  expression = dup_expression (error);
+  charta_outcome_add (outcome, severity, issue_code, expression, "%s", error->message);
   json = charta_outcome_to_json (outcome, pretty);
   if (status != NULL)
     *status = code;
   return g_bytes_new_take (json, strlen (json));
+}
+
+ChartaOutcome *
+charta_server_validation_outcome (ChartaResource *resource,
+                                  const GError   *error,
+                                  const char     *within,
+                                  const char     *prefix,
+                                  unsigned       *status)
+{
+  g_autoptr(ChartaOutcome) found = NULL;
+  g_autoptr(ChartaOutcome) outcome = NULL;
+  g_autoptr(GString) listed = NULL;
+  const char *issue_code = NULL;
+  ChartaIssueSeverity severity = CHARTA_ISSUE_ERROR;
+  unsigned n;
+
+  g_return_val_if_fail (error != NULL, NULL);
+  g_return_val_if_fail (status != NULL, NULL);
+
+  if (resource == NULL
+      || (!g_error_matches (error, CHARTA_STORE_ERROR, CHARTA_STORE_ERROR_INVALID)
+          && !g_error_matches (error, CHARTA_FHIR_ERROR, CHARTA_FHIR_ERROR_INVALID)))
+    return NULL;
+  found = charta_outcome_new ();
+  if (charta_validate_resource (resource, found))
+    return NULL;  /* refused for another reason: an id, a type */
+
+  /* The refusal's message ends with charta_validate()'s, the errors one per line: when it does
+   * not, the validator's errors are not what was refused (@resource is not what was written). */
+  n = charta_outcome_get_n_issues (found);
+  listed = g_string_new (NULL);
+  for (unsigned i = 0; i < n; i++)
+    {
+      const ChartaIssue *issue = charta_outcome_get_issue (found, i);
+
+      if (issue->severity != CHARTA_ISSUE_ERROR && issue->severity != CHARTA_ISSUE_FATAL)
+        continue;
+      if (listed->len > 0)
+        g_string_append_c (listed, '\n');
+      g_string_append (listed, issue->diagnostics);
+    }
+  if (!g_str_has_suffix (error->message, listed->str))
+    return NULL;
+
+  *status = charta_server_error_status (error, CHARTA_SERVER_CONTEXT_DEFAULT, &issue_code,
+                                        &severity);
+  outcome = charta_outcome_new ();
+  for (unsigned i = 0; i < n; i++)
+    {
+      const ChartaIssue *issue = charta_outcome_get_issue (found, i);
+      g_autofree char *expression = NULL;
+
+      if (issue->severity != CHARTA_ISSUE_ERROR && issue->severity != CHARTA_ISSUE_FATAL)
+        continue;
+      if (within != NULL && issue->expression != NULL)
+        expression = g_strconcat (within, issue->expression + strcspn (issue->expression, ".["),
+                                  NULL);
+      else
+        expression = g_strdup (issue->expression);
+      charta_outcome_add (outcome, severity, issue_code, expression, "%s%s",
+                          prefix != NULL ? prefix : "", issue->diagnostics);
+    }
+  return g_steal_pointer (&outcome);
 }

@@ -77,6 +77,11 @@ void     charta_server_request_respond_json     (ChartaServerRequest *req,
 /* Answers with the error's status (charta_server_error_status()) and an OperationOutcome. */
 void     charta_server_request_respond_error    (ChartaServerRequest *req,
                                                  const GError        *error);
+/* The same for the error of a write of @resource: when the store refused it as invalid, one
+ * issue per problem, each naming its element (charta_server_validation_outcome()). */
+void     charta_server_request_respond_write_error (ChartaServerRequest *req,
+                                                    ChartaResource      *resource,
+                                                    const GError        *error);
 /* The same for an error in the search query or a conditional interaction's criteria. */
 void     charta_server_request_respond_query_error (ChartaServerRequest *req,
                                                     const GError        *error);
@@ -207,6 +212,19 @@ GBytes  *charta_server_error_to_outcome         (const GError             *error
                                                  ChartaServerErrorContext  context,
                                                  gboolean                  pretty,
                                                  unsigned                 *status);
+/* When @error is the refusal of @resource as invalid (the store's, or fhir/'s): an outcome
+ * with one issue per error the validator finds in @resource, each with the element's path as
+ * its expression ("Observation.valueQuantity.value", "Patient.name[0].given[1]") and the
+ * status (*status) and issue code of @error's row.  @within (NULL: none) is where @resource
+ * sits in the request ("Bundle.entry[2].resource"): it stands for the type name at the start
+ * of each expression; @prefix (NULL: none) goes before each diagnostics.  NULL when @error is
+ * no such refusal (another error, or one the validator's errors do not account for): answer
+ * @error as it is then.  Costs a validation: for the error path only. */
+ChartaOutcome *charta_server_validation_outcome (ChartaResource          *resource,
+                                                 const GError            *error,
+                                                 const char              *within,
+                                                 const char              *prefix,
+                                                 unsigned                *status);
 
 /* ---- charta-server-bundle.c --------------------------------------------------------------- */
 

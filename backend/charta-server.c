@@ -33,6 +33,13 @@
  *   Type/id/$op        operations
  *   Comp/id/Type       GET compartment search
  *
+ * Access (a bearer token, when one is set): checked on the main context before anything else
+ * of the request is looked at but its method and path (a preflight and GET [base]/metadata
+ * need none); a request with a body is refused from the early handler, before the body is
+ * read, like a request over a limit.  Only the token's SHA-256 digest is kept, and a presented
+ * token is compared by its digest, over all 32 bytes whatever they hold: how long a refusal
+ * takes says nothing of the token.
+ *
  * Connections are counted and timed from their accept, and watched while idle (libsoup 3.2
  * does not notice a client closing a connection it waits on; see "connections" below).
  * Conditional interactions hold one lock across their search and their write
@@ -44,7 +51,8 @@
  * runs: a request line or headers it cannot parse (its own bare 400, or 501 for an unknown
  * Transfer-Encoding), a request head past its 64 KiB limit (the connection closed unanswered);
  * nothing logged holds a resource, a query, a body or a header value (methods and paths
- * escaped and cut by charta_server_dup_log_text(), types, ids and statuses).
+ * escaped and cut by charta_server_dup_log_text(), types, ids and statuses), nor the bearer
+ * token.
  */
 #define G_LOG_DOMAIN "charta-server"
 
@@ -67,8 +75,12 @@
 #define CORS_ALLOW_HEADERS "Accept, Accept-Encoding, Authorization, Content-Type, If-Match, " \
                            "If-Modified-Since, If-None-Exist, If-None-Match, Prefer, " \
                            "X-Provenance, X-Request-Id"
-#define CORS_EXPOSE_HEADERS "Content-Location, ETag, Last-Modified, Location, X-Request-Id"
+#define CORS_EXPOSE_HEADERS "Content-Location, ETag, Last-Modified, Location, " \
+                            "WWW-Authenticate, X-Request-Id"
 #define CORS_ALLOW_METHODS "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS"
+#define AUTH_REALM         "Bearer realm=\"charta\""
+#define TOKEN_DIGEST_SIZE  32     /* SHA-256 */
+#define MAX_TOKEN_LENGTH   4096
 
 struct _ChartaServer
 {
@@ -90,6 +102,9 @@ struct _ChartaServer
   double        request_timeout;
   gboolean      read_only;
   GPtrArray    *cors_origins;     /* char * */
+  gboolean      token_required;   /* a bearer token is set (written under @lock: the
+                                   * CapabilityStatement reads it on a worker) */
+  guint8        token_digest[TOKEN_DIGEST_SIZE];  /* its SHA-256; main context only */
 
   /* Main context only. */
   GPtrArray    *listeners;        /* Listener *: the listening sockets */
@@ -389,6 +404,31 @@ charta_server_request_respond_query_error (ChartaServerRequest *req,
                                            const GError        *error)
 {
   respond_error_in (req, error, CHARTA_SERVER_CONTEXT_QUERY);
+}
+
+void
+charta_server_request_respond_write_error (ChartaServerRequest *req,
+                                           ChartaResource      *resource,
+                                           const GError        *error)
+{
+  g_autoptr(ChartaOutcome) outcome = NULL;
+  unsigned status = 0;
+
+  outcome = charta_server_validation_outcome (resource, error, NULL, NULL, &status);
+  if (outcome == NULL)
+    {
+      respond_error_in (req, error, CHARTA_SERVER_CONTEXT_DEFAULT);
+      return;
+    }
+  charta_server_request_respond_outcome (req, status, outcome);
+  if (!g_log_writer_default_would_drop (G_LOG_LEVEL_DEBUG, G_LOG_DOMAIN))
+    {
+      g_autofree char *method = charta_server_dup_log_text (req->method, 16);
+      g_autofree char *path = charta_server_dup_log_text (req->path, 120);
+
+      g_debug ("%s [base]/%s: %u (%u problems)", method, path, status,
+               charta_outcome_get_n_issues (outcome));
+    }
 }
 
 /* A 405 naming the methods @path takes. */
@@ -1825,6 +1865,117 @@ got_chunk (SoupServerMessage *msg,
   refuse (self, msg, connection_of (self, msg), error);
 }
 
+/* ---- access ------------------------------------------------------------------------------- */
+
+static char *decode_path (const char  *path,
+                          GError     **error);
+
+static void
+token_digest (const char *token,
+              size_t      length,
+              guint8      digest[TOKEN_DIGEST_SIZE])
+{
+  g_autoptr(GChecksum) checksum = g_checksum_new (G_CHECKSUM_SHA256);
+  gsize size = TOKEN_DIGEST_SIZE;
+
+  g_checksum_update (checksum, (const guchar *) token, (gssize) length);
+  g_checksum_get_digest (checksum, digest, &size);
+  g_assert (size == TOKEN_DIGEST_SIZE);
+}
+
+/* Whether @msg asks for what needs no token: a preflight (OPTIONS), or the
+ * CapabilityStatement (GET or HEAD [base]/metadata, routed as charta_server_route() does).
+ * @path: as libsoup gives it, percent-encoded. */
+static gboolean
+is_open_request (ChartaServer      *self,
+                 SoupServerMessage *msg,
+                 const char        *path)
+{
+  const char *method = soup_server_message_get_method (msg);
+  size_t n = strlen (self->base_path);
+  g_autofree char *decoded = NULL;
+  const char *rest;
+  size_t length;
+
+  if (method == SOUP_METHOD_OPTIONS)
+    return TRUE;
+  if (method != SOUP_METHOD_GET && method != SOUP_METHOD_HEAD)
+    return FALSE;
+  decoded = decode_path (path, NULL);
+  if (decoded == NULL || strncmp (decoded, self->base_path, n) != 0
+      || (decoded[n] != '\0' && decoded[n] != '/'))
+    return FALSE;
+  rest = decoded + n;
+  while (*rest == '/')
+    rest++;
+  length = strlen (rest);
+  while (length > 0 && rest[length - 1] == '/')
+    length--;
+  return length == strlen ("metadata") && strncmp (rest, "metadata", length) == 0;
+}
+
+/* Whether @msg may be served: no token is required, it needs none, or it carries the token.
+ * Else FALSE, @error (CHARTA_SERVER_ERROR_UNAUTHORIZED) and the response's WWW-Authenticate
+ * header set (RFC 6750: no error code when no token came, invalid_token for another one). */
+static gboolean
+check_access (ChartaServer       *self,
+              SoupServerMessage  *msg,
+              const char         *path,
+              GError            **error)
+{
+  SoupMessageHeaders *request = soup_server_message_get_request_headers (msg);
+  SoupMessageHeaders *response = soup_server_message_get_response_headers (msg);
+  static const char scheme[] = "Bearer ";
+  guint8 digest[TOKEN_DIGEST_SIZE];
+  volatile guint8 difference = 0;
+  const char *authorization;
+  const char *token;
+  size_t length;
+
+  if (!self->token_required || is_open_request (self, msg, path))
+    return TRUE;
+  /* (several Authorization headers come joined with ", ": they match no token) */
+  authorization = soup_message_headers_get_list (request, "Authorization");
+  if (authorization == NULL
+      || g_ascii_strncasecmp (authorization, scheme, strlen (scheme)) != 0)
+    {
+      soup_message_headers_replace (response, "WWW-Authenticate", AUTH_REALM);
+      g_set_error (error, CHARTA_SERVER_ERROR, CHARTA_SERVER_ERROR_UNAUTHORIZED,
+                   "this server needs an access token: send it as “Authorization: Bearer "
+                   "<token>” (whoever runs the server has it)");
+      return FALSE;
+    }
+  token = authorization + strlen (scheme);
+  while (*token == ' ' || *token == '\t')
+    token++;
+  length = strlen (token);
+  while (length > 0 && (token[length - 1] == ' ' || token[length - 1] == '\t'))
+    length--;
+
+  /* Every byte of the digests compared, whatever they hold. */
+  token_digest (token, length, digest);
+  for (size_t i = 0; i < TOKEN_DIGEST_SIZE; i++)
+    difference |= digest[i] ^ self->token_digest[i];
+  if (difference == 0)
+    return TRUE;
+  soup_message_headers_replace (response, "WWW-Authenticate",
+                                AUTH_REALM ", error=\"invalid_token\"");
+  g_set_error (error, CHARTA_SERVER_ERROR, CHARTA_SERVER_ERROR_UNAUTHORIZED,
+               "the access token is not this server's: send the one it was given, as "
+               "“Authorization: Bearer <token>”");
+  return FALSE;
+}
+
+/* Whether a body is to come with @msg, or it asks leave to send one (Expect: 100-continue). */
+static gboolean
+declares_body (SoupServerMessage *msg)
+{
+  SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
+
+  return body_to_come (msg)
+         || (soup_message_headers_get_expectations (headers) & SOUP_EXPECTATION_CONTINUE) != 0;
+}
+
 static void
 early_handler (SoupServer        *soup,
                SoupServerMessage *msg,
@@ -1845,6 +1996,13 @@ early_handler (SoupServer        *soup,
                  "the server has %u connections open, its limit: retry later, or reuse a "
                  "connection", self->max_connections);
   if (error != NULL || !check_request_size (self, msg, &error))
+    {
+      refuse (self, msg, conn, error);
+      return;
+    }
+  /* Without the token, a body is not worth reading (one without a body is answered by the
+   * handler, and the connection kept). */
+  if (declares_body (msg) && !check_access (self, msg, path, &error))
     {
       refuse (self, msg, conn, error);
       return;
@@ -1973,8 +2131,13 @@ handler (SoupServer        *soup,
     }
   if (soup_server_message_get_method (msg) == SOUP_METHOD_OPTIONS)
     {
-      /* a CORS preflight, or a client asking what is allowed: no store work */
+      /* a CORS preflight, or a client asking what is allowed: no store work, no token */
       answer_preflight (self, msg);
+      return;
+    }
+  if (!check_access (self, msg, path, &error))
+    {
+      respond_now (self, msg, error, FALSE);
       return;
     }
   decoded = decode_path (path, &error);
@@ -2184,7 +2347,8 @@ append_resource (GString    *out,
 
 /* The "rest" array: everything the model and this version serve; made once. */
 static GBytes *
-make_capabilities_rest (gboolean read_only)
+make_capabilities_rest (gboolean read_only,
+                        gboolean token_required)
 {
   static const char *const system_params[] = { "_id", "_lastUpdated", "_tag", "_profile",
                                                 "_security", "_source", "_content", NULL };
@@ -2193,7 +2357,15 @@ make_capabilities_rest (gboolean read_only)
 
   g_string_append (out, "[{\"mode\":\"server\",\"documentation\":\"Charta: a versioned FHIR R4 "
                         "store; every write is a new version with its Provenance (send "
-                        "X-Provenance to name the agent and reason)\",\"resource\":[");
+                        "X-Provenance to name the agent and reason)\",");
+  if (token_required)
+    g_string_append (out, "\"security\":{\"service\":[{\"text\":\"Bearer token (RFC 6750)\"}],"
+                          "\"description\":\"Every request but GET [base]/metadata and CORS "
+                          "preflights (OPTIONS) must carry the server's access token, as "
+                          "Authorization: Bearer <token>; without it the answer is 401. The "
+                          "token is given out of band (charta serve --token-file, or the "
+                          "desktop app that runs the server).\"},");
+  g_string_append (out, "\"resource\":[");
   for (unsigned i = 0; i < charta_model_n_types; i++)
     {
       const ChartaTypeDef *def = &charta_model_types[i];
@@ -2253,7 +2425,7 @@ do_capabilities (ChartaServerRequest *req)
 
   g_mutex_lock (&self->lock);
   if (self->capabilities == NULL)
-    self->capabilities = make_capabilities_rest (self->read_only);
+    self->capabilities = make_capabilities_rest (self->read_only, self->token_required);
   rest = g_bytes_ref (self->capabilities);
   g_mutex_unlock (&self->lock);
 
@@ -2655,7 +2827,7 @@ do_create (ChartaServerRequest *req,
   stored = charta_store_create (req->store, resource, change, &error);
   if (stored == NULL)
     {
-      charta_server_request_respond_error (req, error);
+      charta_server_request_respond_write_error (req, resource, error);
       return;
     }
   g_debug ("create %s/%s", type, charta_resource_get_id (stored));
@@ -2691,7 +2863,7 @@ update_resource (ChartaServerRequest *req,
                                 &error);
   if (stored == NULL)
     {
-      charta_server_request_respond_error (req, error);
+      charta_server_request_respond_write_error (req, resource, error);
       return;
     }
   g_debug ("update %s/%s%s", charta_resource_get_resource_type (stored), id,
@@ -2841,7 +3013,7 @@ do_conditional_update (ChartaServerRequest *req,
   stored = charta_store_create (req->store, resource, change, &error);
   if (stored == NULL)
     {
-      charta_server_request_respond_error (req, error);
+      charta_server_request_respond_write_error (req, resource, error);
       return;
     }
   respond_written (req, stored, SOUP_STATUS_CREATED, "created");
@@ -3266,7 +3438,7 @@ patch_resource (ChartaServerRequest     *req,
   stored = charta_store_update (req->store, patched, version, change, NULL, &error);
   if (stored == NULL)
     {
-      charta_server_request_respond_error (req, error);
+      charta_server_request_respond_write_error (req, patched, error);
       return;
     }
   g_debug ("patch %s/%s: version %s", type, id, charta_resource_get_version_id (stored));
@@ -4446,6 +4618,53 @@ charta_server_add_cors_origin (ChartaServer *self,
   g_return_if_fail (origin != NULL);
 
   g_ptr_array_add (self->cors_origins, g_strdup (origin));
+}
+
+gboolean
+charta_server_is_valid_bearer_token (const char *token)
+{
+  size_t n = 0;
+
+  if (token == NULL)
+    return FALSE;
+  while (token[n] != '\0' && (g_ascii_isalnum (token[n]) || strchr ("-._~+/", token[n]) != NULL))
+    n++;
+  if (n == 0)
+    return FALSE;
+  while (token[n] == '=')
+    n++;
+  return token[n] == '\0' && n <= MAX_TOKEN_LENGTH;
+}
+
+void
+charta_server_set_bearer_token (ChartaServer *self,
+                                const char   *token)
+{
+  gboolean required = token != NULL;
+
+  g_return_if_fail (CHARTA_IS_SERVER (self));
+  g_return_if_fail (token == NULL || charta_server_is_valid_bearer_token (token));
+
+  if (required)
+    token_digest (token, strlen (token), self->token_digest);
+  else
+    memset (self->token_digest, 0, sizeof self->token_digest);
+  g_mutex_lock (&self->lock);
+  if (self->token_required != required)
+    {
+      self->token_required = required;
+      g_clear_pointer (&self->capabilities, g_bytes_unref);
+    }
+  g_mutex_unlock (&self->lock);
+  g_debug ("%s", required ? "a bearer token is required" : "no bearer token is required");
+}
+
+gboolean
+charta_server_has_bearer_token (ChartaServer *self)
+{
+  g_return_val_if_fail (CHARTA_IS_SERVER (self), FALSE);
+
+  return self->token_required;
 }
 
 unsigned

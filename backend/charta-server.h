@@ -22,6 +22,14 @@
  * connection, bounded by the connection limit and the idle timeout; past libsoup's own 64 KiB
  * limit on it, libsoup closes the connection without an answer.)
  *
+ * Access: by default every client that can connect is served (`charta serve` listens on
+ * loopback unless told otherwise).  With a bearer token set, a request must carry it
+ * ("Authorization: Bearer <token>", RFC 6750) except a CORS preflight (OPTIONS) and GET or HEAD
+ * [base]/metadata: the CapabilityStatement stays readable, and says in rest.security that a
+ * token is required.  Any other request without the token, or with another one, is answered
+ * 401 with WWW-Authenticate: Bearer realm="charta" (error="invalid_token" for a wrong one) and
+ * an OperationOutcome (issue code "login"), before its body is read.
+ *
  * Threads: create, configure, listen and stop on one thread, whose thread-default main context
  * must run for the server to answer.
  */
@@ -58,6 +66,9 @@ typedef enum
   CHARTA_SERVER_ERROR_UNKNOWN_OPERATION,       /* [404] an operation FHIR R4 does not define
                                                 * (there, or at that level): issue code
                                                 * not-supported */
+  CHARTA_SERVER_ERROR_UNAUTHORIZED,            /* [401] no bearer token, or not the server's
+                                                * (see charta_server_set_bearer_token()):
+                                                * issue code login */
 } ChartaServerError;
 
 GQuark charta_server_error_quark (void);
@@ -137,6 +148,19 @@ gboolean      charta_server_get_read_only        (ChartaServer *self);
  * context only. */
 void          charta_server_add_cors_origin      (ChartaServer *self,
                                                   const char   *origin);
+
+/* The bearer token every request must carry (see "Access" above); NULL: none, every client
+ * is served (the default).  @token must pass charta_server_is_valid_bearer_token().  The
+ * server keeps only its SHA-256 digest, compares digests in constant time, and never logs
+ * either.  Takes effect for the next request.  Main context only. */
+void          charta_server_set_bearer_token     (ChartaServer *self,
+                                                  const char   *token);
+/* Whether a bearer token is required. */
+gboolean      charta_server_has_bearer_token     (ChartaServer *self);
+/* Whether @token can be a bearer token: 1 to 4096 characters of RFC 6750's b64token (ASCII
+ * letters, digits, '-', '.', '_', '~', '+', '/', then any '=' padding), the form a client
+ * can send in an Authorization header as it is. */
+gboolean      charta_server_is_valid_bearer_token (const char  *token);
 
 /* How many requests are being worked on or waiting for a worker (for tests and figures). */
 unsigned      charta_server_get_n_pending        (ChartaServer *self);

@@ -24,6 +24,8 @@
 #include <string.h>
 
 #include "charta-chart-view.h"
+#include "charta-chart-at.h"
+#include "charta-observation-plot.h"
 #include "charta-fhir-text.h"
 
 /* How many rows a summary section reads; more are reported, not listed. */
@@ -31,6 +33,9 @@
 /* How many of the most recent observations the table lists. */
 #define OBSERVATION_COUNT 20
 #define TIMELINE_COUNT 50      /* encounters and documents listed */
+#define TREND_COUNT 500        /* the most recent vital signs and results that the plots draw */
+#define TREND_PLOTS 8          /* the most plots shown: the codes with the most values */
+#define TREND_PARAMS "category=vital-signs,laboratory&_sort=-date"
 
 typedef enum
 {
@@ -54,6 +59,11 @@ typedef struct
   const char *noun;     /* "active problems", for messages */
   char     *(*subtitle) (JsonObject *resource);
   const char *title_element;  /* the CodeableConcept the row's title comes from */
+  /* For the chart as it was (charta-chart-at.h): @params and @in_error_params on the client,
+   * and the date element that _sort orders by. */
+  ChartaChartAtFilter keep;
+  ChartaChartAtFilter keep_in_error;
+  const char *sort_date;
 } SectionInfo;
 
 static char *problem_subtitle     (JsonObject *resource);
@@ -66,25 +76,27 @@ static char *document_subtitle     (JsonObject *resource);
 static const SectionInfo section_info[N_SECTIONS] = {
   [SECTION_PROBLEMS] = {
     "Condition", "clinical-status=active", "verification-status=entered-in-error", SECTION_COUNT,
-    "active problems", problem_subtitle, "code" },
+    "active problems", problem_subtitle, "code",
+    charta_chart_at_is_clinically_active, charta_fhir_is_entered_in_error, NULL },
   [SECTION_MEDICATIONS] = {
     "MedicationRequest", "status=active&_sort=-authoredon", "status=entered-in-error",
-    SECTION_COUNT, "medications", medication_subtitle, "medicationCodeableConcept" },
+    SECTION_COUNT, "medications", medication_subtitle, "medicationCodeableConcept",
+    charta_chart_at_is_status_active, charta_fhir_is_entered_in_error, "-authoredOn" },
   [SECTION_ALLERGIES] = {
     "AllergyIntolerance", "_sort=-date", NULL, SECTION_COUNT,
-    "allergies", allergy_subtitle, "code" },
+    "allergies", allergy_subtitle, "code", NULL, NULL, "-recordedDate" },
   [SECTION_IMMUNIZATIONS] = {
     "Immunization", "_sort=-date", NULL, SECTION_COUNT,
-    "immunizations", immunization_subtitle, "vaccineCode" },
+    "immunizations", immunization_subtitle, "vaccineCode", NULL, NULL, "-occurrence" },
   [SECTION_OBSERVATIONS] = {
     "Observation", "_sort=-date", NULL, OBSERVATION_COUNT,
-    "observations", NULL, "code" },
+    "observations", NULL, "code", NULL, NULL, "-effective" },
   [SECTION_ENCOUNTERS] = {
     "Encounter", "_sort=-date", NULL, TIMELINE_COUNT,
-    "encounters", encounter_subtitle, "type" },
+    "encounters", encounter_subtitle, "type", NULL, NULL, "-period" },
   [SECTION_DOCUMENTS] = {
     "DocumentReference", "_sort=-date", NULL, TIMELINE_COUNT,
-    "documents", document_subtitle, "type" },
+    "documents", document_subtitle, "type", NULL, NULL, "-date" },
 };
 
 struct _ChartaChartView
@@ -113,6 +125,19 @@ struct _ChartaChartView
   GtkSizeGroup *columns[4];    /* the observation table's: date, what, value, status */
   GtkWidget *headings[4];      /* its column headings */
   GtkStack *pages;             /* summary, encounters, observations, documents */
+  GtkFlowBox *trends_box;      /* the plots */
+  GtkLabel *trends_status;     /* what the plots leave out, or why there are none */
+  GDateTime *at;               /* the chart as it was then; NULL: as it is now */
+  gboolean gone_at;            /* the Patient did not exist (or was deleted) at @at */
+  char *patient_version;       /* the versionId of the Patient shown */
+  GtkButton *retry_button;
+  GtkWidget *as_of_bar;
+  GtkLabel *as_of_label;
+  GtkPopover *as_of_popover;
+  GtkCalendar *as_of_calendar;
+  GtkEntry *as_of_time;
+  GtkLabel *as_of_error;
+  GtkWidget *as_of_show;
 };
 
 enum
@@ -130,6 +155,7 @@ enum
   PROP_PATIENT_ID,
   PROP_TITLE,
   PROP_COMPLETE,
+  PROP_AT,
   N_PROPS
 };
 
@@ -528,6 +554,20 @@ resource_row (ChartaChartView *self,
         g_object_set_data_full (G_OBJECT (row), "charta-year", g_strndup (start, 4), g_free);
     }
   make_activatable (row, resource);
+  if (self->at != NULL)
+    {
+      const char *version_id = charta_json_get_string (charta_json_get_object (resource, "meta"),
+                                                       "versionId");
+
+      /* The chart as it was: the row opens the version it shows. */
+      if (version_id != NULL && g_object_get_data (G_OBJECT (row), "charta-reference") != NULL)
+        g_object_set_data_full (G_OBJECT (row), "charta-reference",
+                                g_strdup_printf ("%s/%s/_history/%s",
+                                                 charta_json_get_string (resource,
+                                                                         "resourceType"),
+                                                 charta_json_get_string (resource, "id"),
+                                                 version_id), g_free);
+    }
   return row;
 }
 
@@ -806,6 +846,243 @@ section_read (GObject      *source,
   read_done (self);
 }
 
+/* A section of the chart as it was at self->at (charta_chart_at_read_async()). */
+static void
+section_read_at (GObject      *source,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  g_autoptr(SectionRead) read = user_data;
+  ChartaChartView *self = read->self;
+  const SectionInfo *info = &section_info[read->kind];
+  g_autoptr(GPtrArray) resources = NULL;
+  g_autoptr(GError) error = NULL;
+  GtkListBox *list = self->lists[read->kind];
+  gboolean more = FALSE;
+
+  resources = charta_chart_at_read_finish (CHARTA_CLIENT (source), result, &more, &error);
+  if (g_cancellable_is_cancelled (read->cancellable))
+    return;
+  clear_list (list);
+  if (resources == NULL)
+    {
+      section_error_row (self, read->kind, error->message);
+      read_done (self);
+      return;
+    }
+  for (unsigned i = 0; i < resources->len; i++)
+    {
+      JsonObject *resource = json_node_get_object (g_ptr_array_index (resources, i));
+      GtkWidget *row = resource_row (self, read->kind, resource);
+
+      gtk_list_box_append (list, row);
+      if (charta_fhir_is_entered_in_error (resource))
+        mark_entered_in_error (self, row, resource);
+    }
+  if (more)
+    {
+      g_autofree char *title = g_strdup_printf ("Only the first %u %s are listed", info->count,
+                                                info->noun);
+      GtkWidget *row = new_row (title, NULL);
+
+      gtk_widget_add_css_class (row, "dim-label");
+      gtk_list_box_append (list, row);
+    }
+  read_done (self);
+}
+
+/* ---- trends ------------------------------------------------------------------------------- */
+
+static void
+clear_trends (ChartaChartView *self)
+{
+  GtkWidget *child;
+
+  while ((child = gtk_widget_get_first_child (GTK_WIDGET (self->trends_box))) != NULL)
+    gtk_flow_box_remove (self->trends_box, child);
+}
+
+static void
+set_trends_status (ChartaChartView *self,
+                   const char      *text)
+{
+  gtk_label_set_text (self->trends_status, text != NULL ? text : "");
+  gtk_widget_set_visible (GTK_WIDGET (self->trends_status), text != NULL);
+}
+
+static void
+plot_point_activated (ChartaChartView *self,
+                      const char      *reference)
+{
+  g_signal_emit (self, signals[RESOURCE_ACTIVATED], 0, reference);
+}
+
+/* One plot with its heading ("Body Weight (kg)"). */
+static GtkWidget *
+trend_box (ChartaChartView *self,
+           ChartaPlotData  *data)
+{
+  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 6);
+  const char *unit = charta_plot_data_get_unit (data);
+  g_autofree char *title = NULL;
+  GtkWidget *label;
+  GtkWidget *plot = charta_observation_plot_new (data);
+
+  if (unit != NULL && *unit != '\0')
+    title = g_strdup_printf ("%s (%s)", charta_plot_data_get_title (data), unit);
+  else
+    title = g_strdup (charta_plot_data_get_title (data));
+  label = gtk_label_new (title);
+  gtk_label_set_xalign (GTK_LABEL (label), 0);
+  gtk_label_set_wrap (GTK_LABEL (label), TRUE);
+  gtk_widget_add_css_class (label, "heading");
+  gtk_box_append (GTK_BOX (box), label);
+  gtk_widget_set_hexpand (plot, TRUE);
+  g_signal_connect_object (plot, "point-activated", G_CALLBACK (plot_point_activated), self,
+                           G_CONNECT_SWAPPED);
+  gtk_box_append (GTK_BOX (box), plot);
+  gtk_widget_add_css_class (box, "card");
+  gtk_widget_add_css_class (box, "trend");
+  return box;
+}
+
+/* Draws the plots of @observations (Observation JsonNodes). */
+static void
+show_trends (ChartaChartView *self,
+             JsonArray       *observations,
+             gboolean         more)
+{
+  g_autoptr(GPtrArray) plots = charta_plot_data_from_observations (observations);
+  g_autofree char *status = NULL;
+
+  clear_trends (self);
+  for (unsigned i = 0; i < plots->len && i < TREND_PLOTS; i++)
+    gtk_flow_box_append (self->trends_box, trend_box (self, g_ptr_array_index (plots, i)));
+  if (plots->len == 0)
+    status = g_strdup ("No vital signs or results with numbers to plot");
+  else if (plots->len > TREND_PLOTS)
+    status = g_strdup_printf ("The %u measurements with the most values are plotted; %u more "
+                              "are in the table below and in each record",
+                              TREND_PLOTS, plots->len - TREND_PLOTS);
+  else if (more)
+    status = g_strdup_printf ("Plotted from the %u most recent vital signs and results",
+                              TREND_COUNT);
+  set_trends_status (self, status);
+}
+
+typedef struct
+{
+  ChartaChartView *self;
+  GCancellable *cancellable;
+} TrendsRead;
+
+static void
+trends_read_free (TrendsRead *read)
+{
+  g_object_unref (read->self);
+  g_object_unref (read->cancellable);
+  g_free (read);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (TrendsRead, trends_read_free)
+
+static void
+trends_read (GObject      *source,
+             GAsyncResult *result,
+             gpointer      user_data)
+{
+  g_autoptr(TrendsRead) read = user_data;
+  ChartaChartView *self = read->self;
+  g_autoptr(JsonArray) observations = json_array_new ();
+  g_autoptr(GError) error = NULL;
+  gboolean more = FALSE;
+
+  if (self->at != NULL)
+    {
+      g_autoptr(GPtrArray) resources = charta_chart_at_read_finish (CHARTA_CLIENT (source),
+                                                                    result, &more, &error);
+
+      for (unsigned i = 0; resources != NULL && i < resources->len; i++)
+        json_array_add_element (observations,
+                                json_node_ref (g_ptr_array_index (resources, i)));
+    }
+  else
+    {
+      g_autoptr(JsonNode) bundle = charta_client_get_finish (CHARTA_CLIENT (source), result,
+                                                             &error);
+      JsonArray *entries = NULL;
+      JsonArray *links = NULL;
+
+      if (bundle != NULL)
+        {
+          entries = charta_json_get_array (json_node_get_object (bundle), "entry");
+          links = charta_json_get_array (json_node_get_object (bundle), "link");
+        }
+      for (unsigned i = 0; entries != NULL && i < json_array_get_length (entries); i++)
+        {
+          JsonNode *node = json_array_get_element (entries, i);
+          JsonObject *entry = JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
+          JsonNode *resource = entry != NULL ? json_object_get_member (entry, "resource") : NULL;
+
+          if (resource != NULL && JSON_NODE_HOLDS_OBJECT (resource))
+            json_array_add_element (observations, json_node_ref (resource));
+        }
+      for (unsigned i = 0; links != NULL && i < json_array_get_length (links); i++)
+        {
+          JsonNode *node = json_array_get_element (links, i);
+
+          if (JSON_NODE_HOLDS_OBJECT (node)
+              && g_strcmp0 (charta_json_get_string (json_node_get_object (node), "relation"),
+                            "next") == 0)
+            more = TRUE;
+        }
+    }
+  if (g_cancellable_is_cancelled (read->cancellable))
+    return;
+  if (error != NULL)
+    {
+      g_autofree char *text = g_strdup_printf ("Could not read the measurements to plot: %s",
+                                               error->message);
+
+      clear_trends (self);
+      set_trends_status (self, text);
+    }
+  else
+    show_trends (self, observations, more);
+  read_done (self);
+}
+
+static void
+start_trends (ChartaChartView *self)
+{
+  TrendsRead *read = g_new0 (TrendsRead, 1);
+
+  read->self = g_object_ref (self);
+  read->cancellable = g_object_ref (self->cancellable);
+  self->n_pending++;
+  set_trends_status (self, "Reading the measurements…");
+  if (self->at != NULL)
+    {
+      ChartaChartAtSection section = {
+        .type = "Observation",
+        .params = TREND_PARAMS,
+        .sort_date = "-effective",
+        .count = TREND_COUNT,
+      };
+
+      charta_chart_at_read_async (self->client, self->patient_id, self->at, &section,
+                                  read->cancellable, trends_read, read);
+    }
+  else
+    {
+      g_autofree char *id = g_uri_escape_string (self->patient_id, NULL, FALSE);
+      g_autofree char *path = g_strdup_printf ("Observation?patient=%s&" TREND_PARAMS
+                                               "&_count=%u", id, TREND_COUNT);
+
+      charta_client_get_async (self->client, path, read->cancellable, trends_read, read);
+    }
+}
+
 static void
 section_retry_clicked (GtkButton       *button,
                        ChartaChartView *self)
@@ -846,6 +1123,23 @@ start_section (ChartaChartView *self,
   clear_list (self->lists[kind]);
   show_loading_row (self->lists[kind]);
   self->n_pending++;
+  if (self->at != NULL)
+    {
+      const SectionInfo *info = &section_info[kind];
+      ChartaChartAtSection section = {
+        .type = info->type,
+        .params = info->params,
+        .keep = info->keep,
+        .in_error_params = info->in_error_params,
+        .keep_in_error = info->keep_in_error,
+        .sort_date = info->sort_date,
+        .count = info->count,
+      };
+
+      charta_chart_at_read_async (self->client, self->patient_id, self->at, &section,
+                                  read->cancellable, section_read_at, read);
+      return;
+    }
   fetch_section (read);
 }
 
@@ -1018,7 +1312,10 @@ patient_read (GObject      *source,
   g_autoptr(JsonNode) patient = NULL;
   g_autoptr(GError) error = NULL;
 
-  patient = charta_client_get_finish (CHARTA_CLIENT (source), result, &error);
+  if (self->at != NULL)
+    patient = charta_chart_at_read_patient_finish (CHARTA_CLIENT (source), result, &error);
+  else
+    patient = charta_client_get_finish (CHARTA_CLIENT (source), result, &error);
   if (g_cancellable_is_cancelled (read->cancellable))
     return;
   gtk_spinner_stop (self->spinner);
@@ -1033,15 +1330,42 @@ patient_read (GObject      *source,
   if (patient == NULL)
     {
       self->failed = TRUE;
-      adw_status_page_set_description (self->error_page, error->message);
+      self->gone_at = g_error_matches (error, CHARTA_CHART_AT_ERROR,
+                                       CHARTA_CHART_AT_ERROR_NOT_RECORDED)
+                      || g_error_matches (error, CHARTA_CHART_AT_ERROR,
+                                          CHARTA_CHART_AT_ERROR_DELETED);
+      if (self->gone_at)
+        {
+          g_autoptr(GDateTime) local = g_date_time_to_local (self->at);
+          g_autofree char *when = g_date_time_format (local, "%Y-%m-%d at %H:%M");
+          g_autofree char *text = NULL;
+
+          text = g_strdup_printf (g_error_matches (error, CHARTA_CHART_AT_ERROR,
+                                                   CHARTA_CHART_AT_ERROR_NOT_RECORDED)
+                                  ? "This patient had not been recorded yet on %s."
+                                  : "This patient’s record had been deleted by %s.", when);
+          adw_status_page_set_title (self->error_page, "No Chart at That Time");
+          adw_status_page_set_description (self->error_page, text);
+          gtk_button_set_label (self->retry_button, "Back to Now");
+        }
+      else
+        {
+          adw_status_page_set_title (self->error_page, "Cannot Open the Chart");
+          adw_status_page_set_description (self->error_page, error->message);
+          gtk_button_set_label (self->retry_button, "Try Again");
+        }
       gtk_stack_set_visible_child_name (self->stack, "error");
       read_done (self);
       return;
     }
 
+  g_free (self->patient_version);
+  self->patient_version = g_strdup (charta_json_get_string (
+    charta_json_get_object (json_node_get_object (patient), "meta"), "versionId"));
   fill_header (self, json_node_get_object (patient));
   for (SectionKind kind = 0; kind < N_SECTIONS; kind++)
     start_section (self, kind);
+  start_trends (self);
   gtk_stack_set_visible_child_name (self->stack, "chart");
   read_done (self);
 }
@@ -1067,6 +1391,7 @@ load_patient_full (ChartaChartView *self,
 
   cancel_reads (self);
   self->failed = FALSE;
+  self->gone_at = FALSE;
   if (!quietly)
     {
       g_clear_pointer (&self->title, g_free);
@@ -1091,7 +1416,11 @@ load_patient_full (ChartaChartView *self,
       gtk_spinner_start (self->spinner);
       gtk_stack_set_visible_child_name (self->stack, "loading");
     }
-  charta_client_get_async (self->client, path, self->cancellable, patient_read, read);
+  if (self->at != NULL)
+    charta_chart_at_read_patient_async (self->client, self->patient_id, self->at,
+                                        self->cancellable, patient_read, read);
+  else
+    charta_client_get_async (self->client, path, self->cancellable, patient_read, read);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_COMPLETE]);
 }
 
@@ -1104,7 +1433,11 @@ load_patient (ChartaChartView *self)
 static void
 retry_clicked (ChartaChartView *self)
 {
-  load_patient (self);
+  /* "Back to Now" when the patient had no record at the chosen time. */
+  if (self->gone_at)
+    charta_chart_view_set_at (self, NULL);
+  else
+    load_patient (self);
 }
 
 static void
@@ -1114,8 +1447,117 @@ record_clicked (ChartaChartView *self)
 
   if (self->patient_id == NULL)
     return;
-  reference = g_strdup_printf ("Patient/%s", self->patient_id);
+  if (self->at != NULL && self->patient_version != NULL)
+    reference = g_strdup_printf ("Patient/%s/_history/%s", self->patient_id,
+                                 self->patient_version);
+  else
+    reference = g_strdup_printf ("Patient/%s", self->patient_id);
   g_signal_emit (self, signals[RESOURCE_ACTIVATED], 0, reference);
+}
+
+/* ---- an earlier state of the chart -------------------------------------------------------- */
+
+/* The hours and minutes of @text ("9:05", "09:05"); FALSE when it is not a time of day. */
+static gboolean
+parse_time_of_day (const char *text,
+                   int        *hour,
+                   int        *minute)
+{
+  g_auto(GStrv) parts = g_strsplit (text, ":", -1);
+  guint64 h;
+  guint64 m;
+
+  if (g_strv_length (parts) != 2 || strlen (parts[1]) != 2
+      || !g_ascii_string_to_unsigned (parts[0], 10, 0, 23, &h, NULL)
+      || !g_ascii_string_to_unsigned (parts[1], 10, 0, 59, &m, NULL))
+    return FALSE;
+  *hour = (int) h;
+  *minute = (int) m;
+  return TRUE;
+}
+
+/* The instant the popover's date and time name, in local time; NULL with a message for the
+ * user in *problem. */
+static GDateTime *
+as_of_chosen (ChartaChartView  *self,
+              const char      **problem)
+{
+  g_autoptr(GDateTime) day = gtk_calendar_get_date (self->as_of_calendar);
+  g_autoptr(GDateTime) now = g_date_time_new_now_local ();
+  g_autoptr(GDateTime) at = NULL;
+  int hour;
+  int minute;
+
+  if (!parse_time_of_day (gtk_editable_get_text (GTK_EDITABLE (self->as_of_time)), &hour,
+                          &minute))
+    {
+      *problem = "Type the time as hours and minutes, such as 14:30";
+      return NULL;
+    }
+  at = g_date_time_new_local (g_date_time_get_year (day), g_date_time_get_month (day),
+                              g_date_time_get_day_of_month (day), hour, minute, 59.999);
+  if (at == NULL)
+    {
+      *problem = "That date and time do not exist here";
+      return NULL;
+    }
+  /* The minute that is now: up to now. */
+  if (g_date_time_compare (at, now) > 0 && g_date_time_difference (at, now) < G_USEC_PER_SEC * 60)
+    {
+      g_date_time_unref (at);
+      at = g_date_time_ref (now);
+    }
+  if (g_date_time_compare (at, now) > 0)
+    {
+      *problem = "That is in the future: the chart as it is now is the latest there is";
+      return NULL;
+    }
+  return g_steal_pointer (&at);
+}
+
+static void
+as_of_time_changed (ChartaChartView *self)
+{
+  const char *problem = NULL;
+  g_autoptr(GDateTime) at = as_of_chosen (self, &problem);
+
+  gtk_label_set_text (self->as_of_error, problem != NULL ? problem : "");
+  gtk_widget_set_visible (GTK_WIDGET (self->as_of_error), at == NULL);
+  gtk_widget_set_sensitive (self->as_of_show, at != NULL);
+}
+
+static void
+as_of_popover_shown (ChartaChartView *self)
+{
+  g_autoptr(GDateTime) now = g_date_time_new_now_local ();
+  GDateTime *shown = self->at != NULL ? self->at : now;
+  g_autofree char *time = g_date_time_format (shown, "%H:%M");
+
+  gtk_calendar_select_day (self->as_of_calendar, shown);
+  gtk_editable_set_text (GTK_EDITABLE (self->as_of_time), time);
+  as_of_time_changed (self);
+}
+
+static void
+as_of_show_clicked (ChartaChartView *self)
+{
+  const char *problem = NULL;
+  g_autoptr(GDateTime) at = as_of_chosen (self, &problem);
+
+  if (at == NULL)
+    {
+      gtk_label_set_text (self->as_of_error, problem);
+      gtk_widget_set_visible (GTK_WIDGET (self->as_of_error), TRUE);
+      return;
+    }
+  gtk_popover_popdown (self->as_of_popover);
+  charta_chart_view_set_at (self, at);
+}
+
+static void
+as_of_back_clicked (ChartaChartView *self)
+{
+  charta_chart_view_set_at (self, NULL);
 }
 
 /* ---- the object --------------------------------------------------------------------------- */
@@ -1138,6 +1580,8 @@ charta_chart_view_finalize (GObject *object)
 
   g_free (self->patient_id);
   g_free (self->title);
+  g_clear_pointer (&self->at, g_date_time_unref);
+  g_free (self->patient_version);
   g_ptr_array_unref (self->identifiers);
   for (size_t i = 0; i < G_N_ELEMENTS (self->columns); i++)
     g_object_unref (self->columns[i]);
@@ -1167,6 +1611,9 @@ charta_chart_view_get_property (GObject    *object,
     case PROP_COMPLETE:
       g_value_set_boolean (value, charta_chart_view_is_complete (self));
       break;
+    case PROP_AT:
+      g_value_set_boxed (value, self->at);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -1187,6 +1634,9 @@ charta_chart_view_set_property (GObject      *object,
       break;
     case PROP_PATIENT_ID:
       charta_chart_view_show_patient (self, g_value_get_string (value));
+      break;
+    case PROP_AT:
+      charta_chart_view_set_at (self, g_value_get_boxed (value));
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -1215,6 +1665,9 @@ charta_chart_view_class_init (ChartaChartViewClass *klass)
   properties[PROP_COMPLETE] =
     g_param_spec_boolean ("complete", NULL, NULL, FALSE,
                           G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+  properties[PROP_AT] =
+    g_param_spec_boxed ("at", NULL, NULL, G_TYPE_DATE_TIME,
+                        G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   /* A row that shows a resource was activated: its reference ("Observation/obs-1"). */
@@ -1256,6 +1709,8 @@ charta_chart_view_class_init (ChartaChartViewClass *klass)
                                              G_STRUCT_OFFSET (ChartaChartView,
                                                               lists[SECTION_DOCUMENTS]));
   gtk_widget_class_bind_template_child (widget_class, ChartaChartView, pages);
+  gtk_widget_class_bind_template_child (widget_class, ChartaChartView, trends_box);
+  gtk_widget_class_bind_template_child (widget_class, ChartaChartView, trends_status);
   gtk_widget_class_bind_template_child_full (widget_class, "date_heading", FALSE,
                                              G_STRUCT_OFFSET (ChartaChartView, headings[0]));
   gtk_widget_class_bind_template_child_full (widget_class, "what_heading", FALSE,
@@ -1264,6 +1719,18 @@ charta_chart_view_class_init (ChartaChartViewClass *klass)
                                              G_STRUCT_OFFSET (ChartaChartView, headings[2]));
   gtk_widget_class_bind_template_child_full (widget_class, "status_heading", FALSE,
                                              G_STRUCT_OFFSET (ChartaChartView, headings[3]));
+  gtk_widget_class_bind_template_child (widget_class, ChartaChartView, retry_button);
+  gtk_widget_class_bind_template_child (widget_class, ChartaChartView, as_of_bar);
+  gtk_widget_class_bind_template_child (widget_class, ChartaChartView, as_of_label);
+  gtk_widget_class_bind_template_child (widget_class, ChartaChartView, as_of_popover);
+  gtk_widget_class_bind_template_child (widget_class, ChartaChartView, as_of_calendar);
+  gtk_widget_class_bind_template_child (widget_class, ChartaChartView, as_of_time);
+  gtk_widget_class_bind_template_child (widget_class, ChartaChartView, as_of_error);
+  gtk_widget_class_bind_template_child (widget_class, ChartaChartView, as_of_show);
+  gtk_widget_class_bind_template_callback (widget_class, as_of_popover_shown);
+  gtk_widget_class_bind_template_callback (widget_class, as_of_time_changed);
+  gtk_widget_class_bind_template_callback (widget_class, as_of_show_clicked);
+  gtk_widget_class_bind_template_callback (widget_class, as_of_back_clicked);
   gtk_widget_class_bind_template_callback (widget_class, row_activated);
   gtk_widget_class_bind_template_callback (widget_class, record_clicked);
   gtk_widget_class_bind_template_callback (widget_class, retry_clicked);
@@ -1361,4 +1828,39 @@ charta_chart_view_is_complete (ChartaChartView *self)
   g_return_val_if_fail (CHARTA_IS_CHART_VIEW (self), FALSE);
 
   return self->patient_id != NULL && self->cancellable != NULL && self->n_pending == 0;
+}
+
+void
+charta_chart_view_set_at (ChartaChartView *self,
+                          GDateTime       *at)
+{
+  g_return_if_fail (CHARTA_IS_CHART_VIEW (self));
+
+  if (at == NULL && self->at == NULL)
+    return;
+  if (at != NULL && self->at != NULL && g_date_time_equal (at, self->at))
+    return;
+  g_clear_pointer (&self->at, g_date_time_unref);
+  if (at != NULL)
+    {
+      g_autoptr(GDateTime) local = g_date_time_to_local (at);
+      g_autofree char *when = g_date_time_format (local, "%Y-%m-%d at %H:%M");
+      g_autofree char *text = g_strdup_printf ("The chart as it was on %s, from its history. "
+                                               "Records open in the version they had then.",
+                                               when);
+
+      self->at = g_date_time_ref (at);
+      gtk_label_set_text (self->as_of_label, text);
+    }
+  gtk_widget_set_visible (self->as_of_bar, self->at != NULL);
+  load_patient (self);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_AT]);
+}
+
+GDateTime *
+charta_chart_view_get_at (ChartaChartView *self)
+{
+  g_return_val_if_fail (CHARTA_IS_CHART_VIEW (self), NULL);
+
+  return self->at;
 }

@@ -44,6 +44,12 @@ const char   *charta_chart_view_get_title      (ChartaChartView *self);
 /* Reads the open chart again (after a correction), keeping it on screen meanwhile. */
 void          charta_chart_view_reload         (ChartaChartView *self);
 
+/* Shows the chart as it was at @at (NULL: as it is now), read from the server's history; a bar
+ * above the pages says so and offers the way back.  Rows then open the versions shown. */
+void          charta_chart_view_set_at         (ChartaChartView *self,
+                                                GDateTime       *at);
+GDateTime    *charta_chart_view_get_at         (ChartaChartView *self);
+
 /* Whether the patient and every summary list have been read (or failed). */
 gboolean      charta_chart_view_is_complete    (ChartaChartView *self);
 

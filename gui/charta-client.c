@@ -538,6 +538,14 @@ charta_client_set_bearer_token (ChartaClient *self,
   self->bearer_token = (token != NULL && *token != '\0') ? g_strdup (token) : NULL;
 }
 
+const char *
+charta_client_get_bearer_token (ChartaClient *self)
+{
+  g_return_val_if_fail (CHARTA_IS_CLIENT (self), NULL);
+
+  return self->bearer_token;
+}
+
 char *
 charta_client_dup_url (ChartaClient *self,
                        const char   *path)

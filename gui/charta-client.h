@@ -60,6 +60,8 @@ unsigned      charta_client_get_timeout      (ChartaClient        *self);
 /* Sent as "Authorization: Bearer @token" with every request (NULL: none). */
 void          charta_client_set_bearer_token (ChartaClient        *self,
                                               const char          *token);
+/* The token set above (NULL: none); for the client's own process only, never to be logged. */
+const char   *charta_client_get_bearer_token (ChartaClient        *self);
 
 /* The absolute URL of @path: @path itself when it is an http(s) URL (a Bundle's next link),
  * else @path after the base URL and a '/' ("Patient?name=x", "Patient/7"). */

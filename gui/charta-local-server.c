@@ -8,11 +8,19 @@
  * start task beyond handing the task back: it passes the task to the caller's context with an
  * idle source, so every reference to the object is dropped on the caller's thread and the
  * object (whose finalize joins the thread) is never finalized on the thread it joins.
+ *
+ * The access token is made on the server thread too (reading /dev/urandom is I/O, which the
+ * GTK thread does not do): 32 bytes from the kernel's CSPRNG (GLib has no API for one), written
+ * as hex.  It is never logged, and wiped when the object goes.
  */
 #define G_LOG_DOMAIN "charta-local-server"
 
+#include <string.h>
+
 #include "charta-local-server.h"
 #include "charta-server.h"
+
+#define TOKEN_BYTES 32  /* 256 bits */
 
 /* What the server thread works with.  Written by the thread before it hands the task back,
  * read by the caller's thread after (the main context's lock orders the two). */
@@ -25,6 +33,8 @@ typedef struct
   ChartaServer *server;
   GTask *task;            /* the start, until handed back */
   char *base_url;         /* set once listening */
+  char *token;            /* the access token the server requires: 2 * TOKEN_BYTES hex
+                           * digits, set before the store is opened */
   GError *error;          /* set when the start failed */
 } ServerThread;
 
@@ -55,6 +65,39 @@ report_start (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
+/* A new access token: TOKEN_BYTES from /dev/urandom, as hex.  NULL and @error (naming
+ * /dev/urandom) when they cannot be read. */
+static char *
+make_token (GError **error)
+{
+  g_autoptr(GFile) file = g_file_new_for_path ("/dev/urandom");
+  g_autoptr(GFileInputStream) stream = NULL;
+  g_autoptr(GError) local_error = NULL;
+  guint8 bytes[TOKEN_BYTES];
+  gsize n = 0;
+  GString *hex;
+
+  stream = g_file_read (file, NULL, &local_error);
+  if (stream == NULL
+      || !g_input_stream_read_all (G_INPUT_STREAM (stream), bytes, sizeof bytes, &n, NULL,
+                                   &local_error)
+      || n != sizeof bytes)
+    {
+      if (local_error == NULL)
+        g_set_error (&local_error, G_IO_ERROR, G_IO_ERROR_PARTIAL_INPUT,
+                     "%" G_GSIZE_FORMAT " bytes of %u", n, TOKEN_BYTES);
+      g_set_error (error, local_error->domain, local_error->code,
+                   "No access token could be made for the server (/dev/urandom: %s)",
+                   local_error->message);
+      return NULL;
+    }
+  hex = g_string_sized_new (2 * TOKEN_BYTES);
+  for (size_t i = 0; i < TOKEN_BYTES; i++)
+    g_string_append_printf (hex, "%02x", bytes[i]);
+  memset (bytes, 0, sizeof bytes);
+  return g_string_free (hex, FALSE);
+}
+
 static gpointer
 run_server_thread (gpointer data)
 {
@@ -63,10 +106,13 @@ run_server_thread (gpointer data)
   GMainContext *caller_context = g_task_get_context (task);
 
   g_main_context_push_thread_default (state->context);
-  state->store = charta_store_open (state->path, CHARTA_STORE_FLAGS_NONE, &state->error);
+  state->token = make_token (&state->error);
+  if (state->token != NULL)
+    state->store = charta_store_open (state->path, CHARTA_STORE_FLAGS_NONE, &state->error);
   if (state->store != NULL)
     {
       state->server = charta_server_new (state->store, CHARTA_SERVER_DEFAULT_BASE_PATH);
+      charta_server_set_bearer_token (state->server, state->token);
       if (charta_server_listen (state->server, "127.0.0.1:0", &state->error))
         state->base_url = charta_server_dup_base_url (state->server);
     }
@@ -120,6 +166,9 @@ charta_local_server_finalize (GObject *object)
   g_main_loop_unref (state->loop);
   g_main_context_unref (state->context);
   g_free (state->base_url);
+  if (state->token != NULL)
+    memset (state->token, 0, strlen (state->token));
+  g_free (state->token);
   g_clear_error (&state->error);
   g_free (state);
 
@@ -188,4 +237,12 @@ charta_local_server_get_base_url (ChartaLocalServer *self)
   g_return_val_if_fail (CHARTA_IS_LOCAL_SERVER (self), NULL);
 
   return self->state->base_url;
+}
+
+const char *
+charta_local_server_get_token (ChartaLocalServer *self)
+{
+  g_return_val_if_fail (CHARTA_IS_LOCAL_SERVER (self), NULL);
+
+  return self->state->token;
 }

@@ -7,8 +7,12 @@
  * ChartaClient at the base URL.  Both live on a thread of their own with its own main context,
  * so the GTK thread never opens, reads or routes anything itself.
  *
- * Only processes on this computer can connect.  (The endpoint has no access token yet: any
- * local user who finds the port can read the store while the app has it open.)
+ * Only processes on this computer can connect, and of those only the ones that hold the access
+ * token: each start makes a new one, 256 bits from /dev/urandom, which the server requires as
+ * "Authorization: Bearer <token>" on every request but GET [base]/metadata (a CORS preflight
+ * needs none either, but the server allows no origin).  The token stays in this process: the
+ * app hands it to its ChartaClient (charta_client_set_bearer_token()), and another local user
+ * who finds the port gets 401 for anything but the CapabilityStatement.
  */
 #pragma once
 
@@ -33,6 +37,9 @@ ChartaLocalServer *charta_local_server_start_finish (GAsyncResult         *resul
 const char        *charta_local_server_get_path     (ChartaLocalServer    *self);
 /* "http://127.0.0.1:PORT/fhir". */
 const char        *charta_local_server_get_base_url (ChartaLocalServer    *self);
+/* The access token the server requires (64 hex digits, new for each start): for
+ * charta_client_set_bearer_token().  Never to be logged or shown. */
+const char        *charta_local_server_get_token    (ChartaLocalServer    *self);
 
 /* Stops serving and closes the store; waits for the requests being answered (at most the
  * store's search time limit).  Also done when the object is finalized. */

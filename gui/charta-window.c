@@ -236,6 +236,10 @@ connect_client (ChartaWindow *self,
                 const char   *base_url)
 {
   self->opening_client = charta_client_new (base_url);
+  /* A store file's own endpoint: the token it made for us. */
+  if (self->opening_server != NULL)
+    charta_client_set_bearer_token (self->opening_client,
+                                    charta_local_server_get_token (self->opening_server));
   /* _summary=true: the CapabilityStatement without its long lists, where the server can. */
   charta_client_get_async (self->opening_client, "metadata?_summary=true",
                            self->open_cancellable, metadata_read, g_object_ref (self));

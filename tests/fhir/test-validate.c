@@ -812,6 +812,69 @@ test_many_errors (void)
   g_clear_error (&error);
 }
 
+/* Each error issue names its element in `expression`, a FHIRPath from the resource type down
+ * (what a server puts into OperationOutcome.issue.expression): the expected paths are read off
+ * each resource by hand, array positions counted from 0. */
+static void
+test_expressions (void)
+{
+  static const struct
+  {
+    const char *json;
+    const char *expressions;  /* of the error issues, in order, joined with spaces */
+  } cases[] = {
+    /* a string where a decimal (a JSON number) must be */
+    { "{\"resourceType\":\"Observation\",\"status\":\"final\",\"code\":{\"text\":\"x\"},"
+      "\"valueQuantity\":{\"value\":\"1.5\"}}",
+      "Observation.valueQuantity.value" },
+    /* the second given name of the first name is a number */
+    { "{\"resourceType\":\"Patient\",\"name\":[{\"given\":[\"A\",7]}]}",
+      "Patient.name[0].given[1]" },
+    /* an element HumanName lacks, in the second name */
+    { "{\"resourceType\":\"Patient\",\"name\":[{\"family\":\"X\"},{\"nickname\":\"Y\"}]}",
+      "Patient.name[1].nickname" },
+    /* a code outside a required binding, in the first contact (which has a name: pat-1 holds) */
+    { "{\"resourceType\":\"Patient\",\"contact\":[{\"name\":{\"family\":\"X\"},"
+      "\"gender\":\"boy\"}]}",
+      "Patient.contact[0].gender" },
+    /* a required element missing: Observation.status (1..1); code is there */
+    { "{\"resourceType\":\"Observation\",\"code\":{\"text\":\"x\"}}", "Observation.status" },
+    /* two problems, in document order */
+    { "{\"resourceType\":\"Patient\",\"active\":\"yes\",\"birthDate\":\"1970-02-30\"}",
+      "Patient.active Patient.birthDate" },
+    /* inside a Bundle: from the Bundle down through entry[1].resource */
+    { "{\"resourceType\":\"Bundle\",\"type\":\"collection\",\"entry\":["
+      "{\"resource\":{\"resourceType\":\"Patient\"}},"
+      "{\"resource\":{\"resourceType\":\"Patient\",\"gender\":\"boy\"}}]}",
+      "Bundle.entry[1].resource.gender" },
+  };
+
+  for (size_t i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      gboolean valid;
+      g_autoptr(ChartaOutcome) outcome = validate_text (cases[i].json, &valid);
+      g_autoptr(GString) found = g_string_new (NULL);
+
+      for (unsigned k = 0; k < charta_outcome_get_n_issues (outcome); k++)
+        {
+          const ChartaIssue *issue = charta_outcome_get_issue (outcome, k);
+
+          if (issue->severity != CHARTA_ISSUE_ERROR)
+            continue;
+          /* the message starts with the same path */
+          g_assert_nonnull (issue->expression);
+          g_assert_true (g_str_has_prefix (issue->diagnostics, issue->expression));
+          g_assert_cmpint (issue->diagnostics[strlen (issue->expression)], ==, ':');
+          if (found->len > 0)
+            g_string_append_c (found, ' ');
+          g_string_append (found, issue->expression);
+        }
+      g_test_message ("case %zu", i);
+      g_assert_false (valid);
+      g_assert_cmpstr (found->str, ==, cases[i].expressions);
+    }
+}
+
 /* The issues of @path as one string, for comparing two runs. */
 static char *
 issues_of_file (const char *path)
@@ -893,6 +956,7 @@ main (int    argc,
   g_test_add_func ("/charta/fhir/validate/invariants", test_invariants);
   g_test_add_func ("/charta/fhir/validate/warnings", test_warnings);
   g_test_add_func ("/charta/fhir/validate/many-errors", test_many_errors);
+  g_test_add_func ("/charta/fhir/validate/expressions", test_expressions);
   g_test_add_func ("/charta/fhir/validate/corpus-valid", test_corpus_valid);
   g_test_add_func ("/charta/fhir/validate/corpus-known-invalid", test_corpus_known_invalid);
   g_test_add_func ("/charta/fhir/validate/skipped-invariants", test_skipped_invariants);

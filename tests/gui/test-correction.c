@@ -173,8 +173,21 @@ typedef struct
 {
   GtkWidget *window;
   char *base_url;         /* the window's server */
+  char *token;            /* and its access token */
   SoupSession *session;   /* ours */
 } Fixture;
+
+/* The window server's access token on @message. */
+static void
+authorize (Fixture     *f,
+           SoupMessage *message)
+{
+  g_autofree char *value = g_strdup_printf ("Bearer %s", f->token);
+
+  g_assert_nonnull (f->token);
+  soup_message_headers_replace (soup_message_get_request_headers (message), "Authorization",
+                                value);
+}
 
 /* GET @path from the window's server with our own session; the JSON object it answers, and
  * its status in *status (when not NULL).  The server runs on its own thread, so a blocking
@@ -191,6 +204,7 @@ http_get (Fixture    *f,
   JsonNode *node;
 
   g_assert_nonnull (message);
+  authorize (f, message);
   soup_message_headers_replace (soup_message_get_request_headers (message), "Accept",
                                 "application/fhir+json");
   body = soup_session_send_and_read (f->session, message, NULL, &error);
@@ -220,6 +234,7 @@ http_put (Fixture    *f,
   g_autoptr(GBytes) body = NULL;
   g_autoptr(GError) error = NULL;
 
+  authorize (f, message);
   soup_message_set_request_body_from_bytes (message, "application/fhir+json", request);
   soup_message_headers_replace (soup_message_get_request_headers (message), "If-Match", etag);
   body = soup_session_send_and_read (f->session, message, NULL, &error);
@@ -307,6 +322,7 @@ fixture_tear_down (Fixture       *f,
     }
   g_clear_object (&f->session);
   g_free (f->base_url);
+  g_free (f->token);
   g_weak_ref_init (&weak, f->window);
   gtk_window_destroy (GTK_WINDOW (f->window));
   wait_for (window_gone, &weak, "the window to go");
@@ -373,6 +389,8 @@ open_chart_of (Fixture    *f,
   wait_for (browsing, f, "the demo store to open");
   f->base_url = g_strdup (charta_client_get_base_url (
                             charta_window_get_client (CHARTA_WINDOW (f->window))));
+  f->token = g_strdup (charta_client_get_bearer_token (
+                         charta_window_get_client (CHARTA_WINDOW (f->window))));
 
   patient = http_get (f, path, NULL);
   mrn = charta_fhir_find_mrn (json_node_get_object (patient));
@@ -927,6 +945,7 @@ http_get_text (Fixture    *f,
   g_autoptr(GBytes) body = NULL;
   g_autoptr(GError) error = NULL;
 
+  authorize (f, message);
   body = soup_session_send_and_read (f->session, message, NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (soup_message_get_status (message), ==, 200);
@@ -1408,6 +1427,185 @@ test_condition_entered_in_error (Fixture       *f,
                    "Entered in error: recorded in the wrong patient's chart");
 }
 
+/* ---- the chart as it was ------------------------------------------------------------------ */
+
+typedef struct
+{
+  GtkWidget *chart;
+  const char *reference;   /* the row that must be in the table */
+  const char *value;       /* and the value it must show */
+} TableWanted;
+
+/* The chart is complete and its table has a row for w->reference showing w->value. */
+static gboolean
+table_shows (gpointer data)
+{
+  TableWanted *w = data;
+  g_autoptr(GPtrArray) rows = NULL;
+
+  if (!chart_complete (w->chart))
+    return FALSE;
+  rows = observation_rows (w->chart);
+  for (unsigned i = 0; i < rows->len; i++)
+    if (g_strcmp0 (g_object_get_data (rows->pdata[i], "charta-reference"), w->reference) == 0)
+      {
+        g_autoptr(GPtrArray) texts = row_texts (rows->pdata[i]);
+
+        for (unsigned t = 0; t < texts->len; t++)
+          if (g_strcmp0 (texts->pdata[t], w->value) == 0)
+            return TRUE;
+      }
+  return FALSE;
+}
+
+static gboolean
+error_page_shown (gpointer data)
+{
+  return g_strcmp0 (gtk_stack_get_visible_child_name (GTK_STACK (need_id (data, "stack"))),
+                    "error") == 0;
+}
+
+/* Point-in-time: an observation of the patient's table is changed over HTTP after instant AT;
+ * the chart set to AT shows the value it had then, in a row that opens that version
+ * ("Observation/ID/_history/N", the version read before the change), under a bar saying so;
+ * "Back to Now" shows the new value again.  The popover refuses a time in the future and a
+ * time that is not one, and a date before the demo store was made gives "No Chart at That
+ * Time" (the patient had not been recorded), whose button goes back to now. */
+static void
+test_point_in_time (Fixture       *f,
+                    gconstpointer  data)
+{
+  g_autoptr(JsonNode) bundle = NULL;
+  g_autoptr(JsonNode) changed = NULL;
+  g_autoptr(GDateTime) at = NULL;
+  g_autoptr(GDateTime) tomorrow = NULL;
+  g_autoptr(GDateTime) long_ago = NULL;
+  g_autofree char *old_value = NULL;
+  g_autofree char *new_value = NULL;
+  g_autofree char *now_reference = NULL;
+  g_autofree char *at_reference = NULL;
+  g_autofree char *path = NULL;
+  JsonObject *observation = NULL;
+  JsonObject *quantity;
+  JsonArray *entries;
+  GtkWidget *chart;
+  GtkWidget *popover;
+  const char *id;
+  const char *version;
+
+  chart = open_chart_of (f, "pat-041");
+  /* A quantity among the 20 observations the table lists, newest first. */
+  bundle = http_get (f, "Observation?patient=pat-041&_sort=-date&_count=20", NULL);
+  entries = charta_json_get_array (json_node_get_object (bundle), "entry");
+  for (unsigned i = 0; entries != NULL && i < json_array_get_length (entries); i++)
+    {
+      JsonObject *resource = charta_json_get_object (json_array_get_object_element (entries, i),
+                                                     "resource");
+
+      if (charta_json_get_object (resource, "valueQuantity") != NULL)
+        {
+          observation = resource;
+          break;
+        }
+    }
+  g_assert_nonnull (observation);
+  id = charta_json_get_string (observation, "id");
+  version = charta_json_get_string (charta_json_get_object (observation, "meta"), "versionId");
+  quantity = charta_json_get_object (observation, "valueQuantity");
+  old_value = charta_fhir_text_quantity (quantity);
+  now_reference = g_strdup_printf ("Observation/%s", id);
+  at_reference = g_strdup_printf ("Observation/%s/_history/%s", id, version);
+
+  /* AT: after the version read above, before the change. */
+  g_usleep (2000);
+  at = g_date_time_new_now_utc ();
+  g_usleep (2000);
+  json_object_set_double_member (quantity, "value",
+                                 json_object_get_double_member (quantity, "value") + 7);
+  json_object_remove_member (observation, "text");
+  new_value = charta_fhir_text_quantity (quantity);
+  g_assert_cmpstr (new_value, !=, old_value);
+  changed = json_node_new (JSON_NODE_OBJECT);
+  json_node_set_object (changed, observation);
+  path = g_strdup_printf ("Observation/%s", id);
+  g_assert_cmpuint (http_put (f, path, changed, version), ==, 200);
+
+  charta_chart_view_reload (CHARTA_CHART_VIEW (chart));
+  {
+    TableWanted wanted = { chart, now_reference, new_value };
+
+    wait_for (table_shows, &wanted, "the table to show the new value");
+  }
+  g_assert_false (gtk_widget_get_visible (need_id (chart, "as_of_bar")));
+
+  charta_chart_view_set_at (CHARTA_CHART_VIEW (chart), at);
+  {
+    TableWanted wanted = { chart, at_reference, old_value };
+
+    wait_for (table_shows, &wanted, "the table to show the value as it was");
+  }
+  g_assert_true (gtk_widget_get_visible (need_id (chart, "as_of_bar")));
+  charta_test_assert_contains (label_text (chart, "as_of_label"), "The chart as it was on");
+
+  press (need_id (chart, "as_of_back"));
+  {
+    TableWanted wanted = { chart, now_reference, new_value };
+
+    wait_for (table_shows, &wanted, "the table to show the new value again");
+  }
+  g_assert_null (charta_chart_view_get_at (CHARTA_CHART_VIEW (chart)));
+  g_assert_false (gtk_widget_get_visible (need_id (chart, "as_of_bar")));
+
+  /* The popover: tomorrow is refused, so is a time that is not one. */
+  popover = need_id (chart, "as_of_popover");
+  gtk_popover_popup (GTK_POPOVER (popover));
+  wait_for (is_mapped, popover, "the popover");
+  tomorrow = g_date_time_add_days (at, 1);
+  {
+    g_autoptr(GDateTime) local = g_date_time_to_local (tomorrow);
+
+    gtk_calendar_select_day (GTK_CALENDAR (need_id (chart, "as_of_calendar")), local);
+  }
+  gtk_editable_set_text (GTK_EDITABLE (need_id (chart, "as_of_time")), "00:00");
+  g_assert_true (gtk_widget_get_visible (need_id (chart, "as_of_error")));
+  charta_test_assert_contains (label_text (chart, "as_of_error"), "in the future");
+  g_assert_false (sensitive (chart, "as_of_show"));
+  long_ago = g_date_time_new_local (2001, 2, 3, 0, 0, 0);
+  gtk_calendar_select_day (GTK_CALENDAR (need_id (chart, "as_of_calendar")), long_ago);
+  gtk_editable_set_text (GTK_EDITABLE (need_id (chart, "as_of_time")), "25:00");
+  g_assert_true (gtk_widget_get_visible (need_id (chart, "as_of_error")));
+  charta_test_assert_contains (label_text (chart, "as_of_error"), "hours and minutes");
+  g_assert_false (sensitive (chart, "as_of_show"));
+  gtk_editable_set_text (GTK_EDITABLE (need_id (chart, "as_of_time")), "09:30");
+  g_assert_false (gtk_widget_get_visible (need_id (chart, "as_of_error")));
+
+  /* 2001: before the demo store was made. */
+  press (need_id (chart, "as_of_show"));
+  wait_for (error_page_shown, chart, "the chart to say there was none then");
+  {
+    GDateTime *chosen = charta_chart_view_get_at (CHARTA_CHART_VIEW (chart));
+    g_autoptr(GDateTime) local = g_date_time_to_local (chosen);
+
+    g_assert_cmpint (g_date_time_get_year (local), ==, 2001);
+    g_assert_cmpint (g_date_time_get_month (local), ==, 2);
+    g_assert_cmpint (g_date_time_get_day_of_month (local), ==, 3);
+    g_assert_cmpint (g_date_time_get_hour (local), ==, 9);
+    g_assert_cmpint (g_date_time_get_minute (local), ==, 30);
+  }
+  g_assert_cmpstr (adw_status_page_get_title (ADW_STATUS_PAGE (need_id (chart, "error_page"))),
+                   ==, "No Chart at That Time");
+  charta_test_assert_contains (adw_status_page_get_description (
+                                 ADW_STATUS_PAGE (need_id (chart, "error_page"))),
+                               "had not been recorded yet on 2001-02-03 at 09:30");
+  press (need_id (chart, "retry_button"));
+  {
+    TableWanted wanted = { chart, now_reference, new_value };
+
+    wait_for (table_shows, &wanted, "the chart as it is now");
+  }
+  g_assert_null (charta_chart_view_get_at (CHARTA_CHART_VIEW (chart)));
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1445,6 +1643,8 @@ main (int   argc,
               fixture_tear_down);
   g_test_add ("/charta/gui/correction/entered-in-error", Fixture, NULL, fixture_set_up,
               test_entered_in_error, fixture_tear_down);
+  g_test_add ("/charta/gui/correction/point-in-time", Fixture, NULL, fixture_set_up,
+              test_point_in_time, fixture_tear_down);
   g_test_add ("/charta/gui/correction/condition-entered-in-error", Fixture, NULL,
               fixture_set_up, test_condition_entered_in_error, fixture_tear_down);
 

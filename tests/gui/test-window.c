@@ -348,6 +348,7 @@ open_demo (Fixture *f)
   g_assert_cmpstr (charta_window_get_location (CHARTA_WINDOW (f->window)), ==, demo_path);
   window_client = charta_window_get_client (CHARTA_WINDOW (f->window));
   f->client = charta_client_new (charta_client_get_base_url (window_client));
+  charta_client_set_bearer_token (f->client, charta_client_get_bearer_token (window_client));
 }
 
 /* The finder's results are those of the search just typed when there are as many as the
@@ -587,6 +588,8 @@ test_encounter_timeline (Fixture       *f,
   charta_window_open (CHARTA_WINDOW (f->window), demo_path, "pat-030");
   wait_for (browsing, f, "the demo store to open");
   f->client = charta_client_new (charta_client_get_base_url (
+    charta_window_get_client (CHARTA_WINDOW (f->window))));
+  charta_client_set_bearer_token (f->client, charta_client_get_bearer_token (
     charta_window_get_client (CHARTA_WINDOW (f->window))));
   expect_patient (f->client, "pat-030", &e);
   chart = need_id (f->window, "chart_view");
