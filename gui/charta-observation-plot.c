@@ -897,12 +897,27 @@ value_scale (ChartaPlotData *data,
     low = MIN (low, data->low), high = MAX (high, data->low);
   if (isfinite (data->high))
     low = MIN (low, data->high), high = MAX (high, data->high);
-  if (high == low)
+  /* At least a tenth of the values' size from bottom to top: a height of 168.6 to 169.0 cm
+   * is one height measured seven times, not a curve. */
+  if (high >= low)
     {
-      double pad = low == 0 ? 1 : fabs (low) * 0.1;
+      double size = MAX (fabs (low), fabs (high));
+      double min_span = size == 0 ? 2 : size * 0.1;
 
-      low -= pad;
-      high += pad;
+      if (high - low < min_span)
+        {
+          double middle = low / 2 + high / 2;
+          gboolean positive = low >= 0;
+
+          low = middle - min_span / 2;
+          high = middle + min_span / 2;
+          /* Positive values keep a positive scale. */
+          if (positive && low < 0)
+            {
+              high -= low;
+              low = 0;
+            }
+        }
     }
   if (!(high > low))
     {

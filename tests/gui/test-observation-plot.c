@@ -696,12 +696,42 @@ test_draw_degenerate (void)
     }
   cairo_surface_destroy (surface);
 
-  /* A single 0: padded by 1 either way. */
+  /* A single 0: the scale stays positive (0 to 2), so the point sits at the bottom, below the
+   * middle of the 180-pixel surface. */
   surface = draw (plot_at (zero, 0), 300, 180);
   zero_clusters = find_clusters (surface, &test_accent);
   g_assert_cmpuint (zero_clusters->len, ==, 1);
-  g_assert_cmpfloat (g_array_index (zero_clusters, Cluster, 0).y, >, 60);
-  g_assert_cmpfloat (g_array_index (zero_clusters, Cluster, 0).y, <, 120);
+  g_assert_cmpfloat (g_array_index (zero_clusters, Cluster, 0).y, >, 120);
+  g_assert_cmpfloat (g_array_index (zero_clusters, Cluster, 0).y, <, 180);
+  cairo_surface_destroy (surface);
+}
+
+/* Values close together for their size are not blown up to the plot's height: 168.6 and
+ * 169.0 cm (a height measured twice) span at least 16.9 (a tenth of 169), so the two markers
+ * lie less than a sixth of the 180-pixel surface apart vertically, while 10 and 20 kg (a
+ * real change) lie more than a third apart. */
+static void
+test_draw_small_changes (void)
+{
+  g_autoptr(GPtrArray) close = group (observations (weight ("h1", "2020-01-01", "168.6"),
+                                                    weight ("h2", "2021-01-01", "169.0"),
+                                                    NULL));
+  g_autoptr(GPtrArray) apart = group (observations (weight ("w1", "2020-01-01", "10"),
+                                                    weight ("w2", "2021-01-01", "20"), NULL));
+  cairo_surface_t *surface = draw (plot_at (close, 0), 300, 180);
+  g_autoptr(GArray) clusters = find_clusters (surface, &test_accent);
+  g_autoptr(GArray) apart_clusters = NULL;
+
+  g_assert_cmpuint (clusters->len, ==, 2);
+  g_assert_cmpfloat (fabs (g_array_index (clusters, Cluster, 0).y
+                           - g_array_index (clusters, Cluster, 1).y), <, 180.0 / 6);
+  cairo_surface_destroy (surface);
+
+  surface = draw (plot_at (apart, 0), 300, 180);
+  apart_clusters = find_clusters (surface, &test_accent);
+  g_assert_cmpuint (apart_clusters->len, ==, 2);
+  g_assert_cmpfloat (fabs (g_array_index (apart_clusters, Cluster, 0).y
+                           - g_array_index (apart_clusters, Cluster, 1).y), >, 180.0 / 3);
   cairo_surface_destroy (surface);
 }
 
@@ -746,7 +776,7 @@ test_draw_tiny (void)
 }
 
 /* Huge spans: years 1 to 9999 and values from −10¹² to 10¹²; small differences on a huge
- * scale: 1000000 and 1000000.001 (values 10⁶ apart in the 9th digit).  Every marker is
+ * scale: 1000000 and 1000000.001 (apart in the 13th digit).  Every marker is
  * drawn, inside the surface, and cairo reports no error (a NaN would put the context in an
  * error state or a marker nowhere). */
 static void
@@ -771,9 +801,11 @@ test_draw_huge (void)
 
   surface = draw (plot_at (close, 0), 400, 240);
   close_clusters = find_clusters (surface, &test_accent);
+  /* A difference of 10⁻⁹ of the values' size is no change to see: the scale spans at least a
+   * tenth of the values (100,000 here), so both markers sit at one height. */
   g_assert_cmpuint (close_clusters->len, ==, 2);
-  g_assert_cmpfloat (g_array_index (close_clusters, Cluster, 0).y, >,
-                     g_array_index (close_clusters, Cluster, 1).y);
+  g_assert_cmpfloat (fabs (g_array_index (close_clusters, Cluster, 0).y
+                           - g_array_index (close_clusters, Cluster, 1).y), <=, 1);
   cairo_surface_destroy (surface);
 }
 
@@ -1238,6 +1270,7 @@ main (int   argc,
   g_test_add_func ("/charta/gui/observation-plot/draw-orientation", test_draw_orientation);
   g_test_add_func ("/charta/gui/observation-plot/draw-out-of-range", test_draw_out_of_range);
   g_test_add_func ("/charta/gui/observation-plot/draw-degenerate", test_draw_degenerate);
+  g_test_add_func ("/charta/gui/observation-plot/draw-small-changes", test_draw_small_changes);
   g_test_add_func ("/charta/gui/observation-plot/draw-tiny", test_draw_tiny);
   g_test_add_func ("/charta/gui/observation-plot/draw-huge", test_draw_huge);
   g_test_add_func ("/charta/gui/observation-plot/draw-lines", test_draw_lines);
