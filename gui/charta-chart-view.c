@@ -392,8 +392,20 @@ new_row (const char *title,
 
   adw_preferences_row_set_use_markup (ADW_PREFERENCES_ROW (row), FALSE);
   adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), title);
+  /* A line for the title, two for the subtitle, the rest ellipsized (and in the tooltip, and
+   * in the record the row opens): rows that wrap freely are measured again for every width
+   * offered, which made a long chart slow to lay out. */
+  adw_action_row_set_title_lines (ADW_ACTION_ROW (row), 1);
+  adw_action_row_set_subtitle_lines (ADW_ACTION_ROW (row), 2);
   if (subtitle != NULL)
-    adw_action_row_set_subtitle (ADW_ACTION_ROW (row), subtitle);
+    {
+      g_autofree char *tooltip = g_strdup_printf ("%s\n%s", title, subtitle);
+
+      adw_action_row_set_subtitle (ADW_ACTION_ROW (row), subtitle);
+      gtk_widget_set_tooltip_text (row, tooltip);
+    }
+  else
+    gtk_widget_set_tooltip_text (row, title);
   return row;
 }
 
@@ -445,8 +457,13 @@ cell_label (ChartaChartView *self,
   GtkWidget *label = gtk_label_new (text);
 
   gtk_label_set_xalign (GTK_LABEL (label), 0);
-  gtk_label_set_wrap (GTK_LABEL (label), TRUE);
-  gtk_label_set_wrap_mode (GTK_LABEL (label), PANGO_WRAP_WORD_CHAR);
+  /* Only the observation's name, the one long text, wraps: a wrapping label is measured for
+   * every width its row is offered, and a table of them made the chart slow to lay out. */
+  if (column == 1)
+    {
+      gtk_label_set_wrap (GTK_LABEL (label), TRUE);
+      gtk_label_set_wrap_mode (GTK_LABEL (label), PANGO_WRAP_WORD_CHAR);
+    }
   gtk_widget_add_css_class (label, "cell");
   gtk_size_group_add_widget (self->columns[column], label);
   return label;
@@ -1100,6 +1117,9 @@ section_error_row (ChartaChartView *self,
   g_autofree char *title = g_strdup_printf ("Could not read the %s", section_info[kind].noun);
   GtkWidget *row = new_row (title, message);
   GtkWidget *icon = gtk_image_new_from_icon_name ("dialog-warning-symbolic");
+
+  /* What went wrong is read in full. */
+  adw_action_row_set_subtitle_lines (ADW_ACTION_ROW (row), 0);
   GtkWidget *retry = gtk_button_new_with_label ("Try Again");
 
   gtk_widget_add_css_class (icon, "warning");
