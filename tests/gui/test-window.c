@@ -940,6 +940,63 @@ test_command_line (void)
   g_assert_cmpint (run_desktop (help, &err3), ==, 0);
 }
 
+/* `--timings` (what bench-desktop runs): on the demo store with --patient and --search it
+ * prints chart-complete-ms and search-complete-ms, each a positive number of milliseconds,
+ * and exits 0 by itself; an unknown patient exits 1 with a sentence; without --patient or
+ * --search it is a mistake on the command line (2). */
+static void
+test_timings (void)
+{
+  const char *desktop = g_getenv ("CHARTA_DESKTOP");
+  const char *argv[] = { desktop, "--timings", "--patient", "pat-030", "--search", "Chen",
+                         demo_path, NULL };
+  const char *unknown[] = { "--timings", "--patient", "no-such-patient", demo_path, NULL };
+  const char *alone[] = { "--timings", demo_path, NULL };
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+  g_autofree char *err2 = NULL;
+  g_autofree char *err3 = NULL;
+  g_autoptr(GError) error = NULL;
+  g_auto(GStrv) lines = NULL;
+  gboolean chart = FALSE;
+  gboolean search = FALSE;
+  int status = -1;
+
+  g_assert_nonnull (desktop);
+  g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, &err, &status,
+                &error);
+  g_assert_no_error (error);
+  g_assert_true (WIFEXITED (status));
+  g_assert_cmpint (WEXITSTATUS (status), ==, 0);
+  lines = g_strsplit (out, "\n", -1);
+  for (unsigned i = 0; lines[i] != NULL; i++)
+    {
+      g_auto(GStrv) words = g_strsplit (lines[i], " ", -1);
+      double ms;
+
+      if (g_strv_length (words) != 2)
+        continue;
+      ms = g_ascii_strtod (words[1], NULL);
+      if (g_str_equal (words[0], "chart-complete-ms"))
+        {
+          g_assert_cmpfloat (ms, >, 0);
+          chart = TRUE;
+        }
+      else if (g_str_equal (words[0], "search-complete-ms"))
+        {
+          g_assert_cmpfloat (ms, >, 0);
+          search = TRUE;
+        }
+    }
+  g_assert_true (chart);
+  g_assert_true (search);
+
+  g_assert_cmpint (run_desktop (unknown, &err2), ==, 1);
+  g_assert_cmpuint (strlen (err2), >, 0);
+  g_assert_cmpint (run_desktop (alone, &err3), ==, 2);
+  charta_test_assert_contains (err3, "--timings");
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -963,6 +1020,7 @@ main (int   argc,
   g_assert_no_error (error);
 
   g_test_add_func ("/charta/gui/window/command-line", test_command_line);
+  g_test_add_func ("/charta/gui/window/timings", test_timings);
   g_test_add ("/charta/gui/window/duplicates-and-chart", Fixture, NULL, fixture_set_up,
               test_duplicates_and_chart, fixture_tear_down);
   g_test_add ("/charta/gui/window/encounter-timeline", Fixture, NULL, fixture_set_up,
