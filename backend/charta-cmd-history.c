@@ -9,7 +9,9 @@
  *
  * where agent, activity and reason come from the Provenance that targets that exact version
  * (charta_store_list_provenance()); a version without Provenance says so (Provenance and
- * AuditEvent versions have none by design).  With --json a FHIR history Bundle is printed
+ * AuditEvent versions have none by design).  --at DATE lists, as FHIR's _at, the versions
+ * that were current at some instant of DATE's range by its precision (a day, a second, a
+ * microsecond…), deletions included.  With --json a FHIR history Bundle is printed
  * instead (type "history", each entry with its resource, request and response), indented on a
  * terminal; the compact form is streamed entry by entry, the indented one is built whole and
  * written as canonical JSON.
@@ -24,6 +26,7 @@
 
 #include "charta-cmd-util.h"
 #include "charta-cmds.h"
+#include "charta-datetime-private.h"
 
 #define PAGE_SIZE 200
 
@@ -177,6 +180,28 @@ print_line (Listing            *listing,
   return TRUE;
 }
 
+/* --at: the range of instants (µs, inclusive) @text covers at its precision, as the server's
+ * _at ("2024-05-01" the whole day); no zone reads as UTC. */
+static gboolean
+parse_at_range (const char  *text,
+                int64_t     *low,
+                int64_t     *high,
+                GError     **error)
+{
+  ChartaDateTime dt;
+
+  if (charta_datetime_check (text, CHARTA_DATETIME_DATETIME, CHARTA_DATETIME_PARTIAL, &dt)
+      != NULL || !dt.has_date)
+    {
+      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                   "--at: '%s' is not a date or an instant (e.g. 2024-05-01 or "
+                   "2024-05-01T10:00:00Z)", text);
+      return FALSE;
+    }
+  charta_datetime_range (&dt, low, high);
+  return TRUE;
+}
+
 /* Appends one history Bundle entry (compact JSON) to @s. */
 static void
 append_json_entry (GString            *s,
@@ -196,26 +221,23 @@ append_json_entry (GString            *s,
   if (last_updated == NULL)
     last_updated = when;
   /* types and ids are checked FHIR names: nothing in them needs escaping */
-  switch (entry->method)
+  /* the request as asked (a PUT that created the resource is a PUT), the response as done */
+  if (entry->method == CHARTA_METHOD_DELETE)
+    g_string_append_printf (s, "\"request\":{\"method\":\"DELETE\",\"url\":\"%s/%s\"},"
+                            "\"response\":{\"status\":\"204 No Content\",",
+                            entry->type, entry->id);
+  else
     {
-    case CHARTA_METHOD_CREATE:
-      g_string_append_printf (s, "\"request\":{\"method\":\"POST\",\"url\":\"%s\"},"
-                              "\"response\":{\"status\":\"201 Created\","
+      if (entry->request == CHARTA_METHOD_CREATE)
+        g_string_append_printf (s, "\"request\":{\"method\":\"POST\",\"url\":\"%s\"},",
+                                entry->type);
+      else
+        g_string_append_printf (s, "\"request\":{\"method\":\"PUT\",\"url\":\"%s/%s\"},",
+                                entry->type, entry->id);
+      g_string_append_printf (s, "\"response\":{\"status\":\"%s\","
                               "\"location\":\"%s/%s/_history/%" G_GINT64_FORMAT "\",",
-                              entry->type, entry->type, entry->id, entry->version);
-      break;
-    case CHARTA_METHOD_UPDATE:
-      g_string_append_printf (s, "\"request\":{\"method\":\"PUT\",\"url\":\"%s/%s\"},"
-                              "\"response\":{\"status\":\"200 OK\","
-                              "\"location\":\"%s/%s/_history/%" G_GINT64_FORMAT "\",",
-                              entry->type, entry->id, entry->type, entry->id, entry->version);
-      break;
-    case CHARTA_METHOD_DELETE:
-    default:
-      g_string_append_printf (s, "\"request\":{\"method\":\"DELETE\",\"url\":\"%s/%s\"},"
-                              "\"response\":{\"status\":\"204 No Content\",",
-                              entry->type, entry->id);
-      break;
+                              entry->method == CHARTA_METHOD_CREATE ? "201 Created" : "200 OK",
+                              entry->type, entry->id, entry->version);
     }
   g_string_append_printf (s, "\"etag\":\"W/\\\"%" G_GINT64_FORMAT "\\\"\","
                           "\"lastModified\":\"%s\"}}", entry->version, last_updated);
@@ -296,7 +318,7 @@ charta_cmd_history (int    argc,
     { "since", 0, 0, G_OPTION_ARG_STRING, &opt_since,
       "Only versions made at or after DATE", "DATE" },
     { "at", 0, 0, G_OPTION_ARG_STRING, &opt_at,
-      "Only versions that were current at DATE", "DATE" },
+      "Only versions that were current at some time of DATE (a day, a second…)", "DATE" },
     { "limit", 'n', 0, G_OPTION_ARG_INT, &opt_limit, "At most N versions", "N" },
     { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &args, NULL,
       "STORE [Type[/id]]" },
@@ -333,7 +355,7 @@ charta_cmd_history (int    argc,
       return CHARTA_EXIT_USAGE;
     }
   if ((opt_since != NULL && !charta_cmd_parse_instant (opt_since, &options.since, &error))
-      || (opt_at != NULL && !charta_cmd_parse_instant (opt_at, &options.at, &error)))
+      || (opt_at != NULL && !parse_at_range (opt_at, &options.at, &options.at_high, &error)))
     {
       fprintf (stderr, "charta history: %s\n", error->message);
       return CHARTA_EXIT_USAGE;
@@ -420,7 +442,7 @@ charta_cmd_history (int    argc,
         charta_cmd_print_error (args[0], error);
       return CHARTA_EXIT_INVALID;
     }
-  if (id != NULL && listing.n_printed == 0 && options.since == 0 && options.at == 0)
+  if (id != NULL && listing.n_printed == 0 && opt_since == NULL && opt_at == NULL)
     {
       fprintf (stderr, "%s/%s: not found\n", type, id);
       return CHARTA_EXIT_INVALID;

@@ -3583,15 +3583,21 @@ do_search (ChartaServerRequest *req,
 
 /* ---- history ------------------------------------------------------------------------------ */
 
+/* The range of instants (µs, inclusive) that the date or dateTime @text of the parameter
+ * @name covers at its precision: "2026-11-22" is that whole day, "…T07:14:03Z" that second,
+ * "…T07:14:03.123456Z" that microsecond (search.html, "date").  _since wants its start; _at
+ * all of it (http.html#history: versions current at some point of the period).  @high may be
+ * NULL. */
 static gboolean
 parse_history_instant (const char  *name,
                        const char  *text,
-                       int64_t     *usec,
+                       int64_t     *low,
+                       int64_t     *high,
                        GError     **error)
 {
   ChartaDateTime dt;
   g_autoptr(GError) local_error = NULL;
-  int64_t high;
+  int64_t end;
 
   if (!charta_datetime_parse (text, CHARTA_DATETIME_DATETIME, CHARTA_DATETIME_STRICT, &dt,
                               &local_error))
@@ -3600,7 +3606,9 @@ parse_history_instant (const char  *name,
                    local_error->message);
       return FALSE;
     }
-  charta_datetime_range (&dt, usec, &high);
+  charta_datetime_range (&dt, low, &end);
+  if (high != NULL)
+    *high = end;
   return TRUE;
 }
 
@@ -3655,7 +3663,8 @@ append_history_entry (GString            *out,
   g_autoptr(GDateTime) when = g_date_time_new_from_unix_utc (entry->last_updated
                                                              / G_USEC_PER_SEC);
   g_autoptr(GDateTime) exact = g_date_time_add (when, entry->last_updated % G_USEC_PER_SEC);
-  g_autofree char *instant = g_date_time_format_iso8601 (exact);
+  /* all six digits, as meta.lastUpdated: _at=lastModified is then that one microsecond */
+  g_autofree char *instant = g_date_time_format (exact, "%Y-%m-%dT%H:%M:%S.%fZ");
 
   /* types and ids are checked FHIR names: nothing in them needs escaping */
   g_string_append (out, "{\"fullUrl\":");
@@ -3671,22 +3680,23 @@ append_history_entry (GString            *out,
 
       g_string_append_printf (out, ",\"resource\":%s", json);
     }
-  switch (entry->method)
+  /* The request is what was asked (a PUT that created the resource is a PUT of Type/id),
+   * the response what it did. */
+  if (entry->method == CHARTA_METHOD_DELETE)
+    g_string_append_printf (out, ",\"request\":{\"method\":\"DELETE\",\"url\":\"%s/%s\"},"
+                            "\"response\":{\"status\":\"204 No Content\",",
+                            entry->type, entry->id);
+  else
     {
-    case CHARTA_METHOD_CREATE:
-      g_string_append_printf (out, ",\"request\":{\"method\":\"POST\",\"url\":\"%s\"},"
-                              "\"response\":{\"status\":\"201 Created\",", entry->type);
-      break;
-    case CHARTA_METHOD_UPDATE:
-      g_string_append_printf (out, ",\"request\":{\"method\":\"PUT\",\"url\":\"%s/%s\"},"
-                              "\"response\":{\"status\":\"200 OK\",", entry->type, entry->id);
-      break;
-    case CHARTA_METHOD_DELETE:
-    default:
-      g_string_append_printf (out, ",\"request\":{\"method\":\"DELETE\",\"url\":\"%s/%s\"},"
-                              "\"response\":{\"status\":\"204 No Content\",",
-                              entry->type, entry->id);
-      break;
+      if (entry->request == CHARTA_METHOD_CREATE)
+        g_string_append_printf (out, ",\"request\":{\"method\":\"POST\",\"url\":\"%s\"},",
+                                entry->type);
+      else
+        g_string_append_printf (out, ",\"request\":{\"method\":\"PUT\","
+                                "\"url\":\"%s/%s\"},", entry->type, entry->id);
+      g_string_append (out, entry->method == CHARTA_METHOD_CREATE
+                            ? "\"response\":{\"status\":\"201 Created\","
+                            : "\"response\":{\"status\":\"200 OK\",");
     }
   g_string_append_printf (out, "\"etag\":\"W/\\\"%" G_GINT64_FORMAT "\\\"\","
                           "\"lastModified\":\"%s\"}}", entry->version, instant);
@@ -3709,8 +3719,9 @@ do_history (ChartaServerRequest *req,
   g_autoptr(GBytes) body = NULL;
   GString *out;
 
-  if ((since != NULL && !parse_history_instant ("_since", since, &options.since, &error))
-      || (at != NULL && !parse_history_instant ("_at", at, &options.at, &error)))
+  if ((since != NULL && !parse_history_instant ("_since", since, &options.since, NULL, &error))
+      || (at != NULL
+          && !parse_history_instant ("_at", at, &options.at, &options.at_high, &error)))
     {
       charta_server_request_respond_error (req, error);
       return;

@@ -98,6 +98,7 @@ typedef struct
                                  * first version: nothing to update in it */
   int64_t       version;
   ChartaMethod  method;
+  ChartaMethod  request;        /* what the write asked for (ChartaHistoryEntry.request) */
   int64_t       last_updated;   /* µs */
   const char   *body;           /* NULL for a tombstone */
   size_t        body_length;
@@ -140,16 +141,19 @@ typedef struct
   ChartaMethod  method;
   int64_t       last_updated;
   GBytes       *body;           /* NULL for a tombstone */
+  ChartaMethod  request;        /* as recorded, or what @method implies for older rows */
 } ChartaDbHistoryRow;
 
 void        charta_db_history_row_free   (ChartaDbHistoryRow *row);
 
-/* Versions with seq < @before_seq (0: no bound), newest first, at most @limit. */
+/* Versions with seq < @before_seq (0: no bound), newest first, at most @limit; @since and
+ * the _at range [@at, @at_high] as ChartaHistoryOptions (@at and @at_high both 0: no _at). */
 GPtrArray  *charta_db_history            (ChartaDb          *db,
                                           const char        *type,
                                           const char        *id,
                                           int64_t            since,
                                           int64_t            at,
+                                          int64_t            at_high,
                                           int64_t            before_seq,
                                           unsigned           limit,
                                           GError           **error);

@@ -62,7 +62,7 @@ typedef enum
   STMT_INDEX_INSERT,
   STMT_INDEX_DELETE = STMT_INDEX_INSERT + 8,
   STMT_INDEX_SELECT = STMT_INDEX_DELETE + 8,
-  /* history: 3 scopes × since × at */
+  /* history: 3 scopes × since × _at */
   STMT_HISTORY = STMT_INDEX_SELECT + 8,
   N_STMTS = STMT_HISTORY + 12,
 } StmtId;
@@ -87,8 +87,8 @@ static const char *const stmt_sql[STMT_INDEX_INSERT] = {
     "INSERT INTO resource (tid, id, version, deleted) VALUES (?1, ?2, ?3, ?4)",
   [STMT_RESOURCE_UPDATE] = "UPDATE resource SET version = ?2, deleted = ?3 WHERE rid = ?1",
   [STMT_VERSION_INSERT] =
-    "INSERT INTO version (rid, tid, version, method, last_updated, body, provenance)"
-    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    "INSERT INTO version (rid, tid, version, method, last_updated, body, provenance, request)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
   [STMT_READ_CURRENT] =
     "SELECT r.version, r.deleted, v.body FROM rtype t"
     " JOIN resource r ON r.tid = t.tid"
@@ -266,13 +266,19 @@ charta_db_get_handle (ChartaDb *db)
 
 /* --- statements ---------------------------------------------------------------------------- */
 
+/* The history statement of @key (scope * 4 + since + 2 * _at).  Parameters: ?1 the cursor's
+ * seq, ?2 type, ?3 id, ?4 since, ?5 and ?7 the _at range [low, high], ?6 the limit.  A version
+ * is in the _at range when it was current at some instant of it: made at or before high, and
+ * not superseded at or before low (its next version, if any, came after low).  The request
+ * of a version written before 0004 is what its method implies (0 create: POST). */
 static char *
 history_sql (unsigned key)
 {
   unsigned scope = key / 4;  /* 0 store, 1 type, 2 resource */
   gboolean since = (key & 1) != 0, at = (key & 2) != 0;
   GString *sql = g_string_new (
-    "SELECT v.seq, t.name, r.id, v.version, v.method, v.last_updated, v.body"
+    "SELECT v.seq, t.name, r.id, v.version, v.method, v.last_updated, v.body,"
+    " coalesce (v.request, v.method)"
     " FROM version v JOIN resource r ON r.rid = v.rid JOIN rtype t ON t.tid = v.tid"
     " WHERE v.seq < ?1");
 
@@ -284,7 +290,7 @@ history_sql (unsigned key)
   if (since)
     g_string_append (sql, " AND v.last_updated >= ?4");
   if (at)
-    g_string_append (sql, " AND v.last_updated <= ?5 AND NOT EXISTS (SELECT 1 FROM version n"
+    g_string_append (sql, " AND v.last_updated <= ?7 AND NOT EXISTS (SELECT 1 FROM version n"
                           " WHERE n.rid = v.rid AND n.version = v.version + 1"
                           " AND n.last_updated <= ?5)");
   g_string_append (sql, " ORDER BY v.seq DESC LIMIT ?6");
@@ -1810,6 +1816,7 @@ charta_db_put_version (ChartaDb         *db,
       sqlite3_bind_int64 (stmt, 7, v->provenance_rid);
     else
       sqlite3_bind_null (stmt, 7);
+    sqlite3_bind_int (stmt, 8, (int) v->request);
     if (!run_stmt (db, stmt, "adding a version", error))
       return FALSE;
   }
@@ -1944,12 +1951,13 @@ charta_db_history (ChartaDb    *db,
                    const char  *id,
                    int64_t      since,
                    int64_t      at,
+                   int64_t      at_high,
                    int64_t      before_seq,
                    unsigned     limit,
                    GError     **error)
 {
   unsigned scope = id != NULL ? 2 : type != NULL ? 1 : 0;
-  unsigned key = scope * 4 + (since > 0 ? 1 : 0) + (at > 0 ? 2 : 0);
+  unsigned key = scope * 4 + (since > 0 ? 1 : 0) + (at != 0 || at_high != 0 ? 2 : 0);
   g_autoptr(ChartaStmt) stmt = get_stmt (db, STMT_HISTORY + key, error);
   g_autoptr(GPtrArray) rows = NULL;
   int n_params, rc;
@@ -1967,6 +1975,8 @@ charta_db_history (ChartaDb    *db,
   if (n_params >= 5)
     sqlite3_bind_int64 (stmt, 5, at);
   sqlite3_bind_int64 (stmt, 6, limit);
+  if (n_params >= 7)
+    sqlite3_bind_int64 (stmt, 7, MAX (at, at_high));
 
   rows = g_ptr_array_new_with_free_func ((GDestroyNotify) charta_db_history_row_free);
   while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
@@ -1980,6 +1990,7 @@ charta_db_history (ChartaDb    *db,
       row->method = (ChartaMethod) sqlite3_column_int (stmt, 4);
       row->last_updated = sqlite3_column_int64 (stmt, 5);
       row->body = column_bytes (stmt, 6);
+      row->request = (ChartaMethod) sqlite3_column_int (stmt, 7);
       g_ptr_array_add (rows, row);
     }
   if (rc != SQLITE_DONE)
@@ -2342,6 +2353,16 @@ check_versions (ChartaDb       *db,
                     " WHERE r.deleted != (v.body IS NULL)",
                     "%s: version %" G_GINT64_FORMAT " disagrees with the resource's deleted "
                     "flag (%" G_GINT64_FORMAT ")", error))
+    return FALSE;
+  /* The request a version records (0004) fits what it did: a create request (0) only
+   * creates, a delete (2) is exactly a delete request; NULL (before 0004) fits anything. */
+  if (!check_query (db, outcome,
+                    "SELECT t.name, r.id, v.version, v.request FROM version v"
+                    " JOIN resource r ON r.rid = v.rid JOIN rtype t ON t.tid = v.tid"
+                    " WHERE v.request IS NOT NULL AND (v.request NOT IN (0, 1, 2)"
+                    " OR (v.request = 0 AND v.method != 0) OR ((v.request = 2) != (v.method = 2)))",
+                    "%s: version %" G_GINT64_FORMAT " records a request (%" G_GINT64_FORMAT
+                    ") that does not fit what it did", error))
     return FALSE;
   /* Every version but those of Provenance and AuditEvent has its Provenance. */
   if (!check_query (db, outcome,

@@ -884,6 +884,7 @@ put_provenance (ChartaStore  *self,
   version.added = TRUE;
   version.version = 1;
   version.method = CHARTA_METHOD_CREATE;
+  version.request = CHARTA_METHOD_CREATE;
   version.last_updated = lu;
   version.body = body->str;
   version.body_length = body->len;
@@ -979,6 +980,7 @@ execute_op (ChartaStore  *self,
   version.rid = current.rid;
   version.version = op->version;
   version.method = op->stored_method;
+  version.request = op->method;
   version.last_updated = lu;
   version.body = op->body;
   version.body_length = op->body_length;
@@ -2109,7 +2111,10 @@ charta_store_history (ChartaStore                *self,
           return NULL;
         }
     }
-  rows = charta_db_history (db, type, id, options->since, options->at, before, count + 1, error);
+  rows = charta_db_history (db, type, id, options->since, options->at,
+                            options->at_high != 0 && options->at_high > options->at
+                            ? options->at_high : options->at,
+                            before, count + 1, error);
   give_reader (self, db);
   if (rows == NULL)
     return NULL;
@@ -2125,6 +2130,7 @@ charta_store_history (ChartaStore                *self,
       entry->id = g_steal_pointer (&row->id);
       entry->version = row->version;
       entry->method = row->method;
+      entry->request = row->request;
       entry->last_updated = row->last_updated;
       if (row->body != NULL)
         {

@@ -176,17 +176,31 @@ typedef struct
   char          *type;
   char          *id;
   int64_t        version;
-  ChartaMethod   method;
+  ChartaMethod   method;        /* what the version is: it created (or re-created after a
+                                 * delete), updated or deleted the resource */
   int64_t        last_updated;  /* microseconds since the Unix epoch */
   ChartaResource *resource;     /* NULL for a delete */
+  ChartaMethod   request;       /* what the write asked for: CREATE (the store chose the id:
+                                 * POST Type), UPDATE (the caller named the id: PUT Type/id,
+                                 * also when that created the resource) or DELETE.  Versions
+                                 * written before the store recorded it (schema 4) say what
+                                 * @method implies: CREATE for a create. */
 } ChartaHistoryEntry;
 
+/* @at and @at_high select, as FHIR's _at, the versions that were current at some instant of
+ * [at, at_high] (µs, both inclusive): those made at or before at_high and not superseded by a
+ * next version at or before @at.  A delete's tombstone is current from its lastUpdated until
+ * the resource is written again, so it is listed (with method DELETE) for a range it falls in
+ * or that follows it.  A date or dateTime gives such a range by its precision
+ * (2026-11-22 is the whole day); at_high 0 (or below @at) is the instant @at alone. */
 typedef struct
 {
   int64_t     since;   /* only versions with lastUpdated >= since (µs; 0 = no limit) */
-  int64_t     at;      /* only versions that were current at this instant (µs; 0 = no limit) */
+  int64_t     at;      /* only versions that were current at this instant, or from it to
+                        * at_high (µs; at and at_high both 0 = no limit) */
   unsigned    count;   /* page size; 0 = 50 */
   const char *cursor;  /* NULL for the first page, else a page's next_cursor */
+  int64_t     at_high; /* the end of the @at range (µs, inclusive); 0 = @at is an instant */
 } ChartaHistoryOptions;
 
 /* History newest first: of one resource (@type and @id), of a type (@id NULL) or of the whole
@@ -318,7 +332,8 @@ GHashTable     *charta_store_count_by_type      (ChartaStore      *self,
                                                  GError          **error);
 
 /* `charta check`: SQLite integrity check; every current version parses and validates; every
- * version (but those of Provenance/AuditEvent) has its Provenance; the index rows of every
+ * version (but those of Provenance/AuditEvent) has its Provenance, and the request it records
+ * (ChartaHistoryEntry.request) fits what it did; the index rows of every
  * current version equal a fresh extraction; deleted and superseded versions have none.  Each
  * problem found is appended to @outcome; returns FALSE when there is any (or on error). */
 gboolean        charta_store_check              (ChartaStore      *self,

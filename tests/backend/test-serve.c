@@ -1309,7 +1309,8 @@ test_history (Fixture       *f,
   g_assert_cmpuint (deleted->status, ==, 200);
   put (f, "{\"resourceType\":\"Group\",\"id\":\"g\",\"type\":\"person\",\"actual\":true}");
 
-  /* instance: newest first DELETE, PUT, PUT (update-as-create is recorded as a create: POST) */
+  /* instance: newest first DELETE, PUT, PUT (an update-as-create is the PUT it was, with its
+   * url; its response says it created) */
   instance = fetch (f, "GET", "Patient/h/_history", NULL, NULL);
   g_assert_cmpuint (instance->status, ==, 200);
   g_assert_cmpstr (member_string (body_object (instance), "type"), ==, "history");
@@ -1317,7 +1318,13 @@ test_history (Fixture       *f,
   g_assert_cmpuint (json_array_get_length (entries), ==, 3);
   g_assert_cmpstr (entry_method (entries, 0), ==, "DELETE");
   g_assert_cmpstr (entry_method (entries, 1), ==, "PUT");
-  g_assert_cmpstr (entry_method (entries, 2), ==, "POST");
+  g_assert_cmpstr (entry_method (entries, 2), ==, "PUT");
+  g_assert_cmpstr (member_string (json_object_get_object_member (
+                     json_array_get_object_element (entries, 2), "request"), "url"), ==,
+                   "Patient/h");
+  g_assert_cmpstr (member_string (json_object_get_object_member (
+                     json_array_get_object_element (entries, 2), "response"), "status"), ==,
+                   "201 Created");
   g_assert_false (json_object_has_member (json_array_get_object_element (entries, 0),
                                           "resource"));
   response = json_object_get_object_member (json_array_get_object_element (entries, 1),
@@ -1353,7 +1360,8 @@ test_history (Fixture       *f,
   g_assert_cmpuint (json_array_get_length (bundle_entries (page2)), ==, 1);
   g_assert_cmpstr (entry_method (bundle_entries (page2), 0), ==, "PUT");
 
-  /* _at the instant of version 1: the version current then, 1 alone */
+  /* _at the instant of version 1 (lastModified has all six digits: one microsecond): the
+   * version current then, 1 alone */
   {
     JsonObject *v1 = json_object_get_object_member (json_array_get_object_element (entries, 2),
                                                     "response");
@@ -1363,7 +1371,7 @@ test_history (Fixture       *f,
 
     g_assert_cmpuint (then->status, ==, 200);
     g_assert_cmpuint (json_array_get_length (bundle_entries (then)), ==, 1);
-    g_assert_cmpstr (entry_method (bundle_entries (then), 0), ==, "POST");
+    g_assert_cmpstr (entry_method (bundle_entries (then), 0), ==, "PUT");
   }
 
   /* _since in the future: nothing (and no empty entry array) */

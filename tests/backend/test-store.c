@@ -1181,6 +1181,345 @@ test_history_since_at (Fixture       *f,
     }
 }
 
+/* The entries of a history call as text, in order: "id/_history/n" ("Provenance>" and the
+ * version it targets for a Provenance), joined with ", ". */
+static char *
+history_text (ChartaStore                *store,
+              const char                 *type,
+              const char                 *id,
+              const ChartaHistoryOptions *options)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) entries = charta_store_history (store, type, id, options, NULL, &error);
+  GString *out = g_string_new (NULL);
+
+  g_assert_no_error (error);
+  for (unsigned i = 0; i < entries->len; i++)
+    {
+      ChartaHistoryEntry *e = g_ptr_array_index (entries, i);
+
+      if (i > 0)
+        g_string_append (out, ", ");
+      if (strcmp (e->type, "Provenance") == 0)
+        g_string_append_printf (out, "Provenance>%s",
+                                json_string_at (e->resource, "target[0].reference"));
+      else
+        g_string_append_printf (out, "%s/_history/%" G_GINT64_FORMAT, e->id, e->version);
+    }
+  return g_string_free (out, FALSE);
+}
+
+#define assert_history_text(store, type, id, options, expected) \
+  G_STMT_START { \
+    g_autofree char *text_ = history_text ((store), (type), (id), (options)); \
+    g_assert_cmpstr (text_, ==, (expected)); \
+  } G_STMT_END
+
+/* _at as a range [at, at_high], to the microsecond.  The writes, in this order, each with its
+ * Provenance just after it (lastUpdated is strictly increasing over the store):
+ *
+ *   t0 other v1, t1 one v1, t2 one v2, t3 one v3 (a delete)
+ *
+ * A version is current from its lastUpdated until the next one's (exclusive), so, by hand:
+ * [t2, t3-1] holds one v2 alone (v1 ended at t2, v3 began after t3-1); one microsecond earlier
+ * v1 too; one later v3 too; the instant t3 (at_high 0, or below at) v3 alone, as before. */
+static void
+test_history_at_range (Fixture       *f,
+                       gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(ChartaResource) other_input = patient_with ("at-other", "\"active\":true");
+  g_autoptr(ChartaResource) one_v1_input = patient_with ("at-one", "\"active\":true");
+  g_autoptr(ChartaResource) one_v2_input = patient_with ("at-one", "\"active\":false");
+  g_autoptr(ChartaResource) one_v4_input = patient_with ("at-one", "\"gender\":\"other\"");
+  g_autoptr(ChartaResource) other = NULL;
+  g_autoptr(ChartaResource) one_v1 = NULL;
+  g_autoptr(ChartaResource) one_v2 = NULL;
+  g_autoptr(ChartaResource) one_v4 = NULL;
+  g_autoptr(GPtrArray) whole = NULL;
+  ChartaHistoryOptions options = { 0 };
+  int64_t t0, t1, t2, t3;
+
+  other = charta_store_update (f->store, other_input, 0, NULL, NULL, &error);
+  g_assert_no_error (error);
+  one_v1 = charta_store_update (f->store, one_v1_input, 0, NULL, NULL, &error);
+  g_assert_no_error (error);
+  one_v2 = charta_store_update (f->store, one_v2_input, 0, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (charta_store_delete (f->store, "Patient", "at-one", 0, NULL, &error), ==, 3);
+  g_assert_no_error (error);
+
+  whole = charta_store_history (f->store, "Patient", NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (whole->len, ==, 4);
+  t3 = ((ChartaHistoryEntry *) g_ptr_array_index (whole, 0))->last_updated;
+  t2 = ((ChartaHistoryEntry *) g_ptr_array_index (whole, 1))->last_updated;
+  t1 = ((ChartaHistoryEntry *) g_ptr_array_index (whole, 2))->last_updated;
+  t0 = ((ChartaHistoryEntry *) g_ptr_array_index (whole, 3))->last_updated;
+  g_assert_cmpint (t0, <, t1);
+  g_assert_cmpint (t1, <, t2);
+  g_assert_cmpint (t2, <, t3);
+
+  /* instance */
+  options = (ChartaHistoryOptions) { .at = t2, .at_high = t3 - 1 };
+  assert_history_text (f->store, "Patient", "at-one", &options, "at-one/_history/2");
+  options = (ChartaHistoryOptions) { .at = t2 - 1, .at_high = t3 - 1 };
+  assert_history_text (f->store, "Patient", "at-one", &options,
+                       "at-one/_history/2, at-one/_history/1");
+  options = (ChartaHistoryOptions) { .at = t2, .at_high = t3 };
+  assert_history_text (f->store, "Patient", "at-one", &options,
+                       "at-one/_history/3, at-one/_history/2");
+  options = (ChartaHistoryOptions) { .at = t1 - 1, .at_high = t1 - 1 };
+  assert_history_text (f->store, "Patient", "at-one", &options, "");
+  options = (ChartaHistoryOptions) { .at = t1 - 1000, .at_high = t1 };
+  assert_history_text (f->store, "Patient", "at-one", &options, "at-one/_history/1");
+  /* an instant, as before at_high: at_high 0, or below at */
+  options = (ChartaHistoryOptions) { .at = t3 };
+  assert_history_text (f->store, "Patient", "at-one", &options, "at-one/_history/3");
+  options = (ChartaHistoryOptions) { .at = t2 - 1 };
+  assert_history_text (f->store, "Patient", "at-one", &options, "at-one/_history/1");
+  options = (ChartaHistoryOptions) { .at = t3 - 1, .at_high = t1 };
+  assert_history_text (f->store, "Patient", "at-one", &options, "at-one/_history/2");
+  /* the deletion stays current: a range long after it lists it, and only it */
+  options = (ChartaHistoryOptions) { .at = t3 + 1000000, .at_high = G_MAXINT64 };
+  assert_history_text (f->store, "Patient", "at-one", &options, "at-one/_history/3");
+  /* with since: lastUpdated >= since as well */
+  options = (ChartaHistoryOptions) { .since = t2, .at = t1, .at_high = t3 };
+  assert_history_text (f->store, "Patient", "at-one", &options,
+                       "at-one/_history/3, at-one/_history/2");
+
+  /* type: other v1 is current from t0 on */
+  options = (ChartaHistoryOptions) { .at = t2, .at_high = t3 - 1 };
+  assert_history_text (f->store, "Patient", NULL, &options,
+                       "at-one/_history/2, at-other/_history/1");
+  /* store: and the Provenance made up to then (each written just after its version, before
+   * the next write: P(one/2) before t3) */
+  assert_history_text (f->store, NULL, NULL, &options,
+                       "Provenance>Patient/at-one/_history/2, at-one/_history/2, "
+                       "Provenance>Patient/at-one/_history/1, "
+                       "Provenance>Patient/at-other/_history/1, at-other/_history/1");
+
+  /* paging, one a page, with a write between pages (one v4, after t3: not in the range, and
+   * it leaves v3 current at the range's start) */
+  {
+    g_autoptr(GString) seen = g_string_new (NULL);
+    g_autofree char *cursor = NULL;
+    unsigned n_pages = 0;
+
+    options = (ChartaHistoryOptions) { .at = t1 - 1, .at_high = t3, .count = 1 };
+    do
+      {
+        g_autoptr(GPtrArray) page = NULL;
+        g_autofree char *next = NULL;
+
+        options.cursor = cursor;
+        page = charta_store_history (f->store, "Patient", "at-one", &options, &next, &error);
+        g_assert_no_error (error);
+        g_assert_cmpuint (page->len, ==, 1);
+        g_string_append_printf (seen, "%s%" G_GINT64_FORMAT, seen->len > 0 ? " " : "",
+                                ((ChartaHistoryEntry *) g_ptr_array_index (page, 0))->version);
+        if (n_pages++ == 0)
+          {
+            one_v4 = charta_store_update (f->store, one_v4_input, 0, NULL, NULL, &error);
+            g_assert_no_error (error);
+            g_assert_cmpstr (charta_resource_get_version_id (one_v4), ==, "4");
+          }
+        g_free (cursor);
+        cursor = g_steal_pointer (&next);
+      }
+    while (cursor != NULL && n_pages < 10);
+    g_assert_cmpstr (seen->str, ==, "3 2 1");
+  }
+}
+
+/* What each version's request was: the store's own id (create), the caller's (update, also
+ * when it creates), a delete; a Provenance is a create. */
+static void
+test_history_request (Fixture       *f,
+                      gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(ChartaResource) posted = create_simple (f->store);
+  g_autoptr(ChartaResource) put_v1_input = patient_with ("req-put", "\"active\":true");
+  g_autoptr(ChartaResource) put_v2_input = patient_with ("req-put", "\"active\":false");
+  g_autoptr(ChartaResource) put_v4_input = patient_with ("req-put", "\"gender\":\"other\"");
+  g_autoptr(ChartaResource) tx_new = charta_test_parse (simple_patient);
+  g_autoptr(ChartaResource) tx_put = patient_with ("req-tx", "\"active\":true");
+  g_autoptr(ChartaResource) stored = NULL;
+  g_autoptr(GPtrArray) results = NULL;
+  g_autoptr(GPtrArray) history = NULL;
+  g_autoptr(ChartaOutcome) outcome = charta_outcome_new ();
+  ChartaOperation ops[2] = {
+    { .method = CHARTA_METHOD_CREATE, .resource = tx_new },
+    { .method = CHARTA_METHOD_UPDATE, .resource = tx_put },
+  };
+  /* newest first: version, method (what it did), request (what was asked) */
+  static const struct
+  {
+    int64_t      version;
+    ChartaMethod method;
+    ChartaMethod request;
+  } put_expected[] = {
+    { 4, CHARTA_METHOD_CREATE, CHARTA_METHOD_UPDATE },  /* re-created by an update */
+    { 3, CHARTA_METHOD_DELETE, CHARTA_METHOD_DELETE },
+    { 2, CHARTA_METHOD_UPDATE, CHARTA_METHOD_UPDATE },
+    { 1, CHARTA_METHOD_CREATE, CHARTA_METHOD_UPDATE },  /* update-as-create */
+  };
+
+  stored = charta_store_update (f->store, put_v1_input, 0, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_clear_pointer (&stored, charta_resource_unref);
+  stored = charta_store_update (f->store, put_v2_input, 0, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_clear_pointer (&stored, charta_resource_unref);
+  g_assert_cmpint (charta_store_delete (f->store, "Patient", "req-put", 0, NULL, &error), ==, 3);
+  g_assert_no_error (error);
+  stored = charta_store_update (f->store, put_v4_input, 0, NULL, NULL, &error);
+  g_assert_no_error (error);
+  results = charta_store_transaction (f->store, ops, G_N_ELEMENTS (ops), NULL, &error);
+  g_assert_no_error (error);
+
+  history = charta_store_history (f->store, "Patient", "req-put", NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (history->len, ==, G_N_ELEMENTS (put_expected));
+  for (unsigned i = 0; i < history->len; i++)
+    {
+      ChartaHistoryEntry *e = g_ptr_array_index (history, i);
+
+      g_assert_cmpint (e->version, ==, put_expected[i].version);
+      g_assert_cmpint (e->method, ==, put_expected[i].method);
+      g_assert_cmpint (e->request, ==, put_expected[i].request);
+    }
+  g_clear_pointer (&history, g_ptr_array_unref);
+
+  /* the store's id: a create asked and done */
+  history = charta_store_history (f->store, "Patient", charta_resource_get_id (posted), NULL,
+                                  NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (history->len, ==, 1);
+  g_assert_cmpint (((ChartaHistoryEntry *) history->pdata[0])->method, ==, CHARTA_METHOD_CREATE);
+  g_assert_cmpint (((ChartaHistoryEntry *) history->pdata[0])->request, ==, CHARTA_METHOD_CREATE);
+  g_clear_pointer (&history, g_ptr_array_unref);
+
+  /* in a transaction, each operation's own */
+  for (unsigned k = 0; k < 2; k++)
+    {
+      ChartaOperationResult *result = g_ptr_array_index (results, k);
+
+      history = charta_store_history (f->store, "Patient", result->id, NULL, NULL, &error);
+      g_assert_no_error (error);
+      g_assert_cmpuint (history->len, ==, 1);
+      g_assert_cmpint (((ChartaHistoryEntry *) history->pdata[0])->method, ==,
+                       CHARTA_METHOD_CREATE);
+      g_assert_cmpint (((ChartaHistoryEntry *) history->pdata[0])->request, ==,
+                       k == 0 ? CHARTA_METHOD_CREATE : CHARTA_METHOD_UPDATE);
+      g_clear_pointer (&history, g_ptr_array_unref);
+    }
+
+  /* Provenance: made by the store, with its own ids */
+  history = charta_store_history (f->store, "Provenance", NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (history->len, ==, 6);
+  for (unsigned i = 0; i < history->len; i++)
+    g_assert_cmpint (((ChartaHistoryEntry *) history->pdata[i])->request, ==,
+                     CHARTA_METHOD_CREATE);
+
+  g_assert_true (charta_store_check (f->store, outcome, &error));
+  g_assert_no_error (error);
+}
+
+/* A store of schema 3 (before versions recorded their request, 0004): its old versions keep
+ * what history said of them (a create is a create request), new ones record theirs; `charta
+ * check` holds the recorded request to what the version did. */
+static void
+test_history_request_migration (Fixture       *f,
+                                gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(ChartaResource) old_v1_input = patient_with ("old-put", "\"active\":true");
+  g_autoptr(ChartaResource) old_v2_input = patient_with ("old-put", "\"active\":false");
+  g_autoptr(ChartaResource) new_input = patient_with ("new-put", "\"active\":true");
+  g_autoptr(ChartaResource) stored = NULL;
+  g_autoptr(GPtrArray) history = NULL;
+  g_autoptr(ChartaOutcome) good = charta_outcome_new ();
+  g_autoptr(ChartaOutcome) bad = charta_outcome_new ();
+  ChartaStore *reopened;
+  sqlite3 *db = NULL;
+  sqlite3_stmt *stmt = NULL;
+  gboolean found = FALSE;
+
+  stored = charta_store_update (f->store, old_v1_input, 0, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_clear_pointer (&stored, charta_resource_unref);
+  stored = charta_store_update (f->store, old_v2_input, 0, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_clear_pointer (&stored, charta_resource_unref);
+  g_clear_object (&f->store);
+
+  /* back to schema 3, as SQLite itself: no request column */
+  g_assert_cmpint (sqlite3_open (f->store_path, &db), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_exec (db, "ALTER TABLE version DROP COLUMN request;"
+                                     " PRAGMA user_version = 3", NULL, NULL, NULL), ==,
+                   SQLITE_OK);
+  sqlite3_close (db);
+
+  /* read-only, it cannot be upgraded */
+  reopened = charta_store_open (f->store_path, CHARTA_STORE_FLAGS_READ_ONLY, &error);
+  g_assert_error (error, CHARTA_STORE_ERROR, CHARTA_STORE_ERROR_VERSION);
+  g_assert_null (reopened);
+  g_clear_error (&error);
+  f->store = charta_test_store_open (f->store_path, CHARTA_STORE_FLAGS_NONE);
+
+  stored = charta_store_update (f->store, new_input, 0, NULL, NULL, &error);
+  g_assert_no_error (error);
+  history = charta_store_history (f->store, "Patient", "old-put", NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (history->len, ==, 2);
+  g_assert_cmpint (((ChartaHistoryEntry *) history->pdata[0])->request, ==, CHARTA_METHOD_UPDATE);
+  /* unknown before 0004: what its method implies, a create */
+  g_assert_cmpint (((ChartaHistoryEntry *) history->pdata[1])->method, ==, CHARTA_METHOD_CREATE);
+  g_assert_cmpint (((ChartaHistoryEntry *) history->pdata[1])->request, ==, CHARTA_METHOD_CREATE);
+  g_clear_pointer (&history, g_ptr_array_unref);
+  history = charta_store_history (f->store, "Patient", "new-put", NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (((ChartaHistoryEntry *) history->pdata[0])->method, ==, CHARTA_METHOD_CREATE);
+  g_assert_cmpint (((ChartaHistoryEntry *) history->pdata[0])->request, ==, CHARTA_METHOD_UPDATE);
+
+  g_assert_true (charta_store_check (f->store, good, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (charta_outcome_get_n_issues (good), ==, 0);
+
+  /* the migrated file: schema 4, old rows NULL */
+  g_assert_cmpint (sqlite3_open (f->store_path, &db), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_prepare_v2 (db, "SELECT (SELECT user_version FROM pragma_user_version),"
+                                           " count(*) FROM version WHERE request IS NULL",
+                                       -1, &stmt, NULL), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_step (stmt), ==, SQLITE_ROW);
+  g_assert_cmpint (sqlite3_column_int (stmt, 0), ==, 4);
+  /* old-put's two versions and their two Provenance */
+  g_assert_cmpint (sqlite3_column_int (stmt, 1), ==, 4);
+  sqlite3_finalize (stmt);
+  /* damage: old-put's update said to be a create request */
+  g_assert_cmpint (sqlite3_exec (db, "UPDATE version SET request = 0 WHERE version = 2 AND rid ="
+                                     " (SELECT rid FROM resource WHERE id = 'old-put')",
+                                 NULL, NULL, NULL), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_changes (db), ==, 1);
+  sqlite3_close (db);
+
+  g_assert_false (charta_store_check (f->store, bad, &error));
+  g_assert_no_error (error);
+  for (unsigned i = 0; i < charta_outcome_get_n_issues (bad); i++)
+    {
+      const ChartaIssue *issue = charta_outcome_get_issue (bad, i);
+
+      g_test_message ("%s", issue->diagnostics);
+      if (strstr (issue->diagnostics, "Patient/old-put") != NULL
+          && strstr (issue->diagnostics, "records a request") != NULL)
+        found = TRUE;
+    }
+  g_assert_true (found);
+}
+
 /* ---- files ---------------------------------------------------------------------------------- */
 
 static void
@@ -1532,6 +1871,9 @@ main (int    argc,
   ADD ("transaction/conflict-rolls-back", test_transaction_conflict_rolls_back);
   ADD ("history/paging", test_history_paging);
   ADD ("history/since-at", test_history_since_at);
+  ADD ("history/at-range", test_history_at_range);
+  ADD ("history/request", test_history_request);
+  ADD ("history/request-migration", test_history_request_migration);
   ADD ("files/reopen", test_reopen);
   ADD ("check/damage", test_check_damage);
   ADD ("check/missing-provenance", test_check_missing_provenance);

@@ -1,0 +1,13 @@
+-- SPDX-License-Identifier: LGPL-2.1-or-later
+--
+-- 0004-version-request.sql: what the write that made a version asked for.
+--
+-- version.request   the write's request, as version.method's numbers: 0 create (the store chose
+--            the id: POST Type), 1 update (the caller named the id: PUT Type/id, also when it
+--            created the resource or re-created a deleted one, whose method is then 0), 2
+--            delete.  A history entry's request is this, where version.method says what
+--            happened (201 Created, 200 OK or a deletion).  NULL in versions written before
+--            this migration, which did not record it: history reads what method implies
+--            (POST for a create), as it did.  `charta check` holds it to method: a create
+--            request only creates, and a delete is a delete request.
+ALTER TABLE version ADD COLUMN request INTEGER;
