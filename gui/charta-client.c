@@ -11,6 +11,15 @@
  *
  * The SoupSession is made in the constructor and only used from that thread (libsoup 3 wants
  * that); the worker thread sees only the bytes, the status and copies of strings.
+ *
+ * The timeout is the client's own: a timer per request that cancels it (through a
+ * GCancellable of the request's, which the caller's cancels too) when the server has not begun
+ * to answer in time.  It runs from the moment the request goes out on a connection
+ * ("starting"; again on a restart) to the answer's headers ("got-headers"): time spent queued
+ * behind other requests to the same server (libsoup opens only a few connections per host) is
+ * not the server's slowness.  The session's I/O timeout alone would not do: libsoup gives a
+ * connection the timeout of the moment it was opened, so a kept-alive connection would keep
+ * an old one.
  */
 #define G_LOG_DOMAIN "charta-client"
 
@@ -65,13 +74,45 @@ typedef struct
   JsonNode *outcome;  /* on failure: the OperationOutcome the server sent, if any */
   gboolean want_number_texts;
   GHashTable *number_texts;  /* on success, when wanted: see charta_json_number_texts() */
+
+  /* While the request is sent (on the caller's thread only): */
+  GCancellable *cancellable;     /* the send's: the caller's or the timer cancels it */
+  GCancellable *caller;          /* the caller's, or NULL */
+  gulong caller_handler;
+  GSource *timer;                /* from sending to the answer's start; NULL: none running */
+  gboolean timed_out;
 } Request;
+
+static void
+stop_timer (Request *r)
+{
+  if (r->timer != NULL)
+    {
+      g_source_destroy (r->timer);
+      g_clear_pointer (&r->timer, g_source_unref);
+    }
+}
+
+/* The send is over (or never began): no timer, no link to the caller's cancellable. */
+static void
+request_stop_waiting (Request *r)
+{
+  if (r->message != NULL)
+    g_signal_handlers_disconnect_by_data (r->message, r);
+  stop_timer (r);
+  if (r->caller != NULL && r->caller_handler != 0)
+    g_cancellable_disconnect (r->caller, r->caller_handler);
+  r->caller_handler = 0;
+  g_clear_object (&r->caller);
+  g_clear_object (&r->cancellable);
+}
 
 static void
 request_free (gpointer data)
 {
   Request *r = data;
 
+  request_stop_waiting (r);
   g_free (r->method);
   g_free (r->what);
   g_free (r->host);
@@ -104,6 +145,9 @@ describe_path (ChartaClient *self,
 
       if (*type == '\0')
         return g_strdup ("a search");
+      /* "metadata?_summary=true", "Patient/7/_history?_count=100": no search, no query. */
+      if (!g_ascii_isupper (*type) || strchr (type, '/') != NULL)
+        return g_steal_pointer (&type);
       return g_strdup_printf ("a search for %s", type);
     }
   return g_strdup (path);
@@ -252,6 +296,8 @@ parse_in_thread (GTask        *task,
       return;
     }
 
+  /* The parser's own words ("<data>:1:52: Parse error: …") are for nobody: they quote the
+   * body, and a person cannot act on them. */
   if (size == 0)
     {
       g_task_return_new_error (task, CHARTA_CLIENT_ERROR, CHARTA_CLIENT_ERROR_MALFORMED,
@@ -262,16 +308,18 @@ parse_in_thread (GTask        *task,
   if (!parsed)
     {
       g_task_return_new_error (task, CHARTA_CLIENT_ERROR, CHARTA_CLIENT_ERROR_MALFORMED,
-                               "The server at %s answered %s %s with something that is not "
-                               "JSON (%s)", r->host, r->method, r->what, local_error->message);
+                               "The answer of the server at %s to %s %s is not FHIR JSON: it "
+                               "is not JSON at all (cut short or garbled)", r->host, r->method,
+                               r->what);
       return;
     }
   if (!JSON_NODE_HOLDS_OBJECT (root)
       || member_string (json_node_get_object (root), "resourceType") == NULL)
     {
       g_task_return_new_error (task, CHARTA_CLIENT_ERROR, CHARTA_CLIENT_ERROR_MALFORMED,
-                               "The server at %s answered %s %s with JSON that is not a FHIR "
-                               "resource (no resourceType)", r->host, r->method, r->what);
+                               "The answer of the server at %s to %s %s is not FHIR JSON: it "
+                               "is JSON, but not a FHIR resource (it has no resourceType)",
+                               r->host, r->method, r->what);
       return;
     }
   if (r->want_number_texts)
@@ -292,13 +340,26 @@ return_transport_error (GTask   *task,
                              "The server at %s did not answer %s %s within %u seconds: it may "
                              "be overloaded, or the network is slow", r->host, r->method,
                              r->what, r->timeout);
-  else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_REFUSED)
-           || g_error_matches (error, G_IO_ERROR, G_IO_ERROR_HOST_UNREACHABLE)
-           || g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NETWORK_UNREACHABLE)
-           || error->domain == G_RESOLVER_ERROR)
+  else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_REFUSED))
     g_task_return_new_error (task, CHARTA_CLIENT_ERROR, CHARTA_CLIENT_ERROR_UNREACHABLE,
-                             "Cannot reach the server at %s: is it running, and is the "
-                             "address right? (%s)", r->host, error->message);
+                             "Cannot reach the server at %s: it is not answering (nothing "
+                             "there accepts a connection). Is it running, and is the address "
+                             "right?", r->host);
+  else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_HOST_UNREACHABLE)
+           || g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NETWORK_UNREACHABLE))
+    g_task_return_new_error (task, CHARTA_CLIENT_ERROR, CHARTA_CLIENT_ERROR_UNREACHABLE,
+                             "Cannot reach the server at %s: the network has no way to it. Is "
+                             "this computer online, and is the address right?", r->host);
+  else if (error->domain == G_RESOLVER_ERROR)
+    g_task_return_new_error (task, CHARTA_CLIENT_ERROR, CHARTA_CLIENT_ERROR_UNREACHABLE,
+                             "Cannot reach the server at %s: that name could not be looked up. "
+                             "Is the address right, and is this computer online?", r->host);
+  else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED)
+           || g_error_matches (error, G_IO_ERROR, G_IO_ERROR_BROKEN_PIPE)
+           || g_error_matches (error, G_IO_ERROR, G_IO_ERROR_PARTIAL_INPUT))
+    g_task_return_new_error (task, CHARTA_CLIENT_ERROR, CHARTA_CLIENT_ERROR_NETWORK,
+                             "The server at %s closed the connection during %s %s, before it "
+                             "had answered: it may have stopped", r->host, r->method, r->what);
   else
     g_task_return_new_error (task, CHARTA_CLIENT_ERROR, CHARTA_CLIENT_ERROR_NETWORK,
                              "The connection to the server at %s failed during %s %s (%s)",
@@ -315,6 +376,14 @@ send_done (GObject      *source,
   g_autoptr(GError) error = NULL;
 
   r->body = soup_session_send_and_read_finish (SOUP_SESSION (source), result, &error);
+  request_stop_waiting (r);
+  if (r->body == NULL && r->timed_out
+      && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    {
+      /* Our timer cancelled it, not the caller. */
+      g_clear_error (&error);
+      g_set_error_literal (&error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT, "timed out");
+    }
   if (r->body == NULL)
     {
       g_debug ("%s %s: %s", r->method, r->what, error->message);
@@ -326,6 +395,47 @@ send_done (GObject      *source,
   g_debug ("%s %s: %u, %zu bytes", r->method, r->what, r->status, g_bytes_get_size (r->body));
   g_clear_object (&r->message);
   g_task_run_in_thread (task, parse_in_thread);
+}
+
+static gboolean
+request_timed_out (gpointer data)
+{
+  Request *r = data;
+
+  g_debug ("%s %s: no answer within %u seconds", r->method, r->what, r->timeout);
+  r->timed_out = TRUE;
+  g_clear_pointer (&r->timer, g_source_unref);
+  g_cancellable_cancel (r->cancellable);
+  return G_SOURCE_REMOVE;
+}
+
+/* The request goes out on a connection (again, when libsoup restarts it): the server has
+ * r->timeout seconds from now to begin its answer. */
+static void
+message_starting (SoupMessage *message,
+                  Request     *r)
+{
+  g_debug ("%s %s: sending", r->method, r->what);
+  stop_timer (r);
+  r->timer = g_timeout_source_new (r->timeout * 1000);
+  g_source_set_callback (r->timer, request_timed_out, r, NULL);
+  g_source_set_static_name (r->timer, "[charta] request timeout");
+  g_source_attach (r->timer, g_main_context_get_thread_default ());
+}
+
+/* The answer begins: from here on it is a matter of reading it (the session's I/O timeout). */
+static void
+got_headers (SoupMessage *message,
+             Request     *r)
+{
+  stop_timer (r);
+}
+
+static void
+caller_cancelled (GCancellable *caller,
+                  GCancellable *ours)
+{
+  g_cancellable_cancel (ours);
 }
 
 static void
@@ -396,9 +506,23 @@ send_request (ChartaClient        *self,
       soup_message_headers_replace (headers, "X-Provenance", text);
     }
 
+  r->cancellable = g_cancellable_new ();
+  if (cancellable != NULL)
+    {
+      r->caller = g_object_ref (cancellable);
+      r->caller_handler = g_cancellable_connect (cancellable, G_CALLBACK (caller_cancelled),
+                                                 g_object_ref (r->cancellable), g_object_unref);
+    }
+  if (r->timeout > 0)
+    {
+      /* Disconnected when the send is over (request_stop_waiting()). */
+      g_signal_connect (r->message, "starting", G_CALLBACK (message_starting), r);
+      g_signal_connect (r->message, "got-headers", G_CALLBACK (got_headers), r);
+    }
+
   g_debug ("%s %s", r->method, r->what);
-  soup_session_send_and_read_async (self->session, r->message, G_PRIORITY_DEFAULT, cancellable,
-                                    send_done, g_steal_pointer (&task));
+  soup_session_send_and_read_async (self->session, r->message, G_PRIORITY_DEFAULT,
+                                    r->cancellable, send_done, g_steal_pointer (&task));
 }
 
 /* ---- the object --------------------------------------------------------------------------- */
@@ -516,6 +640,7 @@ charta_client_set_timeout (ChartaClient *self,
   if (self->timeout == seconds)
     return;
   self->timeout = seconds;
+  /* For the connections opened from now on: stalls while an answer is read. */
   soup_session_set_timeout (self->session, seconds);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_TIMEOUT]);
 }

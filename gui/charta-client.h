@@ -51,8 +51,9 @@ ChartaClient *charta_client_new              (const char          *base_url);
 
 const char   *charta_client_get_base_url     (ChartaClient        *self);
 
-/* How long a request may wait for its answer, in seconds (0: no limit); default
- * CHARTA_CLIENT_DEFAULT_TIMEOUT.  Takes effect for the next request. */
+/* How long a request may wait for its answer to begin, in seconds (0: no limit); default
+ * CHARTA_CLIENT_DEFAULT_TIMEOUT.  Takes effect for the next request, on connections that are
+ * open already too; past it the request fails with CHARTA_CLIENT_ERROR_TIMEOUT. */
 void          charta_client_set_timeout      (ChartaClient        *self,
                                               unsigned             seconds);
 unsigned      charta_client_get_timeout      (ChartaClient        *self);

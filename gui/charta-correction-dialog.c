@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "charta-correction-dialog.h"
+#include "charta-json-editor.h"
 #include "charta-diff.h"
 #include "charta-fhir-text.h"
 #include "charta-json-text.h"
@@ -47,6 +48,11 @@ typedef enum
   FIELD_GENDER,
   FIELD_CLINICAL_STATUS,
   FIELD_ONSET,
+  FIELD_MRN,
+  FIELD_ALLERGY_CLINICAL,
+  FIELD_ALLERGY_VERIFICATION,
+  FIELD_CRITICALITY,
+  FIELD_MEDICATION_STATUS,
   N_FIELDS
 } FieldId;
 
@@ -57,6 +63,17 @@ static const char *const observation_statuses[] = {
 static const char *const genders[] = { "", "female", "male", "other", "unknown", NULL };
 static const char *const clinical_statuses[] = {
   "", "active", "recurrence", "relapse", "inactive", "remission", "resolved", NULL,
+};
+static const char *const allergy_clinical_statuses[] = {
+  "", "active", "inactive", "resolved", NULL,
+};
+/* entered-in-error is the kind of change "Entered in error", not a choice here. */
+static const char *const allergy_verification_statuses[] = {
+  "", "unconfirmed", "confirmed", "refuted", NULL,
+};
+static const char *const criticalities[] = { "", "low", "high", "unable-to-assess", NULL };
+static const char *const medication_statuses[] = {
+  "active", "on-hold", "cancelled", "completed", "stopped", "draft", "unknown", NULL,
 };
 
 typedef struct
@@ -89,7 +106,37 @@ static const FieldInfo field_info[N_FIELDS] = {
                               { "clinicalStatus", "verificationStatus" } },
   [FIELD_ONSET] = { "Condition", "onset_row", "onset_error", "Onset", NULL,
                     { "onsetDateTime", "onset", "onsetPeriod", "onsetString" } },
+  [FIELD_MRN] = { "Patient", "mrn_row", "mrn_error", "MRN", NULL,
+                  { "identifier.value", "identifier" } },
+  [FIELD_ALLERGY_CLINICAL] = { "AllergyIntolerance", "allergy_clinical_row",
+                               "allergy_clinical_error", "Clinical status",
+                               allergy_clinical_statuses, { "clinicalStatus" } },
+  [FIELD_ALLERGY_VERIFICATION] = { "AllergyIntolerance", "allergy_verification_row",
+                                   "allergy_verification_error", "Verification",
+                                   allergy_verification_statuses, { "verificationStatus" } },
+  [FIELD_CRITICALITY] = { "AllergyIntolerance", "criticality_row", "criticality_error",
+                          "Criticality", criticalities, { "criticality" } },
+  [FIELD_MEDICATION_STATUS] = { "MedicationRequest", "medication_status_row",
+                                "medication_status_error", "Status", medication_statuses,
+                                { "status" } },
 };
+
+/* The types with a form, and its group in the template; any other type is edited as JSON. */
+static const struct
+{
+  const char *type;
+  const char *group_id;
+} form_info[] = {
+  { "Observation", "observation_group" },
+  { "Patient", "patient_group" },
+  { "Condition", "condition_group" },
+  { "AllergyIntolerance", "allergy_group" },
+  { "MedicationRequest", "medication_group" },
+};
+
+#define ALLERGY_CLINICAL "http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical"
+#define ALLERGY_VERIFICATION \
+  "http://terminology.hl7.org/CodeSystem/allergyintolerance-verification"
 
 static const struct
 {
@@ -121,6 +168,7 @@ struct _ChartaCorrectionDialog
   GCancellable *cancellable;   /* the save or reload under way */
   gboolean busy;
   gboolean saved;
+  gboolean unconfirmed;        /* the last Save went out, and no answer said what became of it */
   gboolean filling;            /* the form is being filled by code: not the user's change */
   gboolean status_suggested;   /* the status was set from the kind of change, not by the user */
   unsigned name_index;         /* the Patient's HumanName the form edits */
@@ -136,12 +184,17 @@ struct _ChartaCorrectionDialog
   GtkButton *reload_button;
   AdwActionRow *kind_entered_in_error_row;
   AdwEntryRow *reason_row;
-  GtkWidget *observation_group;
-  GtkWidget *patient_group;
-  GtkWidget *condition_group;
+  GtkWidget *groups[G_N_ELEMENTS (form_info)];
+  GtkWidget *form_group;       /* the type's, or NULL: edited as JSON */
+  GtkWidget *json_group;
+  ChartaJsonEditor *json_editor;
   GtkStringList *observation_statuses;
   GtkStringList *genders;
   GtkStringList *clinical_statuses;
+  GtkStringList *allergy_clinical_statuses;
+  GtkStringList *allergy_verification_statuses;
+  GtkStringList *criticalities;
+  GtkStringList *medication_statuses;
   GtkWidget *form_box;
   GtkWidget *focus_before;     /* what had the focus when a save or reload began (weak) */
   GtkLabel *form_note;
@@ -174,8 +227,20 @@ charta_change_kind_get_activity (ChartaChangeKind kind)
 gboolean
 charta_correction_dialog_can_edit (const char *type)
 {
-  return g_strcmp0 (type, "Observation") == 0 || g_strcmp0 (type, "Patient") == 0
-         || g_strcmp0 (type, "Condition") == 0;
+  /* A Provenance or AuditEvent is the record of a change, not a record to correct; a Binary
+   * is content, not JSON to edit. */
+  return type != NULL && g_ascii_isupper (type[0]) && strcmp (type, "Provenance") != 0
+         && strcmp (type, "AuditEvent") != 0 && strcmp (type, "Binary") != 0;
+}
+
+/* Whether @type has a form (else the record is edited as JSON). */
+static gboolean
+has_form (const char *type)
+{
+  for (size_t i = 0; i < G_N_ELEMENTS (form_info); i++)
+    if (g_strcmp0 (form_info[i].type, type) == 0)
+      return TRUE;
+  return FALSE;
 }
 
 /* ---- fields ------------------------------------------------------------------------------- */
@@ -352,6 +417,27 @@ resource_field_text (ChartaCorrectionDialog *self,
     case FIELD_ONSET:
       text = g_strdup (charta_json_get_string (resource, "onsetDateTime"));
       break;
+    case FIELD_MRN:
+      text = g_strdup (charta_json_get_string (charta_fhir_find_mrn (resource), "value"));
+      break;
+    case FIELD_ALLERGY_CLINICAL:
+      text = g_strdup (charta_json_get_string (
+                         charta_json_get_first (charta_json_get_object (resource,
+                                                                        "clinicalStatus"),
+                                                "coding"), "code"));
+      break;
+    case FIELD_ALLERGY_VERIFICATION:
+      text = g_strdup (charta_json_get_string (
+                         charta_json_get_first (charta_json_get_object (resource,
+                                                                        "verificationStatus"),
+                                                "coding"), "code"));
+      break;
+    case FIELD_CRITICALITY:
+      text = g_strdup (charta_json_get_string (resource, "criticality"));
+      break;
+    case FIELD_MEDICATION_STATUS:
+      text = g_strdup (charta_json_get_string (resource, "status"));
+      break;
     default:
       g_assert_not_reached ();
     }
@@ -372,6 +458,8 @@ chosen_kind (ChartaCorrectionDialog *self)
 static gboolean
 any_field_changed (ChartaCorrectionDialog *self)
 {
+  if (self->form_group == NULL)
+    return charta_json_editor_is_changed (self->json_editor);
   for (FieldId field = 0; field < N_FIELDS; field++)
     if (field_changed (self, field))
       return TRUE;
@@ -404,10 +492,23 @@ missing (ChartaCorrectionDialog *self)
   if (*reason == '\0')
     return "Give a reason to save.";
   if (kind == CHARTA_CHANGE_KIND_ENTERED_IN_ERROR)
-    return charta_fhir_is_entered_in_error (json_node_get_object (self->base))
-             ? "This record is marked entered in error already." : NULL;
+    {
+      JsonObject *base = json_node_get_object (self->base);
+
+      if (charta_fhir_is_entered_in_error (base))
+        return "This record is marked entered in error already.";
+      if (!json_object_has_member (base, "status")
+          && !json_object_has_member (base, "verificationStatus")
+          && !has_form (self->type))
+        return "This kind of record has no status to mark entered in error: correct what it "
+               "says instead.";
+      return NULL;
+    }
+  if (self->form_group == NULL && !charta_json_editor_is_valid (self->json_editor))
+    return charta_json_editor_get_message (self->json_editor);
   if (!any_field_changed (self))
-    return "Change something in the form to save.";
+    return self->form_group == NULL ? "Change something in the record to save."
+                                    : "Change something in the form to save.";
   return NULL;
 }
 
@@ -420,8 +521,10 @@ update_state (ChartaCorrectionDialog *self)
   gtk_widget_set_sensitive (GTK_WIDGET (self->save_button), need == NULL && !self->busy);
   gtk_label_set_text (self->hint_label, need != NULL ? need : "");
   gtk_widget_set_visible (GTK_WIDGET (self->hint_label), need != NULL);
-  gtk_widget_set_sensitive (self->observation_group, !in_error);
-  gtk_widget_set_sensitive (self->condition_group, !in_error);
+  /* Entered in error keeps what the record says (a Patient has no such kind). */
+  if (self->form_group != NULL && strcmp (self->type, "Patient") != 0)
+    gtk_widget_set_sensitive (self->form_group, !in_error);
+  gtk_widget_set_sensitive (self->json_group, !in_error);
   if (in_error)
     {
       gtk_label_set_text (self->form_note, "Marked entered in error, the record stays in the "
@@ -607,6 +710,7 @@ fill_form (ChartaCorrectionDialog *self,
   g_autofree char *what = charta_fhir_text_resource_title (resource);
   g_autofree char *subtitle = NULL;
   g_autofree char *recorded = NULL;
+  g_autofree char *escaped = NULL;
   GPtrArray *both = NULL;
 
   self->filling = TRUE;
@@ -650,14 +754,26 @@ fill_form (ChartaCorrectionDialog *self,
         }
     }
 
-  /* What the version being edited says, above the fields that change it. */
+  if (field_shown (self, FIELD_MRN))
+    {
+      gboolean mrn = charta_fhir_find_mrn (resource) != NULL;
+
+      gtk_widget_set_sensitive (self->rows[FIELD_MRN], mrn);
+      if (!mrn)
+        gtk_widget_set_tooltip_text (self->rows[FIELD_MRN], "This patient has no MRN to "
+                                     "correct: an identifier is added in the registration "
+                                     "system");
+    }
+
+  /* What the version being edited says, above the fields that change it (a group's
+   * description is markup; the record's texts are not). */
   recorded = recorded_text (self);
-  adw_preferences_group_set_description (ADW_PREFERENCES_GROUP (
-                                           strcmp (self->type, "Observation") == 0
-                                             ? self->observation_group
-                                           : strcmp (self->type, "Patient") == 0
-                                             ? self->patient_group : self->condition_group),
-                                         recorded);
+  escaped = g_markup_escape_text (recorded, -1);
+  if (self->form_group != NULL)
+    adw_preferences_group_set_description (ADW_PREFERENCES_GROUP (self->form_group), escaped);
+  else if (all)
+    /* The JSON as the server wrote it; after a reload, what the user typed stays. */
+    charta_json_editor_set_resource (self->json_editor, self->base, self->number_texts);
 
   title = g_strdup_printf ("Correct %s", what);
   subtitle = g_strdup_printf ("%s · editing version %s", self->type,
@@ -886,6 +1002,37 @@ apply_field (ChartaCorrectionDialog *self,
         set_or_remove_string (resource, "onsetDateTime", text);
       }
       break;
+    case FIELD_MRN:
+      {
+        JsonObject *mrn = charta_fhir_find_mrn (resource);
+
+        if (mrn != NULL)
+          set_or_remove_string (mrn, "value", text);
+      }
+      break;
+    case FIELD_ALLERGY_CLINICAL:
+    case FIELD_ALLERGY_VERIFICATION:
+      {
+        gboolean clinical = field == FIELD_ALLERGY_CLINICAL;
+        const char *member = clinical ? "clinicalStatus" : "verificationStatus";
+
+        if (*text == '\0')
+          {
+            if (json_object_has_member (resource, member))
+              json_object_remove_member (resource, member);
+          }
+        else
+          json_object_set_member (resource, member,
+                                  status_concept (clinical ? ALLERGY_CLINICAL
+                                                           : ALLERGY_VERIFICATION, text));
+      }
+      break;
+    case FIELD_CRITICALITY:
+      set_or_remove_string (resource, "criticality", text);
+      break;
+    case FIELD_MEDICATION_STATUS:
+      set_or_remove_string (resource, "status", text);
+      break;
     default:
       g_assert_not_reached ();
     }
@@ -896,24 +1043,31 @@ apply_field (ChartaCorrectionDialog *self,
 static JsonNode *
 build_edited (ChartaCorrectionDialog *self)
 {
-  JsonNode *edited = charta_json_copy (self->base);
+  gboolean in_error = chosen_kind (self) == CHARTA_CHANGE_KIND_ENTERED_IN_ERROR;
+  JsonNode *edited = charta_json_copy (self->form_group == NULL && !in_error
+                                         ? charta_json_editor_get_resource (self->json_editor)
+                                         : self->base);
   JsonObject *resource = json_node_get_object (edited);
   JsonObject *text;
 
-  if (chosen_kind (self) == CHARTA_CHANGE_KIND_ENTERED_IN_ERROR)
+  if (in_error)
     {
-      if (g_strcmp0 (self->type, "Condition") == 0)
+      if (g_strcmp0 (self->type, "Condition") == 0
+          || g_strcmp0 (self->type, "AllergyIntolerance") == 0)
         {
           json_object_set_member (resource, "verificationStatus",
-                                  status_concept (CONDITION_VERIFICATION, "entered-in-error"));
-          /* con-5: no clinicalStatus on a condition entered in error. */
+                                  status_concept (strcmp (self->type, "Condition") == 0
+                                                    ? CONDITION_VERIFICATION
+                                                    : ALLERGY_VERIFICATION,
+                                                  "entered-in-error"));
+          /* con-5 and ait-2: no clinicalStatus on a record entered in error. */
           if (json_object_has_member (resource, "clinicalStatus"))
             json_object_remove_member (resource, "clinicalStatus");
         }
       else
         json_object_set_string_member (resource, "status", "entered-in-error");
     }
-  else
+  else if (self->form_group != NULL)
     for (FieldId field = 0; field < N_FIELDS; field++)
       if (field_changed (self, field))
         apply_field (self, resource, field);
@@ -1092,6 +1246,15 @@ set_busy (ChartaCorrectionDialog *self,
   update_state (self);
 }
 
+/* What ends the sentence @text before another: nothing when it ends in a stop of its own. */
+static const char *
+full_stop (const char *text)
+{
+  size_t length = strlen (text);
+
+  return length > 0 && strchr (".?!", text[length - 1]) != NULL ? "" : ".";
+}
+
 static void
 put_done (GObject      *source,
           GAsyncResult *result,
@@ -1119,27 +1282,64 @@ put_done (GObject      *source,
       return;
     }
 
-  g_debug ("saving %s/%s failed: %s", self->type, self->id, error->message);
+  /* Not the message: a server's diagnostics can quote what was typed. */
+  g_debug ("saving %s/%s failed (%s %d)", self->type, self->id,
+           g_quark_to_string (error->domain), error->code);
   if (g_error_matches (error, CHARTA_CLIENT_ERROR, CHARTA_CLIENT_ERROR_CONFLICT))
     {
       show_banner (self, BANNER_CONFLICT,
-                   "Someone else saved a newer version of this record while you were editing "
-                   "it, so nothing was saved. Reload it to see what they changed: what you "
-                   "typed stays in the form and is applied on top of their version, for you to "
-                   "check and save.");
+                   self->unconfirmed
+                     ? "This record has a newer version than the one you began with, so "
+                       "nothing was saved now: either your last save did arrive although the "
+                       "server did not confirm it, or someone else saved. Reload it to see what "
+                       "changed: what you typed stays in the form and is applied on top of the "
+                       "newer version, for you to check and save."
+                     : "Someone else saved a newer version of this record while you were "
+                       "editing it, so nothing was saved. Reload it to see what they changed: "
+                       "what you typed stays in the form and is applied on top of their "
+                       "version, for you to check and save.");
+      self->unconfirmed = FALSE;
       return;
     }
-  if (outcome != NULL)
-    rest = show_outcome (self, outcome);
-  if (outcome != NULL && rest == NULL)
-    text = g_strdup ("The server did not accept the change, and nothing was saved: see the "
-                     "marked fields.");
-  else if (outcome != NULL)
-    text = g_strdup_printf ("The server did not accept the change, and nothing was saved: %s",
-                            rest);
+  self->unconfirmed = FALSE;
+  /* Only a refusal's OperationOutcome speaks about the fields; a failing server's (5xx) is
+   * about the server, and its message says so. */
+  if (outcome != NULL && g_error_matches (error, CHARTA_CLIENT_ERROR,
+                                          CHARTA_CLIENT_ERROR_REFUSED))
+    {
+      rest = show_outcome (self, outcome);
+      /* In the JSON, each issue at its element (those it cannot place, above the text). */
+      if (self->form_group == NULL)
+        {
+          charta_json_editor_show_outcome (self->json_editor, outcome);
+          g_clear_pointer (&rest, g_free);
+        }
+      if (rest == NULL)
+        text = g_strdup ("The server did not accept the change, and nothing was saved: see "
+                         "the marked fields.");
+      else
+        text = g_strdup_printf ("The server did not accept the change, and nothing was saved: "
+                                "%s", rest);
+    }
+  else if (g_error_matches (error, CHARTA_CLIENT_ERROR, CHARTA_CLIENT_ERROR_REFUSED))
+    text = g_strdup_printf ("%s%s Nothing was saved; what you typed is still here.",
+                            error->message, full_stop (error->message));
+  else if (g_error_matches (error, CHARTA_CLIENT_ERROR, CHARTA_CLIENT_ERROR_TIMEOUT)
+           || g_error_matches (error, CHARTA_CLIENT_ERROR, CHARTA_CLIENT_ERROR_NETWORK)
+           || g_error_matches (error, CHARTA_CLIENT_ERROR, CHARTA_CLIENT_ERROR_MALFORMED))
+    {
+      /* The PUT went out, and no answer says what became of it. */
+      self->unconfirmed = TRUE;
+      text = g_strdup_printf ("%s%s So the save was not confirmed, and what you typed is "
+                              "still here: save again when the server answers (should the "
+                              "first save have arrived after all, you will be told that the "
+                              "record has a newer version).", error->message,
+                              full_stop (error->message));
+    }
   else
-    text = g_strdup_printf ("Nothing was saved: %s. What you typed is still here: try again "
-                            "when the server answers.", error->message);
+    text = g_strdup_printf ("%s%s Nothing was saved; what you typed is still here: try again "
+                            "when the server answers.", error->message,
+                            full_stop (error->message));
   show_banner (self, BANNER_ERROR, text);
 }
 
@@ -1178,8 +1378,12 @@ save_clicked (ChartaCorrectionDialog *self)
   g_clear_object (&self->cancellable);
   self->cancellable = g_cancellable_new ();
   set_busy (self, TRUE);
-  charta_client_put_async (self->client, path, edited, self->number_texts, version_id,
-                           provenance, self->cancellable, put_done, g_object_ref (self));
+  charta_client_put_async (self->client, path, edited,
+                           self->form_group == NULL && kind != CHARTA_CHANGE_KIND_ENTERED_IN_ERROR
+                             ? charta_json_editor_get_number_texts (self->json_editor)
+                             : self->number_texts,
+                           version_id, provenance, self->cancellable, put_done,
+                           g_object_ref (self));
 }
 
 /* "valueQuantity.value (72.5 → 75)", for the banner after a reload. */
@@ -1237,9 +1441,9 @@ reload_done (GObject      *source,
   set_busy (self, FALSE);
   if (theirs == NULL)
     {
-      g_autofree char *message = g_strdup_printf ("The record could not be read again: %s. "
+      g_autofree char *message = g_strdup_printf ("The record could not be read again: %s%s "
                                                   "What you typed is still here.",
-                                                  error->message);
+                                                  error->message, full_stop (error->message));
 
       show_banner (self, BANNER_CONFLICT, message);
       return;
@@ -1380,6 +1584,7 @@ charta_correction_dialog_class_init (ChartaCorrectionDialogClass *klass)
   /* Escape closes, as in any dialog (asking first when something was typed). */
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Escape, 0, "window.close", NULL);
 
+  g_type_ensure (CHARTA_TYPE_JSON_EDITOR);
   gtk_widget_class_set_template_from_resource (widget_class,
                                                "/org/charta/Desktop/charta-correction-dialog.ui");
   gtk_widget_class_bind_template_child (widget_class, ChartaCorrectionDialog, dialog_title);
@@ -1393,10 +1598,19 @@ charta_correction_dialog_class_init (ChartaCorrectionDialogClass *klass)
   gtk_widget_class_bind_template_child (widget_class, ChartaCorrectionDialog,
                                         kind_entered_in_error_row);
   gtk_widget_class_bind_template_child (widget_class, ChartaCorrectionDialog, reason_row);
+  for (size_t i = 0; i < G_N_ELEMENTS (form_info); i++)
+    gtk_widget_class_bind_template_child_full (widget_class, form_info[i].group_id, FALSE,
+                                               G_STRUCT_OFFSET (ChartaCorrectionDialog,
+                                                                groups[i]));
+  gtk_widget_class_bind_template_child (widget_class, ChartaCorrectionDialog, json_group);
+  gtk_widget_class_bind_template_child (widget_class, ChartaCorrectionDialog, json_editor);
   gtk_widget_class_bind_template_child (widget_class, ChartaCorrectionDialog,
-                                        observation_group);
-  gtk_widget_class_bind_template_child (widget_class, ChartaCorrectionDialog, patient_group);
-  gtk_widget_class_bind_template_child (widget_class, ChartaCorrectionDialog, condition_group);
+                                        allergy_clinical_statuses);
+  gtk_widget_class_bind_template_child (widget_class, ChartaCorrectionDialog,
+                                        allergy_verification_statuses);
+  gtk_widget_class_bind_template_child (widget_class, ChartaCorrectionDialog, criticalities);
+  gtk_widget_class_bind_template_child (widget_class, ChartaCorrectionDialog,
+                                        medication_statuses);
   gtk_widget_class_bind_template_child (widget_class, ChartaCorrectionDialog,
                                         observation_statuses);
   gtk_widget_class_bind_template_child (widget_class, ChartaCorrectionDialog, genders);
@@ -1450,6 +1664,10 @@ charta_correction_dialog_init (ChartaCorrectionDialog *self)
   fill_codes (self->observation_statuses, observation_statuses);
   fill_codes (self->genders, genders);
   fill_codes (self->clinical_statuses, clinical_statuses);
+  fill_codes (self->allergy_clinical_statuses, allergy_clinical_statuses);
+  fill_codes (self->allergy_verification_statuses, allergy_verification_statuses);
+  fill_codes (self->criticalities, criticalities);
+  fill_codes (self->medication_statuses, medication_statuses);
   self->filling = FALSE;
 }
 
@@ -1464,6 +1682,7 @@ charta_correction_dialog_new (GtkWindow    *parent,
   ChartaCorrectionDialog *self;
   JsonObject *object;
   g_autofree char *agent = NULL;
+  g_autofree char *escaped_agent = NULL;
   g_autoptr(GPtrArray) both = NULL;
 
   g_return_val_if_fail (parent == NULL || GTK_IS_WINDOW (parent), NULL);
@@ -1484,9 +1703,15 @@ charta_correction_dialog_new (GtkWindow    *parent,
   self->agent_reference = g_strdup (agent_reference);
   self->agent_display = g_strdup (agent_display);
 
-  gtk_widget_set_visible (self->observation_group, strcmp (self->type, "Observation") == 0);
-  gtk_widget_set_visible (self->patient_group, strcmp (self->type, "Patient") == 0);
-  gtk_widget_set_visible (self->condition_group, strcmp (self->type, "Condition") == 0);
+  for (size_t i = 0; i < G_N_ELEMENTS (form_info); i++)
+    {
+      gboolean mine = strcmp (self->type, form_info[i].type) == 0;
+
+      gtk_widget_set_visible (self->groups[i], mine);
+      if (mine)
+        self->form_group = self->groups[i];
+    }
+  gtk_widget_set_visible (self->json_group, self->form_group == NULL);
   /* A registration entered in error is a matter for a merge, not for this form. */
   gtk_widget_set_visible (GTK_WIDGET (self->kind_entered_in_error_row),
                           strcmp (self->type, "Patient") != 0);
@@ -1497,7 +1722,9 @@ charta_correction_dialog_new (GtkWindow    *parent,
                            agent_reference != NULL ? " (" : "",
                            agent_reference != NULL ? agent_reference : "",
                            agent_reference != NULL ? ")" : "");
-  adw_preferences_group_set_description (self->reason_group, agent);
+  /* A group's description is markup; the user's name is text. */
+  escaped_agent = g_markup_escape_text (agent, -1);
+  adw_preferences_group_set_description (self->reason_group, escaped_agent);
 
   /* Nobody has typed anything yet: every field takes the record's value. */
   both = fill_form (self, TRUE);

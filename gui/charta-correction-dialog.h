@@ -4,10 +4,13 @@
  *
  * A correction is never a silent overwrite.  The dialog asks for the kind of change and a
  * reason, both required before Save can be pressed, and offers a form for the common cases:
- * an Observation's value, unit and status; a Patient's name, birth date and sex; a Condition's
- * clinical status and onset.  "Entered in error" needs no form: it marks the record (an
- * Observation's status, a Condition's verificationStatus, whose clinicalStatus then goes, as
- * FHIR's con-5 requires), and the record stays in the chart, struck through.
+ * an Observation's value, unit and status; a Patient's name, birth date, sex and MRN; a
+ * Condition's clinical status and onset; an AllergyIntolerance's clinical status, verification
+ * and criticality; a MedicationRequest's status.  Any other record (but a Provenance, an
+ * AuditEvent or a Binary) is edited as JSON in a ChartaJsonEditor, checked as it is typed.
+ * "Entered in error" needs no form: it marks the record (its status; a Condition's or an
+ * AllergyIntolerance's verificationStatus, whose clinicalStatus then goes, as FHIR's con-5
+ * and ait-2 require), and the record stays in the chart, struck through.
  *
  * Save is a versioned update: PUT with "If-Match" of the version being edited and an
  * "X-Provenance" naming the user (agent), the kind of change (activity, see
@@ -22,7 +25,7 @@
  * is listed, fields the user left alone take their values, fields the user changed keep what
  * was typed, and the next Save asks for their version.  When the server refuses the content
  * (422), its OperationOutcome is shown next to the field that the issue's expression (or its
- * diagnostics' element path) names, else above the form.  A network failure leaves the form as
+ * diagnostics' element path) names, else above the form; in the JSON, at the element.  A network failure leaves the form as
  * it was.  Closing with unsaved entries asks first.
  */
 #pragma once

@@ -557,8 +557,11 @@ page_read (GObject      *source,
                read->chain == CHAIN_HISTORY ? "history" : "Provenance");
       if (read->chain == CHAIN_HISTORY)
         {
+          /* A status page reads its description as markup; a server's words may hold '&'. */
+          g_autofree char *escaped = g_markup_escape_text (error->message, -1);
+
           self->history_failed = TRUE;
-          adw_status_page_set_description (self->error_page, error->message);
+          adw_status_page_set_description (self->error_page, escaped);
         }
       else
         {

@@ -251,6 +251,13 @@ search_activated (ChartaPatientFinder *self)
       run_search (self, FALSE);
       return;
     }
+  /* The same text after a failure (the error page): Enter tries again, as its button does. */
+  if (self->results != NULL && charta_patient_list_get_error_message (self->results) != NULL
+      && g_list_model_get_n_items (G_LIST_MODEL (self->results)) == 0)
+    {
+      charta_patient_list_retry (self->results);
+      return;
+    }
   if (self->results != NULL && g_list_model_get_n_items (G_LIST_MODEL (self->results)) > 0)
     activate_position (self, 0);
 }

@@ -689,8 +689,8 @@ show_resource (ChartaResourceView *self,
   gtk_widget_set_tooltip_text (GTK_WIDGET (self->edit_button),
                                charta_correction_dialog_can_edit (type)
                                  ? "Correct this record, with a reason"
-                                 : "Only observations, patients and conditions can be "
-                                   "corrected here");
+                                 : "A record of a change (Provenance, AuditEvent) or "
+                                   "binary content is not corrected here");
   gtk_stack_set_visible_child_name (self->stack, "resource");
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_TITLE]);
 
@@ -725,7 +725,10 @@ resource_read (GObject      *source,
   self->number_texts = g_steal_pointer (&number_texts);
   if (resource == NULL)
     {
-      adw_status_page_set_description (self->error_page, error->message);
+      /* A status page reads its description as markup; a server's words may hold '&'. */
+      g_autofree char *escaped = g_markup_escape_text (error->message, -1);
+
+      adw_status_page_set_description (self->error_page, escaped);
       gtk_stack_set_visible_child_name (self->stack, "error");
       read_done (self);
       return;

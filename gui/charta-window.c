@@ -73,11 +73,15 @@ void
 charta_window_toast (ChartaWindow *self,
                      const char   *message)
 {
+  g_autofree char *escaped = NULL;
   AdwToast *toast;
 
   g_return_if_fail (CHARTA_IS_WINDOW (self));
 
-  toast = adw_toast_new (message);
+  /* A toast's title is markup (libadwaita 1.2 has no way to turn that off); @message is text
+   * and may name a record with a '&' in its title. */
+  escaped = g_markup_escape_text (message, -1);
+  toast = adw_toast_new (escaped);
   adw_toast_set_timeout (toast, 8);
   adw_toast_overlay_add_toast (self->toast_overlay, toast);
 }
@@ -441,6 +445,8 @@ static void
 chart_resource_activated (ChartaWindow *self,
                           const char   *reference)
 {
+  /* A record opened anew is only shown: a wish to correct the last one is gone with it. */
+  self->edit_when_loaded = FALSE;
   charta_resource_view_show (self->resource_view, reference);
   gtk_stack_set_visible_child_name (self->content_stack, "resource");
   adw_leaflet_set_visible_child_name (self->leaflet, "content");
@@ -509,11 +515,16 @@ resource_edit (ChartaWindow *self)
   gtk_window_present (GTK_WINDOW (dialog));
 }
 
+/* The record asked for with CHARTA_WINDOW_SHOW_CORRECTION has been read, or has failed: the
+ * dialog opens only for a record that was read, and the wish ends either way (the record's
+ * page says why it could not be read; a later read of it, Try Again, only shows it). */
 static void
 resource_loaded (ChartaWindow *self)
 {
-  if (self->edit_when_loaded && charta_resource_view_is_loaded (self->resource_view)
-      && charta_resource_view_get_resource (self->resource_view) != NULL)
+  if (!self->edit_when_loaded || !charta_resource_view_is_loaded (self->resource_view))
+    return;
+  self->edit_when_loaded = FALSE;
+  if (charta_resource_view_get_resource (self->resource_view) != NULL)
     resource_edit (self);
 }
 

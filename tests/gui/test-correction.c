@@ -1427,6 +1427,279 @@ test_condition_entered_in_error (Fixture       *f,
                    "Entered in error: recorded in the wrong patient's chart");
 }
 
+/* ---- forms for more types, and the JSON editor --------------------------------------------- */
+
+/* Shows @reference in the record view (as `--resource` does) and waits for it. */
+static GtkWidget *
+open_record (Fixture    *f,
+             const char *reference)
+{
+  GtkWidget *view = need_id (f->window, "resource_view");
+  ViewWanted wanted = { view, reference };
+
+  charta_window_show_resource (CHARTA_WINDOW (f->window), reference, CHARTA_WINDOW_SHOW_DETAILS);
+  wait_for (resource_loaded, &wanted, "the record's details");
+  return view;
+}
+
+/* The first resource of the search @path, over HTTP. */
+static JsonNode *
+first_of (Fixture    *f,
+          const char *path)
+{
+  g_autoptr(JsonNode) bundle = http_get (f, path, NULL);
+  JsonArray *entries = charta_json_get_array (json_node_get_object (bundle), "entry");
+  JsonNode *node = json_node_new (JSON_NODE_OBJECT);
+
+  g_assert_nonnull (entries);
+  g_assert_cmpuint (json_array_get_length (entries), >=, 1);
+  json_node_set_object (node, charta_json_get_object (json_array_get_object_element (entries, 0),
+                                                      "resource"));
+  return node;
+}
+
+static const char *
+status_coding (JsonNode   *resource,
+               const char *element)
+{
+  return charta_json_get_string (charta_json_get_first (charta_json_get_object (
+                                   json_node_get_object (resource), element), "coding"), "code");
+}
+
+/* The allergy form: pat-042's penicillin allergy (the demo's: confirmed, high criticality)
+ * corrected to low criticality; then entered in error, which sets its verificationStatus and
+ * drops its clinicalStatus (ait-2). */
+static void
+test_allergy_form (Fixture       *f,
+                   gconstpointer  data)
+{
+  g_autoptr(JsonNode) before = NULL;
+  g_autoptr(JsonNode) after = NULL;
+  g_autoptr(JsonNode) voided = NULL;
+  g_autoptr(JsonNode) provenance = NULL;
+  g_autofree char *reference = NULL;
+  g_autofree char *path = NULL;
+  g_autofree char *next = NULL;
+  g_autofree char *third = NULL;
+  GtkWidget *record;
+  GtkWidget *dialog;
+  const char *id;
+  int64_t n;
+
+  open_chart_of (f, "pat-042");
+  before = first_of (f, "AllergyIntolerance?patient=pat-042&_count=1");
+  id = charta_json_get_string (json_node_get_object (before), "id");
+  reference = g_strdup_printf ("AllergyIntolerance/%s", id);
+  path = g_strdup (reference);
+  g_assert_cmpstr (charta_json_get_string (json_node_get_object (before), "criticality"), ==,
+                   "high");
+  g_assert_cmpstr (status_coding (before, "verificationStatus"), ==, "confirmed");
+  n = g_ascii_strtoll (version_of (before), NULL, 10);
+  next = g_strdup_printf ("%" G_GINT64_FORMAT, n + 1);
+  third = g_strdup_printf ("%" G_GINT64_FORMAT, n + 2);
+
+  record = open_record (f, reference);
+  dialog = open_dialog (record);
+  g_assert_true (gtk_widget_get_visible (need_id (dialog, "allergy_group")));
+  g_assert_false (gtk_widget_get_visible (need_id (dialog, "observation_group")));
+  g_assert_false (gtk_widget_get_visible (need_id (dialog, "json_group")));
+  /* criticalities[] = { "", "low", "high", "unable-to-assess" }: high is 2, confirmed is
+   * allergy_verification_statuses[2]. */
+  g_assert_cmpuint (adw_combo_row_get_selected (ADW_COMBO_ROW (need_id (dialog,
+                                                                        "criticality_row"))),
+                    ==, 2);
+  g_assert_cmpuint (adw_combo_row_get_selected (
+                      ADW_COMBO_ROW (need_id (dialog, "allergy_verification_row"))), ==, 2);
+  adw_combo_row_set_selected (ADW_COMBO_ROW (need_id (dialog, "criticality_row")), 1);
+  choose_kind (dialog, "kind_correction");
+  type_into (dialog, "reason_row", "criticality assessed again by the allergist");
+  save_and_wait (f, dialog, next);
+
+  after = http_get (f, path, NULL);
+  g_assert_cmpstr (version_of (after), ==, next);
+  g_assert_cmpstr (charta_json_get_string (json_node_get_object (after), "criticality"), ==,
+                   "low");
+  g_assert_cmpstr (status_coding (after, "clinicalStatus"), ==,
+                   status_coding (before, "clinicalStatus"));
+  provenance = provenance_of (f, "AllergyIntolerance", id, next);
+  assert_provenance (provenance, "amend", ISO_LIFECYCLE, "criticality assessed again by the allergist");
+
+  dialog = open_dialog (record);
+  choose_kind (dialog, "kind_entered_in_error");
+  g_assert_false (gtk_widget_get_sensitive (need_id (dialog, "allergy_group")));
+  type_into (dialog, "reason_row", "recorded for the wrong patient");
+  save_and_wait (f, dialog, third);
+  voided = http_get (f, path, NULL);
+  g_assert_cmpstr (status_coding (voided, "verificationStatus"), ==, "entered-in-error");
+  g_assert_false (json_object_has_member (json_node_get_object (voided), "clinicalStatus"));
+  g_assert_cmpstr (charta_json_get_string (json_node_get_object (voided), "criticality"), ==,
+                   "low");
+}
+
+/* The first GtkTextView below @root. */
+static GtkTextView *
+text_view_in (GtkWidget *root)
+{
+  if (GTK_IS_TEXT_VIEW (root))
+    return GTK_TEXT_VIEW (root);
+  for (GtkWidget *child = gtk_widget_get_first_child (root); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      GtkTextView *found = text_view_in (child);
+
+      if (found != NULL)
+        return found;
+    }
+  return NULL;
+}
+
+static char *
+buffer_text (GtkTextBuffer *buffer)
+{
+  GtkTextIter start;
+  GtkTextIter end;
+
+  gtk_text_buffer_get_bounds (buffer, &start, &end);
+  return gtk_text_buffer_get_text (buffer, &start, &end, FALSE);
+}
+
+/* @buffer's text with the first @from replaced by @to. */
+static void
+replace_in (GtkTextBuffer *buffer,
+            const char    *from,
+            const char    *to)
+{
+  g_autofree char *text = buffer_text (buffer);
+  const char *at = strstr (text, from);
+  g_autofree char *changed = NULL;
+
+  g_assert_nonnull (at);
+  changed = g_strdup_printf ("%.*s%s%s", (int) (at - text), text, to, at + strlen (from));
+  gtk_text_buffer_set_text (buffer, changed, -1);
+}
+
+static gboolean
+save_sensitive (gpointer data)
+{
+  return gtk_widget_get_sensitive (need_id (data, "save_button"));
+}
+
+static gboolean
+save_insensitive (gpointer data)
+{
+  return !gtk_widget_get_sensitive (need_id (data, "save_button"));
+}
+
+typedef struct
+{
+  GtkTextBuffer *buffer;
+  const char *text;
+} IssueWanted;
+
+/* The "issue" tag (the server's issues) covers text that begins with w->text. */
+static gboolean
+issue_marked (gpointer data)
+{
+  IssueWanted *w = data;
+  GtkTextTag *tag = gtk_text_tag_table_lookup (gtk_text_buffer_get_tag_table (w->buffer),
+                                               "issue");
+  GtkTextIter iter;
+
+  g_assert_nonnull (tag);
+  gtk_text_buffer_get_start_iter (w->buffer, &iter);
+  while (gtk_text_iter_forward_to_tag_toggle (&iter, tag))
+    if (gtk_text_iter_starts_tag (&iter, tag))
+      {
+        GtkTextIter end = iter;
+        g_autofree char *marked = NULL;
+
+        gtk_text_iter_forward_to_tag_toggle (&end, tag);
+        marked = gtk_text_iter_get_text (&iter, &end);
+        if (g_str_has_prefix (marked, w->text))
+          return TRUE;
+      }
+  return FALSE;
+}
+
+/* A record without a form (an Immunization of pat-030) is edited as JSON: a text that is not
+ * JSON keeps Save off and says where; a status the server refuses (422) is marked at
+ * "status" in the text; fixed, the save stores the new lot number, and nothing else changed
+ * (the occurrence is as it was). */
+static void
+test_json_editor (Fixture       *f,
+                  gconstpointer  data)
+{
+  g_autoptr(JsonNode) before = NULL;
+  g_autoptr(JsonNode) after = NULL;
+  g_autoptr(JsonNode) provenance = NULL;
+  g_autofree char *reference = NULL;
+  g_autofree char *next = NULL;
+  g_autofree char *old_lot = NULL;
+  g_autofree char *new_lot = NULL;
+  g_autofree char *expected_lot = NULL;
+  g_autoptr(JsonNode) unchanged = NULL;
+  GtkTextBuffer *buffer;
+  GtkWidget *record;
+  GtkWidget *dialog;
+  const char *id;
+  IssueWanted wanted;
+
+  open_chart_of (f, PATIENT);
+  before = first_of (f, "Immunization?patient=" PATIENT "&_count=1");
+  id = charta_json_get_string (json_node_get_object (before), "id");
+  reference = g_strdup_printf ("Immunization/%s", id);
+  next = g_strdup_printf ("%" G_GINT64_FORMAT,
+                          g_ascii_strtoll (version_of (before), NULL, 10) + 1);
+  old_lot = g_strdup_printf ("\"lotNumber\": \"%s\"",
+                             charta_json_get_string (json_node_get_object (before), "lotNumber"));
+  new_lot = g_strdup_printf ("\"lotNumber\": \"%s-B\"",
+                             charta_json_get_string (json_node_get_object (before), "lotNumber"));
+  expected_lot = g_strdup_printf ("%s-B", charta_json_get_string (json_node_get_object (before),
+                                                                  "lotNumber"));
+
+  record = open_record (f, reference);
+  dialog = open_dialog (record);
+  g_assert_true (gtk_widget_get_visible (need_id (dialog, "json_group")));
+  buffer = gtk_text_view_get_buffer (text_view_in (need_id (dialog, "json_editor")));
+  choose_kind (dialog, "kind_correction");
+  type_into (dialog, "reason_row", "lot number misread from the vial");
+  g_assert_false (sensitive (dialog, "save_button"));
+
+  /* Not JSON: a comma gone after the lot number. */
+  replace_in (buffer, old_lot, new_lot);
+  wait_for (save_sensitive, dialog, "Save, for a changed record");
+  replace_in (buffer, new_lot, "\"lotNumber\": \"x\" \"y\"");
+  wait_for (save_insensitive, dialog, "Save off, for text that is not JSON");
+  charta_test_assert_contains (label_text (dialog, "hint_label"), "Line ");
+  replace_in (buffer, "\"lotNumber\": \"x\" \"y\"", new_lot);
+
+  /* A status that Immunization does not have: the server's 422 at "status". */
+  replace_in (buffer, "\"status\": \"completed\"", "\"status\": \"bogus\"");
+  wait_for (save_sensitive, dialog, "Save, for JSON the server will refuse");
+  press (need_id (dialog, "save_button"));
+  wait_for_banner (dialog, "did not accept");
+  wanted.buffer = buffer;
+  wanted.text = "\"status\"";
+  wait_for (issue_marked, &wanted, "the server's issue at \"status\"");
+  unchanged = http_get (f, reference, NULL);
+  g_assert_cmpstr (version_of (unchanged), ==, version_of (before));
+
+  replace_in (buffer, "\"status\": \"bogus\"", "\"status\": \"completed\"");
+  wait_for (save_sensitive, dialog, "Save, for the fixed record");
+  save_and_wait (f, dialog, next);
+
+  after = http_get (f, reference, NULL);
+  g_assert_cmpstr (charta_json_get_string (json_node_get_object (after), "lotNumber"), ==,
+                   expected_lot);
+  g_assert_cmpstr (charta_json_get_string (json_node_get_object (after), "occurrenceDateTime"),
+                   ==, charta_json_get_string (json_node_get_object (before),
+                                               "occurrenceDateTime"));
+  g_assert_cmpstr (charta_json_get_string (json_node_get_object (after), "status"), ==,
+                   "completed");
+  provenance = provenance_of (f, "Immunization", id, next);
+  assert_provenance (provenance, "amend", ISO_LIFECYCLE, "lot number misread from the vial");
+}
+
 /* ---- the chart as it was ------------------------------------------------------------------ */
 
 typedef struct
@@ -1643,6 +1916,10 @@ main (int   argc,
               fixture_tear_down);
   g_test_add ("/charta/gui/correction/entered-in-error", Fixture, NULL, fixture_set_up,
               test_entered_in_error, fixture_tear_down);
+  g_test_add ("/charta/gui/correction/allergy-form", Fixture, NULL, fixture_set_up,
+              test_allergy_form, fixture_tear_down);
+  g_test_add ("/charta/gui/correction/json-editor", Fixture, NULL, fixture_set_up,
+              test_json_editor, fixture_tear_down);
   g_test_add ("/charta/gui/correction/point-in-time", Fixture, NULL, fixture_set_up,
               test_point_in_time, fixture_tear_down);
   g_test_add ("/charta/gui/correction/condition-entered-in-error", Fixture, NULL,
