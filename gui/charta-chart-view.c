@@ -1364,14 +1364,19 @@ patient_read (GObject      *source,
                                                    CHARTA_CHART_AT_ERROR_NOT_RECORDED)
                                   ? "This patient had not been recorded yet on %s."
                                   : "This patient’s record had been deleted by %s.", when);
+          g_autofree char *escaped = g_markup_escape_text (text, -1);
+
           adw_status_page_set_title (self->error_page, "No Chart at That Time");
-          adw_status_page_set_description (self->error_page, text);
+          adw_status_page_set_description (self->error_page, escaped);
           gtk_button_set_label (self->retry_button, "Back to Now");
         }
       else
         {
+          /* A status page reads its description as markup; a server's words may hold '&'. */
+          g_autofree char *escaped = g_markup_escape_text (error->message, -1);
+
           adw_status_page_set_title (self->error_page, "Cannot Open the Chart");
-          adw_status_page_set_description (self->error_page, error->message);
+          adw_status_page_set_description (self->error_page, escaped);
           gtk_button_set_label (self->retry_button, "Try Again");
         }
       gtk_stack_set_visible_child_name (self->stack, "error");
