@@ -15,6 +15,16 @@
  * copies the response onto the message and unpauses it.  The message itself is only touched
  * on the main context, and its last reference is dropped there.
  *
+ * What the main context does per request bounds the throughput of reads (one thread parses,
+ * routes and writes every response), so it does little beyond what libsoup does itself: one
+ * signal handler of its own per message (got-headers; the end of a request is heard from the
+ * server's request-finished and request-aborted signals), no source made or descriptor added
+ * per request (a connection's idle watch is made once, the hand-offs to and from the pool
+ * once per server, and waking any of them up costs no system call while the main context is
+ * busy), the X-Request-Id made from a counter, and the base URL of the last Host reused.
+ * A response written from a worker's answer is corked (TCP_CORK) until its request ends, so
+ * that its head and body, two writes of libsoup's, go out together.
+ *
  * Routing follows http.html of FHIR R4 (paths after [base]):
  *
  *   (none)             GET search-system, POST batch/transaction
@@ -55,7 +65,9 @@
  * token.
  */
 #define G_LOG_DOMAIN "charta-server"
+#define _GNU_SOURCE  /* POLLRDHUP */
 
+#include <poll.h>
 #include <string.h>
 #include <sys/un.h>
 
@@ -81,6 +93,8 @@
 #define AUTH_REALM         "Bearer realm=\"charta\""
 #define TOKEN_DIGEST_SIZE  32     /* SHA-256 */
 #define MAX_TOKEN_LENGTH   4096
+
+typedef struct _ServerGuard ServerGuard;
 
 struct _ChartaServer
 {
@@ -113,8 +127,20 @@ struct _ChartaServer
   GPtrArray    *refusals;         /* Refusal *: refused requests being answered and closed */
   GSource      *sweep;            /* closes idle connections */
   double        idle_timeout;
-  GHashTable   *jobs;             /* Job * being worked on */
+  GHashTable   *jobs;             /* SoupServerMessage * → Job *: being worked on */
   gboolean      stopped;
+  unsigned      n_processors;     /* g_get_num_processors(), which reads sysfs each time */
+  ServerGuard  *guard;            /* what messages' handlers hold of the server */
+  guint64       request_id_prefix;  /* random: the X-Request-Ids made here (request_id_for()) */
+  guint64       n_request_ids;      /* of them made so far */
+  struct
+  {
+    char       *scheme;           /* of the last request's URL, with its Host… */
+    char       *host;
+    int         port;
+    char       *base_path;        /* …and the base path… */
+    char       *url;              /* …: the base URL it made (request_base_url()) */
+  } last_base;
 
   GRecMutex     conditional;      /* held across the search and the write of a conditional
                                    * interaction (charta_server_lock_conditional()) */
@@ -123,8 +149,12 @@ struct _ChartaServer
   unsigned      n_pending;        /* atomic */
   GAsyncQueue  *done;             /* Job *: worked on, for the main context to answer */
   GPtrArray    *reads;            /* Job *: reads of one main-loop iteration (main context) */
-  GSource      *flush;            /* pushes @reads to the pool (main context) */
-  int           drain_scheduled;  /* atomic: a drain_done() is on its way to the context */
+  GSource      *flush;            /* pushes @reads to the pool (main context; made at the
+                                   * first listen, as @drain) */
+  GSource      *drain;            /* runs drain_done() */
+  int           drain_scheduled;  /* atomic: a job is in @done: drain_done() is to run */
+  int           polling;          /* atomic: the main context may be about to wait in poll(),
+                                   * so a worker that schedules a drain wakes it up */
 };
 
 enum
@@ -146,18 +176,27 @@ static GParamSpec *properties[N_PROPS];
 
 G_DEFINE_FINAL_TYPE (ChartaServer, charta_server, G_TYPE_OBJECT)
 
+/* What a handler on a message holds of the server (a GRcBox, released with the handler): the
+ * server, NULL once it is disposed.  Cheaper than g_signal_connect_object() per message, which
+ * adds a closure to the server's own list of them and takes it out again. */
+struct _ServerGuard
+{
+  ChartaServer *server;  /* main context only */
+};
+
 /* A request on its way through a worker. */
 typedef struct
 {
   ChartaServerRequest  req;
   SoupServerMessage   *msg;         /* main context only */
-  gulong               finished_id;
   gboolean             finished;    /* the message ended (connection gone, server stopped):
-                                     * the response is dropped */
-  void                *next;        /* Job *: the next of a batch of reads (see queue_read()) */
+                                     * the response is dropped (request_ended()) */
+  void                *next;        /* Job *: the next of a batch of reads (see flush_reads()) */
 } Job;
 
 static void process_request (ChartaServerRequest *req);
+static void connection_cork (ChartaServer      *self,
+                             SoupServerMessage *msg);
 
 /* ---- small helpers ------------------------------------------------------------------------ */
 
@@ -284,12 +323,56 @@ parse_instant_text (const char *text)
   return text != NULL ? g_date_time_new_from_iso8601 (text, NULL) : NULL;
 }
 
+/* Writes @value as two digits at @out. */
+static char *
+put_two_digits (char *out,
+                int   value)
+{
+  *out++ = (char) ('0' + value / 10);
+  *out++ = (char) ('0' + value % 10);
+  return out;
+}
+
+/* @when as an HTTP date ("Sun, 06 Nov 1994 08:49:37 GMT"), the text
+ * soup_date_time_to_string (SOUP_DATE_HTTP) makes, written out by hand: a read answers one
+ * (Last-Modified), and libsoup's formatting (g_date_time_format()) costs several times a read
+ * of the store's row. */
 static char *
 http_date (GDateTime *when)
 {
+  static const char days[7][4] = { "Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun" };
+  static const char months[12][4] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug",
+                                      "Sep", "Oct", "Nov", "Dec" };
   g_autoptr(GDateTime) utc = g_date_time_to_utc (when);
+  int year, month, day;
+  char *text, *out;
 
-  return soup_date_time_to_string (utc, SOUP_DATE_HTTP);
+  g_date_time_get_ymd (utc, &year, &month, &day);
+  if (year < 1000)  /* (GDateTime's years are 1 to 9999: the year has no leading zeros) */
+    return g_strdup_printf ("%s, %02d %s %d %02d:%02d:%02d GMT",
+                            days[g_date_time_get_day_of_week (utc) - 1], day,
+                            months[month - 1], year, g_date_time_get_hour (utc),
+                            g_date_time_get_minute (utc), g_date_time_get_second (utc));
+  text = out = g_malloc (sizeof "Sun, 06 Nov 1994 08:49:37 GMT");
+  memcpy (out, days[g_date_time_get_day_of_week (utc) - 1], 3);
+  out += 3;
+  *out++ = ',';
+  *out++ = ' ';
+  out = put_two_digits (out, day);
+  *out++ = ' ';
+  memcpy (out, months[month - 1], 3);
+  out += 3;
+  *out++ = ' ';
+  out = put_two_digits (out, year / 100);
+  out = put_two_digits (out, year % 100);
+  *out++ = ' ';
+  out = put_two_digits (out, g_date_time_get_hour (utc));
+  *out++ = ':';
+  out = put_two_digits (out, g_date_time_get_minute (utc));
+  *out++ = ':';
+  out = put_two_digits (out, g_date_time_get_second (utc));
+  memcpy (out, " GMT", sizeof " GMT");
+  return text;
 }
 
 /* The media type of a Content-Type or Accept item, lower-cased, without parameters. */
@@ -855,8 +938,6 @@ charta_server_request_clear (ChartaServerRequest *req)
 static void
 job_free (Job *job)
 {
-  if (job->finished_id != 0)
-    g_signal_handler_disconnect (job->msg, job->finished_id);
   g_clear_object (&job->msg);
   charta_server_request_clear (&job->req);
   g_free (job);
@@ -870,9 +951,41 @@ copy_header (const char *name,
   soup_message_headers_append (user_data, name, value);
 }
 
+/* A new X-Request-Id: a UUID (RFC 9562 version 8, its own layout) of the server's random
+ * 64-bit prefix and a count of the ids made, so unique for the server (and, the prefixes
+ * being random, for the process) and cheap to make, unlike a random UUID per request.  It
+ * names a request in logs, and is no secret (main context). */
+static char *
+new_request_id (ChartaServer *self)
+{
+  static const char hex[] = "0123456789abcdef";
+  guint64 count = self->n_request_ids++ & G_GUINT64_CONSTANT (0x3fffffffffffffff);
+  guint8 bytes[16];
+  char *id = g_malloc (37);
+  char *out = id;
+
+  for (unsigned i = 0; i < 8; i++)
+    {
+      bytes[i] = (guint8) (self->request_id_prefix >> (56 - 8 * i));
+      bytes[8 + i] = (guint8) (count >> (56 - 8 * i));
+    }
+  bytes[6] = (guint8) (0x80 | (bytes[6] & 0x0f));  /* the version, 8 */
+  bytes[8] = (guint8) (0x80 | (bytes[8] & 0x3f));  /* the variant, 10 */
+  for (unsigned i = 0; i < 16; i++)
+    {
+      if (i == 4 || i == 6 || i == 8 || i == 10)
+        *out++ = '-';
+      *out++ = hex[bytes[i] >> 4];
+      *out++ = hex[bytes[i] & 0x0f];
+    }
+  *out = '\0';
+  return id;
+}
+
 /* The X-Request-Id to echo: the client's when it is a plain token, else a new one. */
 static char *
-request_id_for (SoupMessageHeaders *headers)
+request_id_for (ChartaServer       *self,
+                SoupMessageHeaders *headers)
 {
   const char *id = soup_message_headers_get_one (headers, "X-Request-Id");
   size_t n = 0;
@@ -885,7 +998,7 @@ request_id_for (SoupMessageHeaders *headers)
       if (n > 0 && n <= MAX_REQUEST_ID && id[n] == '\0')
         return g_strdup (id);
     }
-  return g_uuid_string_random ();
+  return new_request_id (self);
 }
 
 /* Writes @req's response onto @msg (main context). */
@@ -903,10 +1016,16 @@ apply_response (SoupServerMessage   *msg,
   if (req->response_body != NULL && req->status != SOUP_STATUS_NO_CONTENT
       && req->status != SOUP_STATUS_NOT_MODIFIED)
     {
-      g_autofree char *type = g_strdup_printf ("%s; charset=utf-8",
-                                               req->response_type != NULL ? req->response_type
-                                                                          : FHIR_JSON);
+      const char *media = req->response_type != NULL ? req->response_type : FHIR_JSON;
+      g_autofree char *other = NULL;
+      const char *type;
 
+      if (strcmp (media, FHIR_JSON) == 0)
+        type = FHIR_JSON "; charset=utf-8";
+      else if (strcmp (media, PLAIN_JSON) == 0)
+        type = PLAIN_JSON "; charset=utf-8";
+      else
+        type = other = g_strdup_printf ("%s; charset=utf-8", media);
       soup_message_headers_replace (headers, "Content-Type", type);
       soup_message_headers_set_content_length (headers,
                                                (goffset) g_bytes_get_size (req->response_body));
@@ -926,9 +1045,10 @@ job_complete (gpointer data)
   if (!job->finished)
     {
       apply_response (job->msg, &job->req);
+      connection_cork (self, job->msg);
       soup_server_message_unpause (job->msg);
     }
-  g_hash_table_remove (self->jobs, job);
+  g_hash_table_remove (self->jobs, job->msg);
   g_atomic_int_dec_and_test (&self->n_pending);
   job_free (job);
   return G_SOURCE_REMOVE;
@@ -947,7 +1067,7 @@ drain_done (gpointer data)
   g_atomic_int_set (&self->drain_scheduled, 0);
   while ((job = g_async_queue_try_pop (self->done)) != NULL)
     job_complete (job);
-  return G_SOURCE_REMOVE;
+  return G_SOURCE_CONTINUE;
 }
 
 /* A job, or a batch of reads chained by @next. */
@@ -965,23 +1085,28 @@ worker_run (gpointer data,
       process_request (&job->req);
       finish_response (&job->req);
       g_async_queue_push (self->done, job);
-      if (g_atomic_int_compare_and_exchange (&self->drain_scheduled, 0, 1))
-        g_main_context_invoke (self->context, drain_done, self);
+      /* (a wake-up costs a write to the context's eventfd: only when the main context may be
+       * waiting; else it sees @drain_scheduled before it waits, see hand_off_prepare()) */
+      if (g_atomic_int_compare_and_exchange (&self->drain_scheduled, 0, 1)
+          && g_atomic_int_get (&self->polling))
+        g_main_context_wakeup (self->context);
     }
 }
 
 /* The reads that came in one main-loop iteration go to the pool as a few batches, one per
- * processor: a wake-up of a worker per batch rather than per request.  Only reads of one
- * resource (or version) are batched, whose time is bounded: a search or a write goes alone,
- * so that it never holds up another request. */
+ * READS_PER_BATCH reads (rounded up) and at most one per processor: a wake-up of a worker per
+ * batch rather than per request (a wake-up costs the main context about what a read costs a
+ * worker).  Only reads of one resource (or version) are batched, whose time is bounded: a
+ * search or a write goes alone, so that it never holds up another request. */
+#define READS_PER_BATCH 4
+
 static gboolean
 flush_reads (gpointer data)
 {
   ChartaServer *self = data;
   unsigned n = self->reads->len;
-  unsigned n_batches = MIN (n, MAX (g_get_num_processors (), 1));
+  unsigned n_batches = MIN ((n + READS_PER_BATCH - 1) / READS_PER_BATCH, self->n_processors);
 
-  g_clear_pointer (&self->flush, g_source_unref);
   for (unsigned b = 0; b < n_batches; b++)
     {
       Job *head = NULL;
@@ -998,7 +1123,87 @@ flush_reads (gpointer data)
       g_thread_pool_push (self->pool, head, NULL);
     }
   g_ptr_array_set_size (self->reads, 0);
-  return G_SOURCE_REMOVE;
+  return G_SOURCE_CONTINUE;
+}
+
+/* The two sources that hand requests to the pool and take the answers back, made once: each
+ * is ready when it has something to do, which the main context looks at in every iteration
+ * (prepare and check), so that making one ready costs no system call: not a source per
+ * wake-up (g_main_context_invoke()), nor a ready time (g_source_set_ready_time(), which writes
+ * to the context's eventfd every time).  A worker wakes the main context up only when it may
+ * be waiting in poll() (@polling, set in the drain's prepare before it looks at
+ * @drain_scheduled: either it sees the drain scheduled, or the worker sees it polling). */
+typedef struct
+{
+  GSource       source;
+  ChartaServer *server;
+  gboolean      drain;    /* the drain, else the flush */
+} HandOff;
+
+static gboolean
+hand_off_ready (HandOff *hand_off)
+{
+  ChartaServer *self = hand_off->server;
+
+  return hand_off->drain ? g_atomic_int_get (&self->drain_scheduled) != 0
+                         : self->reads->len > 0;
+}
+
+static gboolean
+hand_off_prepare (GSource *source,
+                  int     *timeout)
+{
+  HandOff *hand_off = (HandOff *) source;
+
+  *timeout = -1;
+  if (hand_off_ready (hand_off))
+    return TRUE;
+  if (!hand_off->drain)
+    return FALSE;
+  /* (set, then looked at again: a job queued meanwhile is seen here, or its worker sees
+   * @polling set) */
+  g_atomic_int_set (&hand_off->server->polling, 1);
+  return hand_off_ready (hand_off);
+}
+
+static gboolean
+hand_off_check (GSource *source)
+{
+  HandOff *hand_off = (HandOff *) source;
+
+  if (hand_off->drain)
+    g_atomic_int_set (&hand_off->server->polling, 0);
+  return hand_off_ready (hand_off);
+}
+
+static gboolean
+hand_off_dispatch (GSource     *source,
+                   GSourceFunc  callback,
+                   gpointer     user_data)
+{
+  HandOff *hand_off = (HandOff *) source;
+
+  if (hand_off->drain)
+    g_atomic_int_set (&hand_off->server->polling, 0);
+  return callback (user_data);
+}
+
+static GSourceFuncs hand_off_funcs = { hand_off_prepare, hand_off_check, hand_off_dispatch,
+                                       NULL, NULL, NULL };
+
+static GSource *
+hand_off_new (ChartaServer *self,
+              gboolean      drain)
+{
+  GSource *source = g_source_new (&hand_off_funcs, sizeof (HandOff));
+  HandOff *hand_off = (HandOff *) source;
+
+  hand_off->server = self;
+  hand_off->drain = drain;
+  g_source_set_name (source, drain ? "charta-server drain" : "charta-server flush");
+  g_source_set_callback (source, drain ? drain_done : flush_reads, self, NULL);
+  g_source_attach (source, self->context);
+  return source;
 }
 
 /* "Type/id" or "Type/id/_history/n" with no query: a read of one stored resource. */
@@ -1030,25 +1235,9 @@ queue_job (ChartaServer *self,
       g_thread_pool_push (self->pool, job, NULL);
       return;
     }
+  /* (@flush has the priority of the sockets' sources: it runs in the iteration that
+   * dispatches them, or the next, never starved by them) */
   g_ptr_array_add (self->reads, job);
-  if (self->flush == NULL)
-    {
-      /* (the priority of the sockets' sources: it runs in the iteration that dispatches them,
-       * or the next, never starved by them) */
-      self->flush = g_idle_source_new ();
-      g_source_set_priority (self->flush, G_PRIORITY_DEFAULT);
-      g_source_set_callback (self->flush, flush_reads, self, NULL);
-      g_source_attach (self->flush, self->context);
-    }
-}
-
-static void
-message_finished (SoupServerMessage *msg,
-                  gpointer           user_data)
-{
-  Job *job = user_data;
-
-  job->finished = TRUE;
 }
 
 /* ---- limits and answers made on the main context ------------------------------------------ */
@@ -1064,7 +1253,7 @@ respond_now (ChartaServer      *self,
   SoupMessageHeaders *request = soup_server_message_get_request_headers (msg);
   SoupMessageHeaders *headers = soup_server_message_get_response_headers (msg);
   g_autoptr(GBytes) outcome = NULL;
-  g_autofree char *request_id = request_id_for (request);
+  g_autofree char *request_id = request_id_for (self, request);
   g_autofree char *method = NULL;
   unsigned status = 500;
   gsize length;
@@ -1173,12 +1362,14 @@ typedef struct
   ChartaServer      *server;      /* unowned: the server forgets its connections first */
   GSocket           *socket;      /* weak (socket_gone()): libsoup owns the connection */
   GSocketAddress    *remote;      /* the key: the remote address libsoup gives its messages */
-  GSource           *watch;       /* while idle and nothing came: wakes on data or a close */
+  GSource           *watch;       /* while idle and nothing came: wakes on data or a close
+                                   * (a Watch, made once: see connection_watch()) */
   SoupServerMessage *waiting;     /* weak: libsoup's message waiting for a request head */
   unsigned           n_active;    /* requests in progress */
   int64_t            idle_since;  /* monotonic µs: accepted, or the last request ended */
   gboolean           over_limit;  /* accepted past the limit: its request is answered 503 */
   gboolean           taken;       /* taken from libsoup: answered and closed by a Refusal */
+  gboolean           corked;      /* TCP_CORK set while a response is written */
 } Connection;
 
 /* A listening socket of ours. */
@@ -1269,33 +1460,95 @@ connection_close (ChartaServer *self,
            g_hash_table_size (self->connections));
 }
 
-static void
-connection_unwatch (Connection *conn)
+/* The idle watch of a connection: a source made once, with the socket's descriptor, which
+ * asks for the events of a close or of data only while the connection is idle (@pollfd.events
+ * is 0 while a request is in progress, which GLib reads afresh in every iteration): a request
+ * neither makes nor destroys a source, nor adds or removes a descriptor, each of which would
+ * cost GLib a write to its eventfd.  (poll() reports a hang-up or an error whatever was asked
+ * for: the descriptor is taken out of the source, rarely, when one comes while a request is in
+ * progress, and put back once it ends.)  On Linux it asks for POLLRDHUP too, which tells data
+ * arriving (the next request) from the client's close without a look at the socket. */
+#ifdef POLLRDHUP
+#define WATCH_EVENTS ((gushort) (G_IO_IN | G_IO_HUP | G_IO_ERR | POLLRDHUP))
+#define WATCH_CLOSED ((gushort) (G_IO_HUP | G_IO_ERR | G_IO_NVAL | POLLRDHUP))
+#else
+#define WATCH_EVENTS ((gushort) (G_IO_IN | G_IO_HUP | G_IO_ERR))
+#define WATCH_CLOSED ((gushort) (G_IO_IN | G_IO_HUP | G_IO_ERR | G_IO_NVAL))
+#endif
+
+typedef struct
 {
-  if (conn->watch == NULL)
-    return;
-  g_source_destroy (conn->watch);
-  g_clear_pointer (&conn->watch, g_source_unref);
+  GSource     source;
+  GPollFD     pollfd;
+  gboolean    polled;     /* @pollfd is in the source */
+} Watch;
+
+static gboolean
+watch_check (GSource *source)
+{
+  return ((Watch *) source)->pollfd.revents != 0;
 }
 
 static gboolean
-connection_readable (GSocket      *socket,
-                     GIOCondition  condition,
-                     gpointer      user_data)
+watch_dispatch (GSource     *source,
+                GSourceFunc  callback,
+                gpointer     user_data)
+{
+  return callback (user_data);
+}
+
+static GSourceFuncs watch_funcs = { NULL, watch_check, watch_dispatch, NULL, NULL, NULL };
+
+static void
+connection_unwatch (Connection *conn)
+{
+  if (conn->watch != NULL)
+    ((Watch *) conn->watch)->pollfd.events = 0;
+}
+
+static gboolean
+connection_readable (gpointer user_data)
 {
   Connection *conn = user_data;
+  Watch *watch = (Watch *) conn->watch;
+  gushort revents = watch->pollfd.revents;
   g_autoptr(GError) error = NULL;
   char byte;
   GInputVector vector = { &byte, 1 };
   int flags = G_SOCKET_MSG_PEEK;
   gssize n;
 
-  n = g_socket_receive_message (socket, NULL, &vector, 1, NULL, NULL, &flags, NULL, &error);
+  watch->pollfd.revents = 0;
+  if (watch->pollfd.events == 0 || conn->taken)
+    {
+      /* a request is in progress (or the connection was taken from libsoup): a hang-up or an
+       * error is libsoup's to see, and is not polled for again until the request ends */
+      if (watch->polled && (revents & (G_IO_HUP | G_IO_ERR | G_IO_NVAL)) != 0)
+        {
+          g_source_remove_poll (conn->watch, &watch->pollfd);
+          watch->polled = FALSE;
+        }
+      return G_SOURCE_CONTINUE;
+    }
+  if (conn->socket == NULL || g_socket_is_closed (conn->socket))
+    {
+      connection_close (conn->server, conn);  /* (closed by libsoup) */
+      return G_SOURCE_REMOVE;
+    }
+  if ((revents & WATCH_CLOSED) == 0)
+    {
+      connection_unwatch (conn);  /* a request is coming: libsoup reads it */
+      return G_SOURCE_CONTINUE;
+    }
+  n = g_socket_receive_message (conn->socket, NULL, &vector, 1, NULL, NULL, &flags, NULL,
+                                &error);
   if (n < 0 && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
     return G_SOURCE_CONTINUE;
-  g_clear_pointer (&conn->watch, g_source_unref);
   if (n > 0)
-    return G_SOURCE_REMOVE;  /* a request is coming: libsoup reads it */
+    {
+      connection_unwatch (conn);  /* a request is coming (the client may have closed after) */
+      return G_SOURCE_CONTINUE;
+    }
   connection_close (conn->server, conn);  /* closed by the client (0), or broken */
   return G_SOURCE_REMOVE;
 }
@@ -1304,11 +1557,25 @@ connection_readable (GSocket      *socket,
 static void
 connection_watch (Connection *conn)
 {
-  if (conn->watch != NULL || conn->socket == NULL || g_socket_is_closed (conn->socket))
+  Watch *watch;
+
+  if (conn->socket == NULL || g_socket_is_closed (conn->socket))
     return;
-  conn->watch = g_socket_create_source (conn->socket, G_IO_IN | G_IO_HUP | G_IO_ERR, NULL);
-  g_source_set_callback (conn->watch, G_SOURCE_FUNC (connection_readable), conn, NULL);
-  g_source_attach (conn->watch, conn->server->context);
+  if (conn->watch == NULL)
+    {
+      conn->watch = g_source_new (&watch_funcs, sizeof (Watch));
+      watch = (Watch *) conn->watch;
+      watch->pollfd.fd = g_socket_get_fd (conn->socket);
+      g_source_set_callback (conn->watch, connection_readable, conn, NULL);
+      g_source_attach (conn->watch, conn->server->context);
+    }
+  watch = (Watch *) conn->watch;
+  watch->pollfd.events = WATCH_EVENTS;
+  if (!watch->polled)
+    {
+      g_source_add_poll (conn->watch, &watch->pollfd);
+      watch->polled = TRUE;
+    }
 }
 
 /* The connection of @msg; NULL when it is not tracked (any more). */
@@ -1318,7 +1585,40 @@ connection_of (ChartaServer      *self,
 {
   GSocketAddress *remote = soup_server_message_get_remote_address (msg);
 
-  return remote != NULL ? g_hash_table_lookup (self->connections, remote) : NULL;
+  return remote != NULL && self->connections != NULL
+         ? g_hash_table_lookup (self->connections, remote) : NULL;
+}
+
+/* A response is about to be written on @msg's connection (it is unpaused): the socket holds
+ * what libsoup writes of it (the head, then the body: two writes) until the request ends
+ * (connection_uncork(), from request_ended()), so that a small response goes out in one
+ * segment rather than one for the head and one for the body: one pass through the network
+ * stack, and one wake-up of the client, instead of two.  The bytes sent are the same. */
+static void
+connection_cork (ChartaServer      *self,
+                 SoupServerMessage *msg)
+{
+#ifdef TCP_CORK
+  Connection *conn = connection_of (self, msg);
+
+  if (conn == NULL || conn->taken || conn->corked || conn->socket == NULL
+      || g_socket_is_closed (conn->socket))
+    return;
+  conn->corked = g_socket_set_option (conn->socket, IPPROTO_TCP, TCP_CORK, TRUE, NULL);
+#endif
+}
+
+/* The request on @conn ended: what the socket holds goes out now. */
+static void
+connection_uncork (Connection *conn)
+{
+#ifdef TCP_CORK
+  if (!conn->corked)
+    return;
+  conn->corked = FALSE;
+  if (conn->socket != NULL && !g_socket_is_closed (conn->socket))
+    g_socket_set_option (conn->socket, IPPROTO_TCP, TCP_CORK, FALSE, NULL);
+#endif
 }
 
 /* A new connection from a listening socket: tracked, then handed to libsoup. */
@@ -1666,18 +1966,34 @@ refuse (ChartaServer      *self,
 
 /* ---- the stages of a request ----------------------------------------------------------------- */
 
-/* A request on @msg's connection ended: when it was the last, the connection is idle. */
+/* A request ended (SoupServer::request-finished and ::request-aborted, which libsoup emits
+ * right after the message's own SoupServerMessage::finished, for every message that got its
+ * head): a response still being worked on is dropped; when it was the last request of its
+ * connection, the connection is idle. */
 static void
-request_done (SoupServerMessage *msg,
-              gpointer           user_data)
+request_ended (SoupServer        *soup,
+               SoupServerMessage *msg,
+               gpointer           user_data)
 {
   ChartaServer *self = user_data;
+  Job *job = self->jobs != NULL ? g_hash_table_lookup (self->jobs, msg) : NULL;
   Connection *conn = connection_of (self, msg);
 
+  if (job != NULL)
+    job->finished = TRUE;
+  if (conn != NULL)
+    connection_uncork (conn);
   if (conn == NULL || conn->taken || conn->n_active == 0 || --conn->n_active > 0)
     return;
   conn->idle_since = g_get_monotonic_time ();
   connection_watch (conn);
+}
+
+static void
+guard_release (gpointer  data,
+               GClosure *closure)
+{
+  g_rc_box_release (data);
 }
 
 /* The head of a request was read (after libsoup's own checks and the early handler). */
@@ -1685,8 +2001,9 @@ static void
 request_got_headers (SoupServerMessage *msg,
                      gpointer           user_data)
 {
-  ChartaServer *self = user_data;
-  Connection *conn = connection_of (self, msg);
+  ServerGuard *guard = user_data;
+  ChartaServer *self = guard->server;
+  Connection *conn = self != NULL ? connection_of (self, msg) : NULL;
 
   if (conn == NULL || conn->taken)
     return;
@@ -1700,7 +2017,6 @@ request_got_headers (SoupServerMessage *msg,
     describe_refusal (self, msg);
   conn->n_active++;
   connection_unwatch (conn);
-  g_signal_connect_object (msg, "finished", G_CALLBACK (request_done), self, 0);
 }
 
 /* libsoup starts reading a request on a connection: at its accept, and on a connection kept
@@ -1713,7 +2029,8 @@ request_started (SoupServer        *soup,
   ChartaServer *self = user_data;
   Connection *conn = connection_of (self, msg);
 
-  g_signal_connect_object (msg, "got-headers", G_CALLBACK (request_got_headers), self, 0);
+  g_signal_connect_data (msg, "got-headers", G_CALLBACK (request_got_headers),
+                         g_rc_box_acquire (self->guard), guard_release, 0);
   if (conn == NULL || conn->taken)
     return;
   if (conn->waiting != NULL)
@@ -2007,7 +2324,9 @@ early_handler (SoupServer        *soup,
       refuse (self, msg, conn, error);
       return;
     }
-  if (soup_message_headers_get_encoding (headers) != SOUP_ENCODING_CONTENT_LENGTH)
+  /* (a body of unknown length: chunked) */
+  if (soup_message_headers_get_encoding (headers) != SOUP_ENCODING_CONTENT_LENGTH
+      && soup_message_headers_get_encoding (headers) != SOUP_ENCODING_NONE)
     g_signal_connect_object (msg, "got-chunk", G_CALLBACK (got_chunk), self, 0);
 }
 
@@ -2035,14 +2354,41 @@ resolve_store (ChartaServer  *self,
   return g_object_ref (self->store);
 }
 
+static void
+clear_last_base (ChartaServer *self)
+{
+  g_clear_pointer (&self->last_base.scheme, g_free);
+  g_clear_pointer (&self->last_base.host, g_free);
+  g_clear_pointer (&self->last_base.base_path, g_free);
+  g_clear_pointer (&self->last_base.url, g_free);
+}
+
+/* The absolute URL of @base_path for @msg's Host ("http://127.0.0.1:8080/fhir").  Request
+ * after request it is the same: the last one is kept (main context). */
 static char *
-request_base_url (SoupServerMessage *msg,
+request_base_url (ChartaServer      *self,
+                  SoupServerMessage *msg,
                   const char        *base_path)
 {
   GUri *uri = soup_server_message_get_uri (msg);
+  const char *scheme = g_uri_get_scheme (uri);
+  const char *host = g_uri_get_host (uri);
+  int port = g_uri_get_port (uri);
 
-  return g_uri_join (G_URI_FLAGS_NONE, g_uri_get_scheme (uri), NULL, g_uri_get_host (uri),
-                     g_uri_get_port (uri), base_path, NULL, NULL);
+  if (self->last_base.url == NULL || port != self->last_base.port
+      || g_strcmp0 (host, self->last_base.host) != 0
+      || g_strcmp0 (scheme, self->last_base.scheme) != 0
+      || strcmp (base_path, self->last_base.base_path) != 0)
+    {
+      clear_last_base (self);
+      self->last_base.scheme = g_strdup (scheme);
+      self->last_base.host = g_strdup (host);
+      self->last_base.port = port;
+      self->last_base.base_path = g_strdup (base_path);
+      self->last_base.url = g_uri_join (G_URI_FLAGS_NONE, scheme, NULL, host, port, base_path,
+                                        NULL, NULL);
+    }
+  return g_strdup (self->last_base.url);
 }
 
 static void
@@ -2052,7 +2398,7 @@ answer_preflight (ChartaServer      *self,
   SoupMessageHeaders *request = soup_server_message_get_request_headers (msg);
   SoupMessageHeaders *headers = soup_server_message_get_response_headers (msg);
   const char *origin = soup_message_headers_get_one (request, "Origin");
-  g_autofree char *request_id = request_id_for (request);
+  g_autofree char *request_id = request_id_for (self, request);
 
   soup_server_message_set_status (msg, SOUP_STATUS_NO_CONTENT, NULL);
   soup_message_headers_replace (headers, "X-Request-Id", request_id);
@@ -2082,7 +2428,9 @@ static char *
 decode_path (const char  *path,
              GError     **error)
 {
-  g_autofree char *decoded = g_uri_unescape_string (path, NULL);
+  /* (without an escape, decoding changes nothing) */
+  g_autofree char *decoded = strchr (path, '%') != NULL ? g_uri_unescape_string (path, NULL)
+                                                        : g_strdup (path);
 
   if (decoded == NULL)
     {
@@ -2171,15 +2519,14 @@ handler (SoupServer        *soup,
   job->req.headers = soup_message_headers_new (SOUP_MESSAGE_HEADERS_REQUEST);
   soup_message_headers_foreach (request, copy_header, job->req.headers);
   job->req.body = soup_message_body_flatten (soup_server_message_get_request_body (msg));
-  job->req.base_url = request_base_url (msg, base);
-  job->req.request_id = request_id_for (request);
+  job->req.base_url = request_base_url (self, msg, base);
+  job->req.request_id = request_id_for (self, request);
   job->req.max_body = self->max_body_size;
   job->req.response_headers = soup_message_headers_new (SOUP_MESSAGE_HEADERS_RESPONSE);
   job->req.status = SOUP_STATUS_INTERNAL_SERVER_ERROR;
 
   soup_server_message_pause (msg);
-  job->finished_id = g_signal_connect (msg, "finished", G_CALLBACK (message_finished), job);
-  g_hash_table_add (self->jobs, job);
+  g_hash_table_insert (self->jobs, msg, job);
   g_atomic_int_inc (&self->n_pending);
   queue_job (self, job);
 }
@@ -2511,13 +2858,16 @@ read_subset (ChartaServerRequest *req,
              const char          *type,
              GBytes              *json)
 {
-  g_autofree char *params = subset_params (req->query);
+  g_autofree char *params = NULL;
   g_autoptr(ChartaSearchQuery) query = NULL;
   g_autoptr(ChartaResource) resource = NULL;
   g_autoptr(ChartaResource) subset = NULL;
   g_autoptr(GPtrArray) names = NULL;
   g_autoptr(GError) error = NULL;
 
+  if (req->query == NULL)
+    return g_bytes_ref (json);  /* (the common read: nothing to look for) */
+  params = subset_params (req->query);
   if (*params == '\0')
     return g_bytes_ref (json);
   /* The search parser reads _summary and _elements for a read as for a search. */
@@ -4075,16 +4425,15 @@ charta_server_stop (ChartaServer *self)
   g_ptr_array_set_size (self->listeners, 0);
   /* Responses still being worked on are dropped: their messages are not touched again. */
   g_hash_table_iter_init (&iter, self->jobs);
-  while (g_hash_table_iter_next (&iter, &job, NULL))
+  while (g_hash_table_iter_next (&iter, NULL, &job))
     ((Job *) job)->finished = TRUE;
   g_ptr_array_set_size (self->refusals, 0);
   if (self->soup != NULL)
     soup_server_disconnect (self->soup);
-  if (self->flush != NULL)
+  if (self->reads->len > 0)
     {
       /* the reads not yet handed out: to the pool, which finishes them (their answers are
        * dropped) */
-      g_source_destroy (self->flush);
       flush_reads (self);
     }
   if (self->pool != NULL)
@@ -4104,10 +4453,21 @@ charta_server_dispose (GObject *object)
   ChartaServer *self = CHARTA_SERVER (object);
 
   charta_server_stop (self);
+  if (self->guard != NULL)
+    {
+      self->guard->server = NULL;
+      g_clear_pointer (&self->guard, g_rc_box_release);
+    }
   if (self->connections != NULL)
     g_hash_table_foreach (self->connections, forget_socket, self);
   g_clear_pointer (&self->connections, g_hash_table_unref);
   g_clear_object (&self->soup);
+  if (self->flush != NULL)
+    g_source_destroy (self->flush);
+  g_clear_pointer (&self->flush, g_source_unref);
+  if (self->drain != NULL)
+    g_source_destroy (self->drain);
+  g_clear_pointer (&self->drain, g_source_unref);
   g_clear_pointer (&self->listeners, g_ptr_array_unref);
   g_clear_pointer (&self->refusals, g_ptr_array_unref);
   G_OBJECT_CLASS (charta_server_parent_class)->dispose (object);
@@ -4127,6 +4487,7 @@ charta_server_finalize (GObject *object)
   g_clear_pointer (&self->capabilities, g_bytes_unref);
   g_clear_pointer (&self->done, g_async_queue_unref);
   g_clear_pointer (&self->reads, g_ptr_array_unref);
+  clear_last_base (self);
   g_mutex_clear (&self->lock);
   g_rec_mutex_clear (&self->conditional);
   G_OBJECT_CLASS (charta_server_parent_class)->finalize (object);
@@ -4136,11 +4497,13 @@ static void
 charta_server_constructed (GObject *object)
 {
   ChartaServer *self = CHARTA_SERVER (object);
-  unsigned n_workers = CLAMP (2 * g_get_num_processors (), CHARTA_SERVER_DEFAULT_WORKERS, 32);
+  unsigned n_workers;
 
   G_OBJECT_CLASS (charta_server_parent_class)->constructed (object);
 
   g_assert (self->store != NULL);
+  self->n_processors = MAX (g_get_num_processors (), 1);
+  n_workers = CLAMP (2 * self->n_processors, CHARTA_SERVER_DEFAULT_WORKERS, 32);
   if (self->base_path == NULL)
     self->base_path = normalize_base_path (NULL);
   /* raw-paths: the handler decodes the path itself, so that a path libsoup would refuse (an
@@ -4153,6 +4516,8 @@ charta_server_constructed (GObject *object)
   soup_server_add_early_handler (self->soup, "*", early_handler, self, NULL);
   soup_server_add_handler (self->soup, "*", handler, self, NULL);
   g_signal_connect_object (self->soup, "request-started", G_CALLBACK (request_started), self, 0);
+  g_signal_connect_object (self->soup, "request-finished", G_CALLBACK (request_ended), self, 0);
+  g_signal_connect_object (self->soup, "request-aborted", G_CALLBACK (request_ended), self, 0);
   self->done = g_async_queue_new ();
   self->reads = g_ptr_array_new ();
   self->pool = g_thread_pool_new (worker_run, self, (int) n_workers, FALSE, NULL);
@@ -4298,6 +4663,9 @@ charta_server_init (ChartaServer *self)
   self->connections = g_hash_table_new_full (NULL, NULL, NULL, connection_free);
   self->idle_timeout = CHARTA_SERVER_DEFAULT_IDLE_TIMEOUT;
   self->jobs = g_hash_table_new (NULL, NULL);
+  self->guard = g_rc_box_new0 (ServerGuard);
+  self->guard->server = self;
+  self->request_id_prefix = (guint64) g_random_int () << 32 | g_random_int ();
 }
 
 ChartaServer *
@@ -4431,6 +4799,8 @@ charta_server_listen (ChartaServer  *self,
   if (self->context == NULL)
     {
       self->context = g_main_context_ref_thread_default ();
+      self->flush = hand_off_new (self, FALSE);
+      self->drain = hand_off_new (self, TRUE);
       start_sweeping (self);
       give_soup_a_listener (self);
     }
