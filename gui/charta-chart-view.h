@@ -6,10 +6,12 @@
  * the MRN are listed masked until the user reveals them.  Below it, four pages with a switcher
  * (and mnemonics: Alt+S, Alt+E, Alt+B, Alt+D): the summary lists the active problems, active
  * medications, allergies and immunizations as readable rows; the encounters are a timeline,
- * newest first, with a heading for each year; the observations page shows the most recent
- * observations as a table (date, what, value with unit, status); the documents page lists the
- * patient's DocumentReferences.  Each list is read with its own FHIR search, all at once, as
- * soon as the Patient has been read.  Records entered in
+ * newest first, with a heading for each year; the observations page plots the vital signs and
+ * results over time (ChartaObservationPlot, one per code and unit, with reference ranges) and
+ * lists the most recent observations as a table (date, what, value with unit, status); the
+ * documents page lists the patient's DocumentReferences.  Each list is read with its own FHIR
+ * search, all at once, as soon as the Patient has been read.  "As Of…" shows the whole chart
+ * as it was at a chosen instant (charta-chart-at.h).  Records entered in
  * error stay listed, struck through, with the reason their Provenance gives.  Activating a row
  * emits "resource-activated" with the reference of its resource ("Observation/obs-1").
  * Opening another patient cancels what is still being read for the last one.
