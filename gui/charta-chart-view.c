@@ -749,6 +749,24 @@ static void section_read (GObject      *source,
                           GAsyncResult *result,
                           gpointer      user_data);
 
+/* Whether a searchset @bundle links to a next page. */
+static gboolean
+bundle_has_next (JsonObject *bundle)
+{
+  JsonArray *links = charta_json_get_array (bundle, "link");
+
+  for (unsigned i = 0; links != NULL && i < json_array_get_length (links); i++)
+    {
+      JsonNode *node = json_array_get_element (links, i);
+
+      if (JSON_NODE_HOLDS_OBJECT (node)
+          && g_strcmp0 (charta_json_get_string (json_node_get_object (node), "relation"),
+                        "next") == 0)
+        return TRUE;
+    }
+  return FALSE;
+}
+
 static void
 fetch_section (SectionRead *read)
 {
@@ -791,7 +809,6 @@ section_read (GObject      *source,
   g_autoptr(GError) error = NULL;
   GtkListBox *list = self->lists[read->kind];
   JsonArray *entries;
-  JsonArray *links;
 
   bundle = charta_client_get_finish (CHARTA_CLIENT (source), result, &error);
   if (g_cancellable_is_cancelled (read->cancellable))
@@ -829,16 +846,8 @@ section_read (GObject      *source,
       read->n++;
     }
 
-  links = charta_json_get_array (json_node_get_object (bundle), "link");
-  for (unsigned i = 0; !read->in_error && links != NULL && i < json_array_get_length (links); i++)
-    {
-      JsonNode *node = json_array_get_element (links, i);
-
-      if (JSON_NODE_HOLDS_OBJECT (node)
-          && g_strcmp0 (charta_json_get_string (json_node_get_object (node), "relation"),
-                        "next") == 0)
-        read->more = TRUE;
-    }
+  if (!read->in_error && bundle_has_next (json_node_get_object (bundle)))
+    read->more = TRUE;
 
   if (!read->in_error && info->in_error_params != NULL)
     {
@@ -987,28 +996,40 @@ show_trends (ChartaChartView *self,
   set_trends_status (self, status);
 }
 
+/* A read of the open chart (the Patient, the trends): its view, and the chart's cancellable
+ * as it was when the read began. */
 typedef struct
 {
   ChartaChartView *self;
   GCancellable *cancellable;
-} TrendsRead;
+} ChartRead;
+
+static ChartRead *
+chart_read_new (ChartaChartView *self)
+{
+  ChartRead *read = g_new0 (ChartRead, 1);
+
+  read->self = g_object_ref (self);
+  read->cancellable = g_object_ref (self->cancellable);
+  return read;
+}
 
 static void
-trends_read_free (TrendsRead *read)
+chart_read_free (ChartRead *read)
 {
   g_object_unref (read->self);
   g_object_unref (read->cancellable);
   g_free (read);
 }
 
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (TrendsRead, trends_read_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (ChartRead, chart_read_free)
 
 static void
 trends_read (GObject      *source,
              GAsyncResult *result,
              gpointer      user_data)
 {
-  g_autoptr(TrendsRead) read = user_data;
+  g_autoptr(ChartRead) read = user_data;
   ChartaChartView *self = read->self;
   g_autoptr(JsonArray) observations = json_array_new ();
   g_autoptr(GError) error = NULL;
@@ -1028,13 +1049,9 @@ trends_read (GObject      *source,
       g_autoptr(JsonNode) bundle = charta_client_get_finish (CHARTA_CLIENT (source), result,
                                                              &error);
       JsonArray *entries = NULL;
-      JsonArray *links = NULL;
 
       if (bundle != NULL)
-        {
-          entries = charta_json_get_array (json_node_get_object (bundle), "entry");
-          links = charta_json_get_array (json_node_get_object (bundle), "link");
-        }
+        entries = charta_json_get_array (json_node_get_object (bundle), "entry");
       for (unsigned i = 0; entries != NULL && i < json_array_get_length (entries); i++)
         {
           JsonNode *node = json_array_get_element (entries, i);
@@ -1044,15 +1061,7 @@ trends_read (GObject      *source,
           if (resource != NULL && JSON_NODE_HOLDS_OBJECT (resource))
             json_array_add_element (observations, json_node_ref (resource));
         }
-      for (unsigned i = 0; links != NULL && i < json_array_get_length (links); i++)
-        {
-          JsonNode *node = json_array_get_element (links, i);
-
-          if (JSON_NODE_HOLDS_OBJECT (node)
-              && g_strcmp0 (charta_json_get_string (json_node_get_object (node), "relation"),
-                            "next") == 0)
-            more = TRUE;
-        }
+      more = bundle != NULL && bundle_has_next (json_node_get_object (bundle));
     }
   if (g_cancellable_is_cancelled (read->cancellable))
     return;
@@ -1072,10 +1081,8 @@ trends_read (GObject      *source,
 static void
 start_trends (ChartaChartView *self)
 {
-  TrendsRead *read = g_new0 (TrendsRead, 1);
+  ChartRead *read = chart_read_new (self);
 
-  read->self = g_object_ref (self);
-  read->cancellable = g_object_ref (self->cancellable);
   self->n_pending++;
   set_trends_status (self, "Reading the measurements…");
   if (self->at != NULL)
@@ -1306,28 +1313,12 @@ fill_header (ChartaChartView *self,
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_TITLE]);
 }
 
-typedef struct
-{
-  ChartaChartView *self;
-  GCancellable *cancellable;
-} PatientRead;
-
-static void
-patient_read_free (PatientRead *read)
-{
-  g_object_unref (read->self);
-  g_object_unref (read->cancellable);
-  g_free (read);
-}
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (PatientRead, patient_read_free)
-
 static void
 patient_read (GObject      *source,
               GAsyncResult *result,
               gpointer      user_data)
 {
-  g_autoptr(PatientRead) read = user_data;
+  g_autoptr(ChartRead) read = user_data;
   ChartaChartView *self = read->self;
   g_autoptr(JsonNode) patient = NULL;
   g_autoptr(GError) error = NULL;
@@ -1412,7 +1403,7 @@ load_patient_full (ChartaChartView *self,
 {
   g_autofree char *id = NULL;
   g_autofree char *path = NULL;
-  PatientRead *read;
+  ChartRead *read;
 
   cancel_reads (self);
   self->failed = FALSE;
@@ -1432,9 +1423,7 @@ load_patient_full (ChartaChartView *self,
   self->cancellable = g_cancellable_new ();
   id = g_uri_escape_string (self->patient_id, NULL, FALSE);
   path = g_strdup_printf ("Patient/%s", id);
-  read = g_new0 (PatientRead, 1);
-  read->self = g_object_ref (self);
-  read->cancellable = g_object_ref (self->cancellable);
+  read = chart_read_new (self);
   self->n_pending = 1;
   if (!quietly)
     {
