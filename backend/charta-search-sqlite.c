@@ -190,6 +190,8 @@ sql_prepare (ChartaDb    *db,
   sqlite3_stmt *stmt = NULL;
   int rc;
 
+  /* the text only: values are bound, never printed (G_MESSAGES_DEBUG=charta-search shows it) */
+  g_debug ("search SQL: %s", q->text->str);
   rc = sqlite3_prepare_v2 (handle, q->text->str, (int) q->text->len, &stmt, NULL);
 
   if (rc != SQLITE_OK)

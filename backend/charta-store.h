@@ -324,6 +324,72 @@ GBytes             *charta_search_result_to_bundle (const ChartaSearchResult *re
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (ChartaSearchResult, charta_search_result_free)
 
+/* ---- binary content: scans, PDFs, images ----------------------------------------------------- */
+
+/* A Binary's content is kept apart from its JSON: stored once per SHA-256 (identical content is
+ * kept once, however many Binaries or versions hold it), in chunks, and streamed in and out, so
+ * a 2 GB scan never sits whole in memory.  The stored JSON of a Binary (what read, vread,
+ * search and history give) has no `data`; its content is reached with
+ * charta_store_open_binary().  A Binary created or updated as JSON with `data` (a REST client,
+ * a transaction, `charta import`) has that data moved into the content store the same way.
+ * A DocumentReference (or any Attachment) whose `url` names a Binary of the store
+ * ("Binary/7", also absolute under the store's base) gets `size` and `hash` (R4: SHA-1,
+ * base64) filled in from that Binary's current content when it is written; a client's size
+ * or hash that disagrees is CHARTA_STORE_ERROR_INVALID naming the element. */
+typedef struct
+{
+  char    sha256[65];   /* the content's key: SHA-256, lowercase hex */
+  char    sha1[29];     /* SHA-1, base64: what Attachment.hash holds in R4 */
+  int64_t size;         /* bytes */
+} ChartaContentInfo;
+
+typedef struct _ChartaContentWriter ChartaContentWriter;
+
+/* Starts storing a content.  Bytes go in with charta_content_writer_write() in pieces of any
+ * size; memory use does not grow with the content's size. */
+ChartaContentWriter *charta_store_content_begin    (ChartaStore          *self,
+                                                    GError              **error);
+gboolean             charta_content_writer_write   (ChartaContentWriter  *writer,
+                                                    const void           *data,
+                                                    size_t                size,
+                                                    GError              **error);
+/* Ends a content: it is stored durably (or found already stored: then nothing new is kept),
+ * and @info (may be NULL) gets its figures.  Frees @writer, whatever the result. */
+gboolean             charta_content_writer_finish  (ChartaContentWriter  *writer,
+                                                    ChartaContentInfo    *info,
+                                                    GError              **error);
+/* Drops what was written so far; frees @writer. */
+void                 charta_content_writer_abort   (ChartaContentWriter  *writer);
+
+/* Creates (@id NULL: the store picks the id) or updates (update-as-create when there is no such
+ * Binary, or it is deleted) the Binary @id as a version holding the stored content @sha256
+ * (from a ChartaContentWriter) with @content_type and @security_context (a reference, may be
+ * NULL).  @expected_version > 0 makes it conditional, as charta_store_update().  The same
+ * content and fields as the current version make no new version.  Returns the stored Binary
+ * (no `data`); *created (may be NULL) tells whether it was a create. */
+ChartaResource      *charta_store_put_binary       (ChartaStore          *self,
+                                                    const char           *id,
+                                                    const char           *content_type,
+                                                    const char           *security_context,
+                                                    const char           *sha256,
+                                                    int64_t               expected_version,
+                                                    ChartaChange         *change,
+                                                    gboolean             *created,
+                                                    GError              **error);
+/* The content of Binary @id at @version (0: the current one) from byte @offset, @length bytes
+ * (-1: to the end; a range past the end is cut to it), as a stream that reads the store chunk
+ * by chunk (any thread; it holds no read connection between reads).  *binary (may be NULL)
+ * gets the Binary's JSON, @info (may be NULL) the whole content's figures.  Errors as
+ * charta_store_vread(); CHARTA_STORE_ERROR_INVALID for an offset past the end. */
+GInputStream        *charta_store_open_binary      (ChartaStore          *self,
+                                                    const char           *id,
+                                                    int64_t               version,
+                                                    int64_t               offset,
+                                                    int64_t               length,
+                                                    ChartaResource      **binary,
+                                                    ChartaContentInfo    *info,
+                                                    GError              **error);
+
 /* ---- checks and figures -------------------------------------------------------------------- */
 
 /* Counts of current, non-deleted resources per type: a GHashTable from type name (char *) to

@@ -75,6 +75,16 @@ typedef struct
   gboolean want_number_texts;
   GHashTable *number_texts;  /* on success, when wanted: see charta_json_number_texts() */
 
+  /* An upload (charta_client_upload_async()): the file's stream, its size and type. */
+  GInputStream *upload;
+  goffset upload_size;
+  char *upload_type;
+  /* A download (charta_client_download_async()): where the body goes, and what it was. */
+  GFile *destination;
+  GInputStream *answer;      /* the answer's body while it is copied */
+  char *content_type;        /* the answer's Content-Type (no parameters) */
+  goffset downloaded;
+
   /* While the request is sent (on the caller's thread only): */
   GCancellable *cancellable;     /* the send's: the caller's or the timer cancels it */
   GCancellable *caller;          /* the caller's, or NULL */
@@ -121,6 +131,11 @@ request_free (gpointer data)
   g_free (r->reason);
   g_clear_pointer (&r->outcome, json_node_unref);
   g_clear_pointer (&r->number_texts, g_hash_table_unref);
+  g_clear_object (&r->upload);
+  g_free (r->upload_type);
+  g_clear_object (&r->destination);
+  g_clear_object (&r->answer);
+  g_free (r->content_type);
   g_free (r);
 }
 
@@ -438,17 +453,18 @@ caller_cancelled (GCancellable *caller,
   g_cancellable_cancel (ours);
 }
 
-static void
-send_request (ChartaClient        *self,
-              const char          *method,
-              const char          *path,
-              GBytes              *body,
-              const char          *version_id,
-              JsonNode            *provenance,
-              GCancellable        *cancellable,
-              gpointer             source_tag,
-              GAsyncReadyCallback  callback,
-              gpointer             user_data)
+/* A request's task and its message, headers set, not yet sent; NULL (the task returned an
+ * error) when @path makes no http(s) URL. */
+static GTask *
+request_new (ChartaClient        *self,
+             const char          *method,
+             const char          *path,
+             const char          *version_id,
+             JsonNode            *provenance,
+             GCancellable        *cancellable,
+             gpointer             source_tag,
+             GAsyncReadyCallback  callback,
+             gpointer             user_data)
 {
   g_autoptr(GTask) task = g_task_new (self, cancellable, callback, user_data);
   g_autofree char *url = charta_client_dup_url (self, path);
@@ -472,7 +488,7 @@ send_request (ChartaClient        *self,
       g_task_return_new_error (task, CHARTA_CLIENT_ERROR, CHARTA_CLIENT_ERROR_UNREACHABLE,
                                "“%s” is not an http or https address%s%s", self->base_url,
                                error != NULL ? ": " : "", error != NULL ? error->message : "");
-      return;
+      return NULL;
     }
   if (g_uri_get_port (uri) > 0)
     r->host = g_strdup_printf ("%s:%d", g_uri_get_host (uri), g_uri_get_port (uri));
@@ -488,11 +504,6 @@ send_request (ChartaClient        *self,
 
       soup_message_headers_replace (headers, "Authorization", value);
     }
-  if (body != NULL)
-    {
-      soup_message_set_request_body_from_bytes (r->message, FHIR_JSON, body);
-      soup_message_headers_replace (headers, "Prefer", "return=representation");
-    }
   if (version_id != NULL)
     {
       g_autofree char *etag = g_strdup_printf ("W/\"%s\"", version_id);
@@ -505,6 +516,21 @@ send_request (ChartaClient        *self,
 
       soup_message_headers_replace (headers, "X-Provenance", text);
     }
+  return g_steal_pointer (&task);
+}
+
+static void download_sent (GObject      *source,
+                           GAsyncResult *result,
+                           gpointer      user_data);
+
+/* Sends the request of @task (taken): its answer read whole and parsed, or, for a download,
+ * copied to the destination. */
+static void
+request_send (ChartaClient *self,
+              GTask        *task)
+{
+  Request *r = g_task_get_task_data (task);
+  GCancellable *cancellable = g_task_get_cancellable (task);
 
   r->cancellable = g_cancellable_new ();
   if (cancellable != NULL)
@@ -515,14 +541,210 @@ send_request (ChartaClient        *self,
     }
   if (r->timeout > 0)
     {
-      /* Disconnected when the send is over (request_stop_waiting()). */
-      g_signal_connect (r->message, "starting", G_CALLBACK (message_starting), r);
+      /* Disconnected when the send is over (request_stop_waiting()).  An upload's time runs
+       * from when its body is sent: sending 1 GB is not the server being slow. */
+      g_signal_connect (r->message, r->upload != NULL ? "wrote-body" : "starting",
+                        G_CALLBACK (message_starting), r);
       g_signal_connect (r->message, "got-headers", G_CALLBACK (got_headers), r);
     }
 
   g_debug ("%s %s", r->method, r->what);
-  soup_session_send_and_read_async (self->session, r->message, G_PRIORITY_DEFAULT,
-                                    r->cancellable, send_done, g_steal_pointer (&task));
+  if (r->destination != NULL)
+    soup_session_send_async (self->session, r->message, G_PRIORITY_DEFAULT, r->cancellable,
+                             download_sent, task);
+  else
+    soup_session_send_and_read_async (self->session, r->message, G_PRIORITY_DEFAULT,
+                                      r->cancellable, send_done, task);
+}
+
+static void
+send_request (ChartaClient        *self,
+              const char          *method,
+              const char          *path,
+              GBytes              *body,
+              const char          *version_id,
+              JsonNode            *provenance,
+              GCancellable        *cancellable,
+              gpointer             source_tag,
+              GAsyncReadyCallback  callback,
+              gpointer             user_data)
+{
+  GTask *task = request_new (self, method, path, version_id, provenance, cancellable,
+                             source_tag, callback, user_data);
+  Request *r;
+
+  if (task == NULL)
+    return;
+  r = g_task_get_task_data (task);
+  if (body != NULL)
+    {
+      soup_message_set_request_body_from_bytes (r->message, FHIR_JSON, body);
+      soup_message_headers_replace (soup_message_get_request_headers (r->message), "Prefer",
+                                    "return=representation");
+    }
+  request_send (self, task);
+}
+
+/* ---- downloads ---------------------------------------------------------------------------- */
+
+/* The most of a failed download's answer that is read for its OperationOutcome. */
+#define ERROR_BODY_MAX (256 * 1024)
+
+static void
+download_error_read (GObject      *source,
+                     GAsyncResult *result,
+                     gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  Request *r = g_task_get_task_data (task);
+  g_autoptr(GError) error = NULL;
+
+  r->body = g_input_stream_read_bytes_finish (G_INPUT_STREAM (source), result, &error);
+  if (r->body == NULL)
+    r->body = g_bytes_new (NULL, 0);
+  /* parse_in_thread() turns the status (and an OperationOutcome, if any) into the error */
+  g_task_run_in_thread (task, parse_in_thread);
+}
+
+static void
+download_copied (GObject      *source,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  Request *r = g_task_get_task_data (task);
+  g_autoptr(GError) error = NULL;
+  gssize copied;
+
+  copied = g_output_stream_splice_finish (G_OUTPUT_STREAM (source), result, &error);
+  request_stop_waiting (r);
+  if (copied < 0)
+    {
+      if (error->domain == G_IO_ERROR && error->code != G_IO_ERROR_CANCELLED
+          && error->code != G_IO_ERROR_TIMED_OUT && error->code != G_IO_ERROR_CONNECTION_CLOSED
+          && error->code != G_IO_ERROR_PARTIAL_INPUT && error->code != G_IO_ERROR_BROKEN_PIPE)
+        {
+          g_autofree char *name = g_file_get_parse_name (r->destination);
+
+          g_task_return_new_error (task, G_IO_ERROR, error->code,
+                                   "Could not save %s to “%s”: %s", r->what, name,
+                                   error->message);
+          return;
+        }
+      g_debug ("%s %s: %s", r->method, r->what, error->message);
+      return_transport_error (task, r, error);
+      return;
+    }
+  r->downloaded = copied;
+  g_debug ("%s %s: %u, %" G_GOFFSET_FORMAT " bytes saved", r->method, r->what, r->status,
+           r->downloaded);
+  g_task_return_boolean (task, TRUE);
+}
+
+static void
+download_opened (GObject      *source,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  Request *r = g_task_get_task_data (task);
+  g_autoptr(GFileOutputStream) output = NULL;
+  g_autoptr(GError) error = NULL;
+
+  output = g_file_replace_finish (G_FILE (source), result, &error);
+  if (output == NULL)
+    {
+      g_autofree char *name = g_file_get_parse_name (r->destination);
+
+      request_stop_waiting (r);
+      g_task_return_new_error (task, G_IO_ERROR, error->code, "Could not save %s to “%s”: %s",
+                               r->what, name, error->message);
+      return;
+    }
+  g_output_stream_splice_async (G_OUTPUT_STREAM (output), r->answer,
+                                G_OUTPUT_STREAM_SPLICE_CLOSE_SOURCE
+                                  | G_OUTPUT_STREAM_SPLICE_CLOSE_TARGET,
+                                G_PRIORITY_DEFAULT, r->cancellable, download_copied,
+                                g_steal_pointer (&task));
+}
+
+static void
+download_sent (GObject      *source,
+               GAsyncResult *result,
+               gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  Request *r = g_task_get_task_data (task);
+  g_autoptr(GError) error = NULL;
+  const char *type;
+
+  r->answer = soup_session_send_finish (SOUP_SESSION (source), result, &error);
+  if (r->answer == NULL && r->timed_out
+      && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    {
+      g_clear_error (&error);
+      g_set_error_literal (&error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT, "timed out");
+    }
+  if (r->answer == NULL)
+    {
+      request_stop_waiting (r);
+      g_debug ("%s %s: %s", r->method, r->what, error->message);
+      return_transport_error (task, r, error);
+      return;
+    }
+  r->status = soup_message_get_status (r->message);
+  r->reason = g_strdup (soup_message_get_reason_phrase (r->message));
+  if (!SOUP_STATUS_IS_SUCCESSFUL (r->status))
+    {
+      request_stop_waiting (r);
+      g_debug ("%s %s: %u", r->method, r->what, r->status);
+      GCancellable *cancellable = g_task_get_cancellable (task);
+
+      g_input_stream_read_bytes_async (r->answer, ERROR_BODY_MAX, G_PRIORITY_DEFAULT,
+                                       cancellable, download_error_read,
+                                       g_steal_pointer (&task));
+      return;
+    }
+  type = soup_message_headers_get_content_type (soup_message_get_response_headers (r->message),
+                                                NULL);
+  r->content_type = g_strdup (type != NULL ? type : "application/octet-stream");
+  g_file_replace_async (r->destination, NULL, FALSE, G_FILE_CREATE_REPLACE_DESTINATION,
+                        G_PRIORITY_DEFAULT, r->cancellable, download_opened,
+                        g_steal_pointer (&task));
+}
+
+/* ---- uploads ------------------------------------------------------------------------------ */
+
+static void
+upload_opened (GObject      *source,
+               GAsyncResult *result,
+               gpointer      user_data)
+{
+  GTask *task = user_data;
+  Request *r = g_task_get_task_data (task);
+  ChartaClient *self = g_task_get_source_object (task);
+  g_autoptr(GFileInputStream) input = NULL;
+  g_autoptr(GFileInfo) info = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *name = g_file_get_parse_name (G_FILE (source));
+
+  input = g_file_read_finish (G_FILE (source), result, &error);
+  if (input != NULL)
+    info = g_file_input_stream_query_info (input, G_FILE_ATTRIBUTE_STANDARD_SIZE, NULL,
+                                           &error);
+  if (info == NULL)
+    {
+      g_task_return_new_error (task, G_IO_ERROR, error->code, "Could not read “%s”: %s", name,
+                               error->message);
+      g_object_unref (task);
+      return;
+    }
+  r->upload = G_INPUT_STREAM (g_steal_pointer (&input));
+  r->upload_size = g_file_info_get_size (info);
+  soup_message_set_request_body (r->message, r->upload_type, r->upload, r->upload_size);
+  soup_message_headers_replace (soup_message_get_request_headers (r->message), "Prefer",
+                                "return=representation");
+  request_send (self, task);
 }
 
 /* ---- the object --------------------------------------------------------------------------- */
@@ -795,6 +1017,139 @@ charta_client_put_finish (ChartaClient  *self,
     *outcome = (r->outcome != NULL && g_task_had_error (G_TASK (result)))
                  ? json_node_ref (r->outcome) : NULL;
   return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+void
+charta_client_post_async (ChartaClient        *self,
+                          const char          *path,
+                          JsonNode            *resource,
+                          JsonNode            *provenance,
+                          GCancellable        *cancellable,
+                          GAsyncReadyCallback  callback,
+                          gpointer             user_data)
+{
+  g_autoptr(GBytes) body = NULL;
+  char *text;
+
+  g_return_if_fail (CHARTA_IS_CLIENT (self));
+  g_return_if_fail (path != NULL);
+  g_return_if_fail (resource != NULL && JSON_NODE_HOLDS_OBJECT (resource));
+  g_return_if_fail (provenance == NULL || JSON_NODE_HOLDS_OBJECT (provenance));
+
+  text = charta_json_write (resource, NULL);
+  body = g_bytes_new_take (text, strlen (text));
+  send_request (self, "POST", path, body, NULL, provenance, cancellable,
+                charta_client_post_async, callback, user_data);
+}
+
+JsonNode *
+charta_client_post_finish (ChartaClient  *self,
+                           GAsyncResult  *result,
+                           JsonNode     **outcome,
+                           GError       **error)
+{
+  Request *r;
+
+  g_return_val_if_fail (CHARTA_IS_CLIENT (self), NULL);
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == charta_client_post_async,
+                        NULL);
+
+  r = g_task_get_task_data (G_TASK (result));
+  if (outcome != NULL)
+    *outcome = (r->outcome != NULL && g_task_had_error (G_TASK (result)))
+                 ? json_node_ref (r->outcome) : NULL;
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+void
+charta_client_upload_async (ChartaClient        *self,
+                            const char          *path,
+                            GFile               *file,
+                            const char          *content_type,
+                            JsonNode            *provenance,
+                            GCancellable        *cancellable,
+                            GAsyncReadyCallback  callback,
+                            gpointer             user_data)
+{
+  GTask *task;
+  Request *r;
+
+  g_return_if_fail (CHARTA_IS_CLIENT (self));
+  g_return_if_fail (path != NULL);
+  g_return_if_fail (G_IS_FILE (file));
+  g_return_if_fail (provenance == NULL || JSON_NODE_HOLDS_OBJECT (provenance));
+
+  task = request_new (self, "POST", path, NULL, provenance, cancellable,
+                      charta_client_upload_async, callback, user_data);
+  if (task == NULL)
+    return;
+  r = g_task_get_task_data (task);
+  r->upload_type = g_strdup (content_type != NULL ? content_type : "application/octet-stream");
+  g_file_read_async (file, G_PRIORITY_DEFAULT, cancellable, upload_opened, task);
+}
+
+JsonNode *
+charta_client_upload_finish (ChartaClient  *self,
+                             GAsyncResult  *result,
+                             GError       **error)
+{
+  g_return_val_if_fail (CHARTA_IS_CLIENT (self), NULL);
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == charta_client_upload_async,
+                        NULL);
+
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+void
+charta_client_download_async (ChartaClient        *self,
+                              const char          *path,
+                              GFile               *destination,
+                              GCancellable        *cancellable,
+                              GAsyncReadyCallback  callback,
+                              gpointer             user_data)
+{
+  GTask *task;
+  Request *r;
+
+  g_return_if_fail (CHARTA_IS_CLIENT (self));
+  g_return_if_fail (path != NULL);
+  g_return_if_fail (G_IS_FILE (destination));
+
+  task = request_new (self, "GET", path, NULL, NULL, cancellable, charta_client_download_async,
+                      callback, user_data);
+  if (task == NULL)
+    return;
+  r = g_task_get_task_data (task);
+  r->destination = g_object_ref (destination);
+  /* the raw bytes, whatever they are (a FHIR server answers a Binary in its own type) */
+  soup_message_headers_replace (soup_message_get_request_headers (r->message), "Accept", "*/*");
+  request_send (self, task);
+}
+
+gboolean
+charta_client_download_finish (ChartaClient  *self,
+                               GAsyncResult  *result,
+                               char         **content_type,
+                               goffset       *size,
+                               GError       **error)
+{
+  Request *r;
+  gboolean ok;
+
+  g_return_val_if_fail (CHARTA_IS_CLIENT (self), FALSE);
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == charta_client_download_async,
+                        FALSE);
+
+  r = g_task_get_task_data (G_TASK (result));
+  ok = g_task_propagate_boolean (G_TASK (result), error);
+  if (content_type != NULL)
+    *content_type = ok ? g_strdup (r->content_type) : NULL;
+  if (size != NULL)
+    *size = ok ? r->downloaded : 0;
+  return ok;
 }
 
 const char *

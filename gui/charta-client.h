@@ -116,6 +116,53 @@ JsonNode     *charta_client_put_finish       (ChartaClient        *self,
                                               JsonNode           **outcome,
                                               GError             **error);
 
+/* POST @resource (a JSON object) to @path ("DocumentReference"): a create, with
+ * "X-Provenance: @provenance" (NULL: none).  Success gives the resource as stored; failure
+ * *outcome as charta_client_put_finish(). */
+void          charta_client_post_async       (ChartaClient        *self,
+                                              const char          *path,
+                                              JsonNode            *resource,
+                                              JsonNode            *provenance,
+                                              GCancellable        *cancellable,
+                                              GAsyncReadyCallback  callback,
+                                              gpointer             user_data);
+JsonNode     *charta_client_post_finish      (ChartaClient        *self,
+                                              GAsyncResult        *result,
+                                              JsonNode           **outcome,
+                                              GError             **error);
+
+/* POST the bytes of @file as they are (a scan: "Binary"), with Content-Type @content_type
+ * (NULL: application/octet-stream) and X-Provenance @provenance (NULL: none): streamed from
+ * the file, never held whole in memory.  The timeout runs from the end of the body.  Success
+ * gives the resource the server made (the Binary, without its data). */
+void          charta_client_upload_async     (ChartaClient        *self,
+                                              const char          *path,
+                                              GFile               *file,
+                                              const char          *content_type,
+                                              JsonNode            *provenance,
+                                              GCancellable        *cancellable,
+                                              GAsyncReadyCallback  callback,
+                                              gpointer             user_data);
+JsonNode     *charta_client_upload_finish    (ChartaClient        *self,
+                                              GAsyncResult        *result,
+                                              GError             **error);
+
+/* GET @path ("Binary/7") as raw bytes (Accept: any type) into @destination (replaced),
+ * streamed.  Success gives the answer's Content-Type (without parameters) and the bytes
+ * saved; a failure status is an error as for the other requests, and a file that cannot be
+ * written is a G_IO_ERROR naming it. */
+void          charta_client_download_async   (ChartaClient        *self,
+                                              const char          *path,
+                                              GFile               *destination,
+                                              GCancellable        *cancellable,
+                                              GAsyncReadyCallback  callback,
+                                              gpointer             user_data);
+gboolean      charta_client_download_finish  (ChartaClient        *self,
+                                              GAsyncResult        *result,
+                                              char               **content_type,
+                                              goffset             *size,
+                                              GError             **error);
+
 /* The code system of a Provenance activity code: v3-DataOperation for CREATE, UPDATE, DELETE,
  * NULLIFY and APPEND (http://terminology.hl7.org/CodeSystem/v3-DataOperation), else the ISO
  * 21089 lifecycle ("amend", "originate"…; http://terminology.hl7.org/CodeSystem/iso-21089-

@@ -14,6 +14,7 @@
 
 #include <string.h>
 
+#include <glib/gstdio.h>
 #include <libsoup/soup.h>
 
 #include "charta-client.h"
@@ -32,6 +33,8 @@ typedef struct
   JsonNode *node;
   JsonNode *outcome;
   GError *error;
+  char *content_type;   /* a download's */
+  goffset size;
 } Answer;
 
 static void
@@ -40,6 +43,8 @@ answer_clear (Answer *a)
   g_clear_pointer (&a->node, json_node_unref);
   g_clear_pointer (&a->outcome, json_node_unref);
   g_clear_error (&a->error);
+  g_clear_pointer (&a->content_type, g_free);
+  a->size = 0;
   a->done = FALSE;
 }
 
@@ -81,6 +86,42 @@ got_put (GObject      *source,
   Answer *a = user_data;
 
   a->node = charta_client_put_finish (CHARTA_CLIENT (source), result, &a->outcome, &a->error);
+  a->done = TRUE;
+}
+
+static void
+got_post (GObject      *source,
+          GAsyncResult *result,
+          gpointer      user_data)
+{
+  Answer *a = user_data;
+
+  a->node = charta_client_post_finish (CHARTA_CLIENT (source), result, &a->outcome, &a->error);
+  a->done = TRUE;
+}
+
+static void
+got_upload (GObject      *source,
+            GAsyncResult *result,
+            gpointer      user_data)
+{
+  Answer *a = user_data;
+
+  a->node = charta_client_upload_finish (CHARTA_CLIENT (source), result, &a->error);
+  a->done = TRUE;
+}
+
+static void
+got_download (GObject      *source,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  Answer *a = user_data;
+  gboolean ok;
+
+  ok = charta_client_download_finish (CHARTA_CLIENT (source), result, &a->content_type,
+                                      &a->size, &a->error);
+  g_assert_true (ok == (a->error == NULL));
   a->done = TRUE;
 }
 
@@ -270,6 +311,57 @@ test_put_provenance (Fixture       *f,
                                            "resourceType"), ==, "OperationOutcome");
 }
 
+/* POST makes a new resource, and its X-Provenance is what the store records for it. */
+static void
+test_post_provenance (Fixture       *f,
+                      gconstpointer  data)
+{
+  g_autoptr(JsonNode) body = NULL;
+  g_autoptr(JsonNode) provenance = NULL;
+  g_autoptr(ChartaResource) recorded = NULL;
+  g_autoptr(ChartaResource) stored = NULL;
+  g_autoptr(GError) error = NULL;
+  JsonObject *made;
+  const char *id;
+
+  put_patient (f, "p1", "Lovelace");
+  body = json_from_string ("{\"resourceType\":\"DocumentReference\",\"status\":\"current\","
+                           "\"subject\":{\"reference\":\"Patient/p1\"},"
+                           "\"content\":[{\"attachment\":{\"contentType\":\"text/plain\","
+                           "\"data\":\"aGVsbG8=\"}}]}", NULL);
+  provenance = charta_client_new_provenance (NULL, "Pat Clerk", "CREATE", "addendum");
+
+  charta_client_post_async (f->client, "DocumentReference", body, provenance, NULL, got_post,
+                            &f->answer);
+  wait_until (&f->answer.done);
+  g_assert_no_error (f->answer.error);
+  made = json_node_get_object (f->answer.node);
+  g_assert_cmpstr (charta_json_get_string (made, "resourceType"), ==, "DocumentReference");
+  id = charta_json_get_string (made, "id");
+  g_assert_nonnull (id);
+  g_assert_cmpstr (version_of (made), ==, "1");
+
+  stored = charta_store_read (f->st.store, "DocumentReference", id, &error);
+  g_assert_no_error (error);
+  recorded = charta_test_store_provenance_of (f->st.store, "DocumentReference", id, 1);
+  g_assert_cmpstr (agent_who (charta_resource_get_object (recorded), "display"), ==,
+                   "Pat Clerk");
+  g_assert_cmpstr (charta_json_get_string (charta_json_get_first (
+                     charta_resource_get_object (recorded), "reason"), "text"), ==, "addendum");
+
+  /* a refused create gives the server's OperationOutcome */
+  answer_clear (&f->answer);
+  g_clear_pointer (&body, json_node_unref);
+  body = json_from_string ("{\"resourceType\":\"DocumentReference\",\"status\":\"lost\"}",
+                           NULL);
+  charta_client_post_async (f->client, "DocumentReference", body, NULL, NULL, got_post,
+                            &f->answer);
+  wait_until (&f->answer.done);
+  g_assert_null (f->answer.node);
+  g_assert_error (f->answer.error, CHARTA_CLIENT_ERROR, CHARTA_CLIENT_ERROR_REFUSED);
+  g_assert_nonnull (f->answer.outcome);
+}
+
 static void
 test_cancelled (Fixture       *f,
                 gconstpointer  data)
@@ -334,7 +426,22 @@ typedef struct
   ChartaClient *client;
   GPtrArray *paused;   /* SoupServerMessage: requests left unanswered */
   Answer answer;
+  char *uploaded_type; /* what POST /fhir/Binary received: its Content-Type and body digest */
+  char *uploaded_sha256;
+  goffset uploaded_size;
 } Fake;
+
+/* The bytes /fhir/Binary/raw answers: 300 KB, not all alike. */
+static GBytes *
+raw_bytes (void)
+{
+  size_t size = 300 * 1024;
+  guint8 *data = g_malloc (size);
+
+  for (size_t i = 0; i < size; i++)
+    data[i] = (guint8) ((i * 7919u) >> 3);
+  return g_bytes_new_take (data, size);
+}
 
 /* What the fake server answers, by path. */
 static void
@@ -376,6 +483,38 @@ fake_handler (SoupServer        *server,
       soup_server_message_set_status (msg, 422, NULL);
       soup_server_message_set_response (msg, "application/fhir+json", SOUP_MEMORY_STATIC,
                                         outcome, strlen (outcome));
+    }
+  else if (strcmp (path, "/fhir/Binary/raw") == 0)
+    {
+      g_autoptr(GBytes) bytes = raw_bytes ();
+
+      soup_server_message_set_status (msg, 200, NULL);
+      soup_server_message_set_response (msg, "image/png", SOUP_MEMORY_COPY,
+                                        g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes));
+    }
+  else if (strcmp (path, "/fhir/Binary/gone") == 0)
+    {
+      soup_server_message_set_status (msg, 410, NULL);
+      soup_server_message_set_response (msg, "application/fhir+json", SOUP_MEMORY_STATIC,
+                                        outcome, strlen (outcome));
+    }
+  else if (strcmp (path, "/fhir/Binary") == 0
+           && strcmp (soup_server_message_get_method (msg), "POST") == 0)
+    {
+      SoupMessageBody *body = soup_server_message_get_request_body (msg);
+      g_autoptr(GBytes) bytes = soup_message_body_flatten (body);
+      static const char made[] = "{\"resourceType\":\"Binary\",\"id\":\"b1\","
+                                 "\"contentType\":\"application/pdf\"}";
+
+      g_free (fake->uploaded_type);
+      g_free (fake->uploaded_sha256);
+      fake->uploaded_type = g_strdup (soup_message_headers_get_content_type (
+                                        soup_server_message_get_request_headers (msg), NULL));
+      fake->uploaded_sha256 = g_compute_checksum_for_bytes (G_CHECKSUM_SHA256, bytes);
+      fake->uploaded_size = (goffset) g_bytes_get_size (bytes);
+      soup_server_message_set_status (msg, 201, NULL);
+      soup_server_message_set_response (msg, "application/fhir+json", SOUP_MEMORY_STATIC, made,
+                                        strlen (made));
     }
   else if (strcmp (path, "/fhir/silent") == 0)
     {
@@ -421,6 +560,93 @@ fake_tear_down (Fake          *f,
   soup_server_disconnect (f->server);
   g_clear_object (&f->server);
   g_ptr_array_unref (f->paused);
+  g_free (f->uploaded_type);
+  g_free (f->uploaded_sha256);
+}
+
+/* A download lands in the file byte for byte, with the answer's type; a failure status is the
+ * same error as for any request (and leaves no content); an unwritable place is named. */
+static void
+test_download (Fake          *f,
+               gconstpointer  data)
+{
+  g_autofree char *dir = g_dir_make_tmp ("charta-download-XXXXXX", NULL);
+  g_autofree char *path = g_build_filename (dir, "scan.bin", NULL);
+  g_autoptr(GFile) file = g_file_new_for_path (path);
+  g_autoptr(GFile) nowhere = g_file_new_build_filename (dir, "no-such-dir", "scan.bin", NULL);
+  g_autoptr(GBytes) expected = raw_bytes ();
+  g_autofree char *saved = NULL;
+  size_t saved_size = 0;
+  g_autoptr(GError) error = NULL;
+
+  charta_client_download_async (f->client, "Binary/raw", file, NULL, got_download, &f->answer);
+  wait_until (&f->answer.done);
+  g_assert_no_error (f->answer.error);
+  g_assert_cmpstr (f->answer.content_type, ==, "image/png");
+  g_assert_cmpint (f->answer.size, ==, g_bytes_get_size (expected));
+  g_file_get_contents (path, &saved, &saved_size, &error);
+  g_assert_no_error (error);
+  g_assert_cmpmem (saved, saved_size, g_bytes_get_data (expected, NULL),
+                   g_bytes_get_size (expected));
+
+  answer_clear (&f->answer);
+  charta_client_download_async (f->client, "Binary/gone", file, NULL, got_download, &f->answer);
+  wait_until (&f->answer.done);
+  g_assert_error (f->answer.error, CHARTA_CLIENT_ERROR, CHARTA_CLIENT_ERROR_NOT_FOUND);
+  charta_test_assert_contains (f->answer.error->message, "Patient.birthDate: not a date");
+  g_assert_null (f->answer.content_type);
+
+  answer_clear (&f->answer);
+  charta_client_download_async (f->client, "Binary/raw", nowhere, NULL, got_download,
+                                &f->answer);
+  wait_until (&f->answer.done);
+  g_assert_nonnull (f->answer.error);
+  g_assert_true (f->answer.error->domain == G_IO_ERROR);
+  charta_test_assert_contains (f->answer.error->message, "no-such-dir");
+
+  g_unlink (path);
+  g_rmdir (dir);
+}
+
+/* An upload sends the file's bytes as they are, with the type given, and gives the server's
+ * resource; a file that cannot be read is named and nothing is sent. */
+static void
+test_upload (Fake          *f,
+             gconstpointer  data)
+{
+  g_autofree char *dir = g_dir_make_tmp ("charta-upload-XXXXXX", NULL);
+  g_autofree char *path = g_build_filename (dir, "scan.pdf", NULL);
+  g_autoptr(GFile) file = g_file_new_for_path (path);
+  g_autoptr(GFile) missing = g_file_new_build_filename (dir, "missing.pdf", NULL);
+  g_autoptr(GBytes) bytes = raw_bytes ();
+  g_autofree char *sha256 = g_compute_checksum_for_bytes (G_CHECKSUM_SHA256, bytes);
+  g_autoptr(GError) error = NULL;
+
+  g_file_set_contents (path, g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes), &error);
+  g_assert_no_error (error);
+
+  charta_client_upload_async (f->client, "Binary", file, "application/pdf", NULL, NULL,
+                              got_upload, &f->answer);
+  wait_until (&f->answer.done);
+  g_assert_no_error (f->answer.error);
+  g_assert_cmpstr (charta_json_get_string (json_node_get_object (f->answer.node), "id"), ==,
+                   "b1");
+  g_assert_cmpstr (f->uploaded_type, ==, "application/pdf");
+  g_assert_cmpint (f->uploaded_size, ==, g_bytes_get_size (bytes));
+  g_assert_cmpstr (f->uploaded_sha256, ==, sha256);
+
+  answer_clear (&f->answer);
+  g_clear_pointer (&f->uploaded_sha256, g_free);
+  charta_client_upload_async (f->client, "Binary", missing, "application/pdf", NULL, NULL,
+                              got_upload, &f->answer);
+  wait_until (&f->answer.done);
+  g_assert_null (f->answer.node);
+  g_assert_error (f->answer.error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND);
+  charta_test_assert_contains (f->answer.error->message, "missing.pdf");
+  g_assert_null (f->uploaded_sha256);
+
+  g_unlink (path);
+  g_rmdir (dir);
 }
 
 static void
@@ -559,8 +785,14 @@ main (int   argc,
               fixture_tear_down);
   g_test_add ("/charta/gui/client/put-provenance", Fixture, NULL, fixture_set_up,
               test_put_provenance, fixture_tear_down);
+  g_test_add ("/charta/gui/client/post-provenance", Fixture, NULL, fixture_set_up,
+              test_post_provenance, fixture_tear_down);
   g_test_add ("/charta/gui/client/cancelled", Fixture, NULL, fixture_set_up, test_cancelled,
               fixture_tear_down);
+  g_test_add ("/charta/gui/client/download", Fake, NULL, fake_set_up, test_download,
+              fake_tear_down);
+  g_test_add ("/charta/gui/client/upload", Fake, NULL, fake_set_up, test_upload,
+              fake_tear_down);
   g_test_add_func ("/charta/gui/client/server-down", test_server_down);
   g_test_add ("/charta/gui/client/truncated-json", Fake, NULL, fake_set_up,
               test_truncated_json, fake_tear_down);
