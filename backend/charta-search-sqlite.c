@@ -3026,6 +3026,154 @@ run_includes (Compiler            *c,
   return TRUE;
 }
 
+/* The most targets a chain's page is merged from (SQLite allows 500 terms in a compound). */
+#define MERGE_MAX_TARGETS 100
+
+/* The page query of a chain that is the query's only condition, unsorted
+ * (Observation?subject:Patient.name=x).  The reference rows pointing to each target the link
+ * matched are one range of the value index, in rowid (so rid) order; a compound SELECT of
+ * those ranges ordered by rowid is merged by SQLite as it is read, so the page's first
+ * count + 1 resources are found from the first matches on (a resource with several such rows
+ * is met once per row, together) and read by rid, where the general query would collect
+ * every match and sort it: the cost does not grow with the matches.  The same matches, order
+ * and cursors as the general query.  *used FALSE: the query is not of that kind, or has too
+ * many targets. */
+static gboolean
+merge_page_sql (Compiler  *c,
+                int64_t    cursor_rid,
+                gboolean   backward,
+                unsigned   count,
+                Sql       *q,
+                gboolean  *used,
+                GError   **error)
+{
+  const ChartaSearchQuery *query = c->query;
+  const ChartaSearchClause *clause;
+  const ChartaSearchClause *link;
+  ChartaIndexSource sources[CHARTA_MAX_INDEX_SOURCES];
+  g_auto(GStrv) ids = NULL;
+  g_autoptr(GString) rids = NULL;
+  const char *json;
+  unsigned n_ids, n_rids = 0;
+  int64_t previous = -1;
+  int64_t pid;
+  sqlite3_stmt *stmt;
+  Sql arms;
+  int rc;
+
+  *used = FALSE;
+  if ((query->sort != NULL && query->sort->len > 0) || query->clauses->len != 1
+      || query->compartment_type != NULL || query->resource_type == NULL || count == 0
+      || query->total == CHARTA_SEARCH_TOTAL_ACCURATE
+      || query->total == CHARTA_SEARCH_TOTAL_ESTIMATE
+      || query->summary == CHARTA_SEARCH_SUMMARY_COUNT)
+    return TRUE;
+  clause = g_ptr_array_index (query->clauses, 0);
+  if (clause->chain == NULL || clause->chain->len != 1 || clause->has != NULL
+      || clause->param == NULL || clause->values->len > 0
+      || g_strcmp0 (clause->resource_type, query->resource_type) != 0
+      || charta_search_param_get_sources (clause->param, sources) != 1)
+    return TRUE;
+  link = g_ptr_array_index (clause->chain, 0);
+
+  /* the link's ids: ["a","b"…], ids being [A-Za-z0-9.-] */
+  json = materialize (c, link, TRUE, error);
+  if (json == NULL)
+    return FALSE;
+  if (strlen (json) <= 2)
+    return TRUE;
+  {
+    g_autofree char *inner = g_strndup (json + 1, strlen (json) - 2);
+
+    ids = g_strsplit (inner, ",", -1);
+  }
+  n_ids = g_strv_length (ids);
+  if (n_ids > MERGE_MAX_TARGETS)
+    return TRUE;
+
+  /* the parameter's pid, looked up once ("pid IN (…)" would not keep the rowid order) */
+  sql_init (&arms);
+  sql_add (&arms, "SELECT pid FROM param WHERE type = ");
+  sql_text (&arms, query->resource_type);
+  sql_add (&arms, " AND code = ");
+  sql_text (&arms, sources[0].param->code);
+  stmt = sql_prepare (c->db, &arms, error);
+  sql_clear (&arms);
+  if (stmt == NULL)
+    return FALSE;
+  rc = sqlite3_step (stmt);
+  pid = rc == SQLITE_ROW ? sqlite3_column_int64 (stmt, 0) : -1;
+  sqlite3_finalize (stmt);
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+    return charta_db_set_error (error, c->db, rc, "searching a chain");
+  if (pid < 0)
+    return TRUE;
+
+  sql_init (&arms);
+  for (unsigned i = 0; i < n_ids; i++)
+    {
+      size_t length = strlen (ids[i]);
+
+      if (length < 2 || ids[i][0] != '"' || ids[i][length - 1] != '"')
+        {
+          sql_clear (&arms);
+          return TRUE;
+        }
+      ids[i][length - 1] = '\0';
+      if (i > 0)
+        sql_add (&arms, " UNION ALL ");
+      sql_add (&arms, "SELECT x.rowid FROM idx_reference x WHERE x.pid = ");
+      sql_int (&arms, pid);
+      sql_add (&arms, " AND x.id = ");
+      sql_text (&arms, ids[i] + 1);
+      sql_add (&arms, " AND x.type = ");
+      sql_text (&arms, link->resource_type);
+      if (sources[0].target_type != NULL)
+        {
+          sql_add (&arms, " AND x.type = ");
+          sql_text (&arms, sources[0].target_type);
+        }
+      if (query->cursor != NULL)
+        {
+          /* strictly after (before) the cursor's resource: rowids of rid are [rid << 20, …) */
+          sql_add (&arms, backward ? " AND x.rowid < " : " AND x.rowid >= ");
+          sql_int (&arms, (backward ? cursor_rid : cursor_rid + 1) << CHARTA_DB_ROWS_SHIFT);
+        }
+    }
+  sql_add (&arms, backward ? " ORDER BY 1 DESC" : " ORDER BY 1 ASC");
+  stmt = sql_prepare (c->db, &arms, error);
+  sql_clear (&arms);
+  if (stmt == NULL)
+    return FALSE;
+  rids = g_string_new ("[");
+  while (n_rids <= count && (rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    {
+      int64_t rid = sqlite3_column_int64 (stmt, 0) >> CHARTA_DB_ROWS_SHIFT;
+
+      if (rid == previous)
+        continue;
+      previous = rid;
+      g_string_append_printf (rids, "%s%" G_GINT64_FORMAT, n_rids > 0 ? "," : "", (gint64) rid);
+      n_rids++;
+    }
+  if (n_rids <= count && rc != SQLITE_DONE)
+    {
+      sqlite3_finalize (stmt);
+      return charta_db_set_error (error, c->db, rc, "searching a chain");
+    }
+  sqlite3_finalize (stmt);
+  g_string_append_c (rids, ']');
+
+  /* the page (and one more, to know there is a next one), in the cursor's direction */
+  sql_add (q, "SELECT " ROW_COLUMNS " FROM resource r" ROW_JOINS " WHERE r.rid IN"
+              " (SELECT value FROM json_each (");
+  sql_text (q, rids->str);
+  sql_add (q, ")) AND r.deleted = 0");
+  sql_add (q, backward ? " ORDER BY r.rid DESC" : " ORDER BY r.rid ASC");
+  *used = TRUE;
+  return TRUE;
+}
+
 /* Interrupts the search's statements once its time is up. */
 static int
 past_deadline (void *data)
@@ -3054,6 +3202,7 @@ charta_db_search (ChartaDb                *db,
   unsigned n_matches = 0;
   int rc;
   gboolean ok = TRUE;
+  gboolean merged = FALSE;
 
   g_array_set_clear_func (cursor_keys, bind_clear);
   memset (page, 0, sizeof *page);
@@ -3073,6 +3222,13 @@ charta_db_search (ChartaDb                *db,
 
   sql_init (&where);
   sql_init (&q);
+  if (!merge_page_sql (&c, cursor_rid, backward, count, &q, &merged, error))
+    {
+      ok = FALSE;
+      goto out;
+    }
+  if (merged)
+    goto page;
   if (!build_filter (&c, &where, error))
     {
       ok = FALSE;
@@ -3149,6 +3305,7 @@ charta_db_search (ChartaDb                *db,
     }
   g_string_append_printf (q.text, "m.rid %s LIMIT %u", backward ? "DESC" : "ASC", count + 1);
 
+page:
   stmt = sql_prepare (db, &q, error);
   if (stmt == NULL)
     {

@@ -577,6 +577,87 @@ search_backward (ChartaStore *store,
                got_); \
   } G_STMT_END
 
+/* A chain alone is paged from its targets' reference rows merged in creation order: the same
+ * matches, order and pages as the general plan, each resource once however many of its
+ * references match, deleted ones left out. */
+static void
+test_chain_pages (Fixture       *f,
+                  gconstpointer  data)
+{
+  static const char *const more[] = {
+    "{\"resourceType\":\"Practitioner\",\"id\":\"pr1\",\"name\":[{\"family\":\"Smythe\"}]}",
+    "{\"resourceType\":\"Practitioner\",\"id\":\"pr2\",\"name\":[{\"family\":\"Smythe\"}]}",
+    "{\"resourceType\":\"Practitioner\",\"id\":\"pr3\",\"name\":[{\"family\":\"Jones\"}]}",
+  };
+  /* (id, performers): created in this order */
+  static const struct { const char *id; const char *performers; } obs[] = {
+    { "qa", "\"Practitioner/pr1\"" },
+    { "qb", "\"Practitioner/pr1\",\"Practitioner/pr2\"" },  /* two Smythes: once */
+    { "qc", "\"Practitioner/pr3\"" },                         /* a Jones only */
+    { "qd", "\"Practitioner/pr2\"" },
+    { "qe", "\"Practitioner/pr3\",\"Practitioner/pr2\"" },
+    { "qf", "\"Practitioner/pr1\"" },                         /* deleted below */
+    { "qg", "\"Practitioner/pr2\",\"Practitioner/pr1\"" },
+  };
+  g_autoptr(GError) error = NULL;
+
+  for (unsigned i = 0; i < G_N_ELEMENTS (more); i++)
+    {
+      g_autoptr(ChartaResource) resource = charta_test_parse (more[i]);
+      g_autoptr(ChartaResource) stored = charta_store_update (f->store.store, resource, 0, NULL,
+                                                              NULL, &error);
+
+      g_assert_no_error (error);
+    }
+  for (unsigned i = 0; i < G_N_ELEMENTS (obs); i++)
+    {
+      g_autoptr(GString) json = g_string_new (NULL);
+      g_auto(GStrv) refs = g_strsplit (obs[i].performers, ",", -1);
+      g_autoptr(ChartaResource) resource = NULL;
+      g_autoptr(ChartaResource) stored = NULL;
+
+      g_string_printf (json, "{\"resourceType\":\"Observation\",\"id\":\"%s\","
+                       "\"status\":\"final\",\"code\":{\"text\":\"x\"},\"performer\":[",
+                       obs[i].id);
+      for (unsigned j = 0; refs[j] != NULL; j++)
+        g_string_append_printf (json, "%s{\"reference\":%s}", j > 0 ? "," : "", refs[j]);
+      g_string_append (json, "]}");
+      resource = charta_test_parse (json->str);
+      stored = charta_store_update (f->store.store, resource, 0, NULL, NULL, &error);
+      g_assert_no_error (error);
+    }
+  charta_store_delete (f->store.store, "Observation", "qf", 0, NULL, &error);
+  g_assert_no_error (error);
+
+  /* by hand: the Smythes' observations but qc (Jones only) and qf (deleted), as created */
+  assert_order (f, "Observation?performer:Practitioner.name=smythe", "qa,qb,qd,qe,qg");
+  assert_order (f, "Observation?performer:Practitioner.name=smythe&_count=1", "qa,qb,qd,qe,qg");
+  assert_order (f, "Observation?performer:Practitioner.name=smythe&_count=2", "qa,qb,qd,qe,qg");
+  assert_backward (f, "Observation?performer:Practitioner.name=smythe&_count=1",
+                   "qa,qb,qd,qe,qg");
+  assert_backward (f, "Observation?performer:Practitioner.name=smythe&_count=3",
+                   "qa,qb,qd,qe,qg");
+  /* the general plan (a second clause; a count) gives the same */
+  assert_order (f, "Observation?performer:Practitioner.name=smythe&status=final&_count=2",
+                "qa,qb,qd,qe,qg");
+  assert_order (f, "Observation?performer:Practitioner.name=smythe&_total=accurate&_count=2",
+                "qa,qb,qd,qe,qg");
+  assert_order (f, "Observation?performer:Practitioner.name=jones", "qc,qe");
+  assert_order (f, "Observation?performer:Practitioner.name=nobody", "");
+  {
+    g_autoptr(ChartaSearchResult) all = NULL;
+    g_autoptr(ChartaSearchQuery) query =
+      charta_search_query_parse ("Observation", "performer:Practitioner.name=smythe", 0, &error);
+
+    g_assert_no_error (error);
+    all = charta_store_search (f->store.store, query, &error);
+    g_assert_no_error (error);
+    /* one page holds them all: the total is known without counting */
+    g_assert_cmpint (all->total, ==, 5);
+    g_assert_cmpuint (all->entries->len, ==, 5);
+  }
+}
+
 static void
 test_sort (Fixture       *f,
            gconstpointer  data)
@@ -1024,6 +1105,7 @@ main (int    argc,
   ADD ("full-text", test_full_text);
   ADD ("terminology", test_terminology);
   ADD ("chains", test_chains);
+  ADD ("chain-pages", test_chain_pages);
   ADD ("sort", test_sort);
   ADD ("include", test_include);
   ADD ("total-summary", test_total_summary);
