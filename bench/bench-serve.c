@@ -41,6 +41,7 @@
 #include <libsoup/soup.h>
 
 #include "charta-server.h"
+#include "charta-malloc.h"
 #include "charta-store.h"
 
 #define TARGET_READ_SHARE 0.70
@@ -509,6 +510,9 @@ main (int    argc,
     { NULL },
   };
 
+  /* as the `charta` command runs: GSlice handed to malloc (see charta-malloc.h) */
+  charta_reexec_with_malloc (argv);
+
   options = g_option_context_new ("[CORPUS]");
   g_option_context_add_main_entries (options, entries, NULL);
   if (!g_option_context_parse (options, &argc, &argv, &error))
@@ -532,8 +536,9 @@ main (int    argc,
 
   load_corpus (&corpus, corpus_root);
   printf ("bench-serve: %zu resources in %u bundles; %u ingest connections; wrk %u × %u s; "
-          "store in %s (%s)\n", corpus.n_resources, corpus.bundles->len, n_clients, n_runs,
-          duration, work_dir, fast ? "synchronous=NORMAL" : "synchronous=FULL");
+          "store in %s (%s); G_SLICE=%s\n", corpus.n_resources, corpus.bundles->len, n_clients,
+          n_runs, duration, work_dir, fast ? "synchronous=NORMAL" : "synchronous=FULL",
+          g_getenv ("G_SLICE") != NULL ? g_getenv ("G_SLICE") : "(unset)");
 
   store_path = g_build_filename (work_dir, "bench-serve.charta", NULL);
   for (const char *suffix = ""; suffix != NULL; suffix = *suffix == '\0' ? "-wal"

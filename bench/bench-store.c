@@ -63,6 +63,7 @@
 #include <glib/gstdio.h>
 #include <sqlite3.h>
 
+#include "charta-malloc.h"
 #include "charta-store.h"
 #include "charta-store-private.h"  /* charta_store_get_stats(): group-commit figures */
 
@@ -701,6 +702,9 @@ main (int    argc,
   double ceiling_rate, single_rate;
   double baseline_rss;
 
+  /* as the `charta` command runs: GSlice handed to malloc (see charta-malloc.h) */
+  charta_reexec_with_malloc (argv);
+
   for (int i = 1; i < argc; i++)
     {
       if (g_str_equal (argv[i], "--runs") && i + 1 < argc)
@@ -745,7 +749,8 @@ main (int    argc,
   printf ("bench-store: %zu resources in %u bundles (%.1f MB of JSON), %d runs, files in %s\n",
           corpus.n_resources, corpus.bundles->len, corpus.bytes / 1e6, runs, work_dir);
   printf ("  synchronous=FULL, all search-index rows, one transaction per bundle; "
-          "baseline RSS with the corpus loaded: %.0f MB\n", baseline_rss);
+          "baseline RSS with the corpus loaded: %.0f MB; G_SLICE=%s\n", baseline_rss,
+          g_getenv ("G_SLICE") != NULL ? g_getenv ("G_SLICE") : "(unset)");
 
   single = g_new0 (Figure, runs);
   dual = g_new0 (Figure, runs);
