@@ -81,6 +81,8 @@ print_summary (const char            *path,
     { "MedicationRequest", stats->n_medication_requests },
     { "AllergyIntolerance", stats->n_allergy_intolerances },
     { "Immunization", stats->n_immunizations },
+    { "DocumentReference", stats->n_document_references },
+    { "Binary", stats->n_binaries },
   };
   g_autofree char *quoted = shell_word (path);
 
@@ -120,7 +122,17 @@ print_summary (const char            *path,
              "a patient's body weights, newest first");
     g_print ("  charta search %s %-44s %s\n", quoted,
              "'Patient?_has:Condition:patient:code=44054006'", "patients with diabetes");
+    g_print ("  charta search %s %-44s %s\n", quoted,
+             "'DocumentReference?subject:missing=true'", "scans waiting in the indexing queue");
   }
+  if (stats->misfiled_document_id != NULL)
+    {
+      g_autofree char *what = g_strdup_printf ("a scan filed to Patient/%s: its page shows "
+                                               "Patient/%s", stats->misfiled_subject_id,
+                                               stats->misfiled_patient_id);
+
+      print_look (quoted, "get", "DocumentReference", stats->misfiled_document_id, what);
+    }
 }
 
 int

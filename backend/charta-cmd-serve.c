@@ -19,6 +19,10 @@
  * (charta_server_is_valid_bearer_token()) is refused, naming the file.  The token is never
  * printed.
  *
+ * --max-binary-size limits the content of a Binary sent as it is (POST/PUT [base]/Binary with a
+ * body that is no resource), which is streamed to the store and never held whole: scans run to
+ * gigabytes, where a resource's JSON (--max-body-size) is held whole and stays small.
+ *
  * Exit status: 0 after a clean stop; 1 when the store cannot be opened, the address cannot be
  * listened on or the token file cannot be used; 2 for a usage error.
  */
@@ -187,6 +191,7 @@ charta_cmd_serve (int    argc,
   g_auto(GStrv) cors = NULL;
   g_autofree char *base = NULL;
   g_autofree char *max_body = NULL;
+  g_autofree char *max_binary = NULL;
   g_autofree char *base_url = NULL;
   g_autofree char *token_file = NULL;
   g_autofree char *token = NULL;
@@ -202,6 +207,8 @@ charta_cmd_serve (int    argc,
     { "read-only", 'r', 0, G_OPTION_ARG_NONE, &read_only, "Serve reads only", NULL },
     { "max-body-size", 0, 0, G_OPTION_ARG_STRING, &max_body,
       "Largest request body (default 64M)", "SIZE" },
+    { "max-binary-size", 0, 0, G_OPTION_ARG_STRING, &max_binary,
+      "Largest Binary content sent as it is (POST/PUT Binary; default 4G)", "SIZE" },
     { "max-url-length", 0, 0, G_OPTION_ARG_INT, &max_url,
       "Longest URL in bytes (default 8192; 0: no limit)", "N" },
     { "max-header-size", 0, 0, G_OPTION_ARG_INT, &max_header,
@@ -278,6 +285,18 @@ charta_cmd_serve (int    argc,
           return CHARTA_EXIT_USAGE;
         }
       charta_server_set_max_body_size (server, (size_t) MIN (bytes, G_MAXSIZE));
+    }
+  if (max_binary != NULL)
+    {
+      guint64 bytes = 0;
+
+      if (!parse_size ("--max-binary-size", max_binary, &bytes, &error))
+        {
+          fprintf (stderr, "charta serve: %s\n", error->message);
+          return CHARTA_EXIT_USAGE;
+        }
+      /* (a property: the setter is the endpoint's own) */
+      g_object_set (server, "max-binary-size", bytes, NULL);
     }
   if (max_url >= 0)
     charta_server_set_max_url_length (server, (unsigned) max_url);

@@ -36,5 +36,7 @@ int charta_cmd_search   (int    argc,
                          char **argv);
 int charta_cmd_serve    (int    argc,
                          char **argv);
+int charta_cmd_scan     (int    argc,
+                         char **argv);
 
 G_END_DECLS

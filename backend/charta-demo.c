@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "charta-demo.h"
+#include "charta-scan-gen.h"
 
 /* ---- fixed points ------------------------------------------------------------------------ */
 
@@ -551,6 +552,11 @@ typedef struct
   const char *new_street;
   const Town *new_town;
   int64_t version;          /* current versionId in the store */
+  /* the visits scanned documents refer to: the first and the last encounter */
+  Ident first_visit;
+  Day first_visit_day;
+  Ident last_visit;
+  Day last_visit_day;
 
   /* models of what is measured, in the measures' scales */
   int height;               /* tenths of cm */
@@ -1225,6 +1231,8 @@ count_resource (ChartaDemoStats *stats,
     { "MedicationRequest", &stats->n_medication_requests },
     { "AllergyIntolerance", &stats->n_allergy_intolerances },
     { "Immunization", &stats->n_immunizations },
+    { "Binary", &stats->n_binaries },
+    { "DocumentReference", &stats->n_document_references },
   };
 
   for (size_t i = 0; i < G_N_ELEMENTS (counters); i++)
@@ -2701,6 +2709,16 @@ add_patient_record (Demo         *d,
       if (chart.e->acute >= 0 && !add_acute_condition (&chart, error))
         return FALSE;
     }
+  if (encounters->len > 0)
+    {
+      const Encounter *first = &g_array_index (encounters, Encounter, 0);
+      const Encounter *last = &g_array_index (encounters, Encounter, encounters->len - 1);
+
+      p->first_visit = first->ident;
+      p->first_visit_day = first->day;
+      p->last_visit = last->ident;
+      p->last_visit_day = last->day;
+    }
   if (!add_immunizations (&chart, error))
     return FALSE;
   if (!demo_commit (d, change, error))
@@ -2818,6 +2836,366 @@ add_corrections (Demo    *d,
   return TRUE;
 }
 
+/* ---- scanned documents --------------------------------------------------------------------- */
+
+/* Paper scanned into the store (charta-scan-gen.h draws it): filed documents (a consent, outside
+ * records, a release of information, a health history, as PDF, PNG, multi-page TIFF and JPEG),
+ * scans waiting in the indexing queue (no subject, docStatus preliminary), and one consent
+ * filed to the wrong patient.  That one is for HIM staff to find: its page shows one patient's
+ * name, birth date and MRN while its subject is another patient (one with the same family name
+ * when there is one, as such mistakes go); charta_demo_populate() names both in its stats.
+ *
+ * Each document is a Binary (its bytes streamed in through a ChartaContentWriter) and a
+ * DocumentReference, two writes with the same agent: the HIM clerk for what is filed, the
+ * scanning station for what waits in the queue.  Pages are drawn at 100 dpi so that the demo
+ * stays small and quick, on a few threads (each document from its own seed, so the bytes do
+ * not depend on the order the threads run in). */
+
+#define SCAN_DPI       100
+#define SCANNER_AGENT  HOSPITAL_NAME " HIM scanning station"
+
+typedef enum
+{
+  PLACE_FILED,
+  PLACE_MISFILED,  /* filed, but to another patient than the one on the page */
+  PLACE_QUEUED,
+} Placement;
+
+typedef enum
+{
+  VISIT_NONE,      /* outside records: no encounter of ours */
+  VISIT_FIRST,     /* signed at the first visit */
+  VISIT_LAST,      /* signed at the last visit */
+} Visit;
+
+static const struct
+{
+  ChartaScanForm form;
+  ChartaScanFormat format;
+  unsigned pages;
+  Placement placement;
+  Visit visit;
+} scan_plan[] = {
+  { CHARTA_SCAN_FORM_CONSENT, CHARTA_SCAN_FORMAT_PDF, 2, PLACE_FILED, VISIT_FIRST },
+  { CHARTA_SCAN_FORM_DISCHARGE_SUMMARY, CHARTA_SCAN_FORMAT_PDF, 3, PLACE_FILED, VISIT_NONE },
+  { CHARTA_SCAN_FORM_RELEASE, CHARTA_SCAN_FORMAT_PNG, 1, PLACE_FILED, VISIT_LAST },
+  { CHARTA_SCAN_FORM_HISTORY, CHARTA_SCAN_FORMAT_TIFF, 2, PLACE_FILED, VISIT_FIRST },
+  { CHARTA_SCAN_FORM_DISCHARGE_SUMMARY, CHARTA_SCAN_FORMAT_JPEG, 1, PLACE_FILED, VISIT_NONE },
+  { CHARTA_SCAN_FORM_CONSENT, CHARTA_SCAN_FORMAT_PDF, 1, PLACE_MISFILED, VISIT_FIRST },
+  { CHARTA_SCAN_FORM_DISCHARGE_SUMMARY, CHARTA_SCAN_FORMAT_PDF, 2, PLACE_QUEUED, VISIT_NONE },
+  { CHARTA_SCAN_FORM_CONSENT, CHARTA_SCAN_FORMAT_PNG, 1, PLACE_QUEUED, VISIT_NONE },
+  { CHARTA_SCAN_FORM_HISTORY, CHARTA_SCAN_FORMAT_TIFF, 2, PLACE_QUEUED, VISIT_NONE },
+  { CHARTA_SCAN_FORM_RELEASE, CHARTA_SCAN_FORMAT_JPEG, 1, PLACE_QUEUED, VISIT_NONE },
+};
+
+/* What the HIM clerk wrote as each form's description when indexing it. */
+static const char *const scan_descriptions[CHARTA_SCAN_N_FORMS] = {
+  [CHARTA_SCAN_FORM_CONSENT] = "Consent for treatment",
+  [CHARTA_SCAN_FORM_DISCHARGE_SUMMARY] = "Outside records: discharge summary",
+  [CHARTA_SCAN_FORM_RELEASE] = "Release of information authorization",
+  [CHARTA_SCAN_FORM_HISTORY] = "Health history questionnaire",
+};
+
+typedef struct
+{
+  unsigned plan;             /* index in scan_plan */
+  Placement placement;
+  const Patient *patient;    /* whose paper it is */
+  const Patient *subject;    /* whom it is filed to (NULL: queued) */
+  Day day;                   /* the paper's date */
+  Day scanned;               /* when it was scanned */
+  int scanned_minute;
+  ChartaScanSpec spec;
+  char name[128];            /* the spec's strings */
+  char birth[16];
+  char mrn[16];
+  char date[16];
+  GBytes *bytes;             /* the document, once drawn */
+  GError *error;
+} ScanDoc;
+
+static void
+generate_scan (gpointer data,
+               gpointer user_data)
+{
+  ScanDoc *doc = data;
+
+  doc->bytes = charta_scan_generate (&doc->spec, scan_plan[doc->plan].format, &doc->error);
+}
+
+/* Streams @doc into the store as Binary/bin-NN and writes DocumentReference/doc-NN. */
+static gboolean
+write_scan (Demo    *d,
+            ScanDoc *doc,
+            unsigned number,
+            GError **error)
+{
+  Jw *w = &d->w;
+  g_autoptr(ChartaChange) change = charta_change_new ();
+  g_autoptr(ChartaResource) binary = NULL;
+  g_autoptr(ChartaResource) resource = NULL;
+  g_autoptr(ChartaResource) stored = NULL;
+  ChartaScanFormat format = scan_plan[doc->plan].format;
+  const char *content_type = charta_scan_format_get_content_type (format);
+  ChartaContentWriter *writer;
+  ChartaContentInfo info;
+  Ident binary_ident, document_ident;
+  char binary_id[16], document_id[16], title[32], scanned[32], binary_ref[32];
+  char document_ref[40];
+  const void *data;
+  gsize size;
+
+  g_snprintf (binary_id, sizeof binary_id, "bin-%02u", number);
+  g_snprintf (document_id, sizeof document_id, "doc-%02u", number);
+  ident_init (d, &binary_ident, "Binary", binary_id);
+  ident_init (d, &document_ident, "DocumentReference", document_id);
+
+  if (doc->subject != NULL)
+    {
+      g_autofree char *reference = g_strconcat ("Practitioner/",
+                                                d->practitioners[PR_HIM_CLERK].ident.id, NULL);
+
+      charta_change_set_agent (change, reference, d->practitioners[PR_HIM_CLERK].display);
+      charta_change_set_reason (change, NULL, NULL, "scanned and indexed");
+    }
+  else
+    {
+      charta_change_set_agent (change, "Organization/org-hospital", SCANNER_AGENT);
+      charta_change_set_reason (change, NULL, NULL, "scanned, awaiting indexing");
+    }
+
+  /* the bytes, as a scanner sends them: streamed, in pieces */
+  writer = charta_store_content_begin (d->store, error);
+  if (writer == NULL)
+    return FALSE;
+  data = g_bytes_get_data (doc->bytes, &size);
+  for (gsize offset = 0; offset < size; offset += 64 * 1024)
+    if (!charta_content_writer_write (writer, (const guint8 *) data + offset,
+                                      MIN (64 * 1024, size - offset), error))
+      {
+        charta_content_writer_abort (writer);
+        return FALSE;
+      }
+  if (!charta_content_writer_finish (writer, &info, error))
+    return FALSE;
+  /* who may read the bytes is who may read the document: its DocumentReference (written next)
+   * stands for it */
+  g_snprintf (document_ref, sizeof document_ref, "DocumentReference/%s", document_id);
+  binary = charta_store_put_binary (d->store, binary_id, content_type, document_ref,
+                                    info.sha256, 0, change, NULL, error);
+  if (binary == NULL)
+    {
+      g_prefix_error (error, "demo Binary/%s: ", binary_id);
+      return FALSE;
+    }
+  count_resource (d->stats, "Binary");
+
+  /* what indexing recorded about it */
+  g_snprintf (title, sizeof title, "SCAN%04u.%s", 1000 + number * 37,
+              charta_scan_format_get_extension (format));
+  g_snprintf (binary_ref, sizeof binary_ref, "Binary/%s", binary_id);
+  format_datetime (scanned, sizeof scanned, doc->scanned, doc->scanned_minute);
+  jw_begin_resource (w, "DocumentReference", document_id);
+  jw_string (w, "status", "current");
+  jw_string (w, "docStatus", doc->subject != NULL ? "final" : "preliminary");
+  if (doc->subject != NULL)
+    {
+      const char *display = NULL;
+      const char *code = charta_scan_form_get_loinc (scan_plan[doc->plan].form, &display);
+      g_autofree char *subject = g_strconcat ("Patient/", doc->subject->ident.id, NULL);
+
+      jw_concept (w, "type", LOINC, code, display, NULL);
+      jw_reference (w, "subject", subject, NULL);
+      jw_string (w, "date", scanned);
+      jw_string (w, "description", scan_descriptions[scan_plan[doc->plan].form]);
+    }
+  else
+    jw_string (w, "date", scanned);
+  jw_reference (w, "custodian", "Organization/org-hospital", HOSPITAL_NAME);
+  jw_begin_array (w, "content");
+  jw_begin_object (w, NULL);
+  jw_begin_object (w, "attachment");
+  jw_string (w, "contentType", content_type);
+  jw_string (w, "url", binary_ref);
+  jw_string (w, "title", title);
+  jw_date (w, "creation", doc->subject != NULL ? doc->day : doc->scanned);
+  jw_end_object (w);
+  jw_end_object (w);
+  jw_end_array (w);
+  if (doc->subject != NULL)
+    {
+      jw_begin_object (w, "context");
+      if (scan_plan[doc->plan].visit != VISIT_NONE && doc->placement == PLACE_FILED)
+        {
+          const Ident *visit = scan_plan[doc->plan].visit == VISIT_FIRST
+            ? &doc->subject->first_visit : &doc->subject->last_visit;
+          g_autofree char *reference = g_strconcat ("Encounter/", visit->id, NULL);
+
+          jw_begin_array (w, "encounter");
+          jw_reference (w, NULL, reference, NULL);
+          jw_end_array (w);
+        }
+      jw_begin_object (w, "period");
+      jw_date (w, "start", doc->day);
+      jw_end_object (w);
+      jw_end_object (w);
+    }
+  jw_end_object (w);
+
+  resource = demo_parse (d, &document_ident, error);
+  if (resource == NULL)
+    return FALSE;
+  stored = charta_store_update (d->store, resource, 0, change, NULL, error);
+  if (stored == NULL)
+    {
+      g_prefix_error (error, "demo DocumentReference/%s: ", document_id);
+      return FALSE;
+    }
+  count_resource (d->stats, "DocumentReference");
+  d->stats->n_scan_writes += 2;
+  return TRUE;
+}
+
+/* Plans the documents of scan_plan over distinct patients, draws them, and writes them. */
+static gboolean
+add_scans (Demo    *d,
+           GError **error)
+{
+  size_t n_docs = G_N_ELEMENTS (scan_plan);
+  g_autofree unsigned *order = g_new (unsigned, d->n_real);
+  g_autofree ScanDoc *docs = g_new0 (ScanDoc, n_docs);
+  unsigned n_order = 0;
+  GThreadPool *pool;
+  gboolean ok = TRUE;
+
+  /* whose paper: distinct people, in a shuffled order; when there are enough, none of those
+   * whose records the corrections touched, so that each story has a chart of its own */
+  for (unsigned i = 0; i < d->n_real; i++)
+    {
+      gboolean corrected = i == d->amended || i == d->moved || i == d->nullified
+                           || i == d->allergic || i == d->anemic || i == d->duplicate_of;
+
+      if (!corrected || d->n_real < n_docs + 6)
+        order[n_order++] = i;
+    }
+  for (unsigned i = n_order; i > 1; i--)
+    {
+      unsigned j = (unsigned) rnd (d, 0, (int) i - 1);
+      unsigned t = order[i - 1];
+
+      order[i - 1] = order[j];
+      order[j] = t;
+    }
+
+  for (size_t i = 0; i < n_docs; i++)
+    {
+      ScanDoc *doc = &docs[i];
+      const Patient *p = &d->patients[order[i % n_order]];
+
+      doc->plan = (unsigned) i;
+      doc->placement = scan_plan[i].placement;
+      doc->patient = p;
+      doc->subject = doc->placement == PLACE_QUEUED ? NULL : p;
+      if (doc->placement == PLACE_MISFILED)
+        {
+          /* filed to another patient: one of the same family name when there is one */
+          const Patient *other = NULL;
+
+          for (unsigned j = 0; j < n_order && other == NULL; j++)
+            if (&d->patients[order[j]] != p
+                && strcmp (d->patients[order[j]].family, p->family) == 0)
+              other = &d->patients[order[j]];
+          if (other == NULL && n_order > 1)
+            other = &d->patients[order[(i + 1) % n_order]];
+          if (other != NULL)
+            doc->subject = other;
+          else
+            doc->placement = PLACE_FILED;   /* a demo of one patient: nobody to confuse */
+        }
+
+      switch (scan_plan[i].visit)
+        {
+        case VISIT_FIRST:
+          doc->day = p->first_visit_day;
+          break;
+        case VISIT_LAST:
+          doc->day = p->last_visit_day;
+          break;
+        case VISIT_NONE:
+          /* outside records: a stay elsewhere, weeks before the last visit here */
+          doc->day = p->last_visit_day - (Day) rnd (d, 14, 60);
+          break;
+        }
+      if (doc->placement == PLACE_QUEUED)
+        {
+          /* scanned in the last days before the reference date, not indexed yet */
+          doc->scanned = d->reference - (Day) rnd (d, 1, 6);
+          if (scan_plan[i].visit == VISIT_NONE)
+            doc->day = doc->scanned - (Day) rnd (d, 3, 20);
+          else
+            doc->day = doc->scanned;
+        }
+      else
+        {
+          Day scanned = doc->day + (Day) rnd (d, 0, 3);   /* MIN() reads it twice */
+
+          doc->scanned = MIN (scanned, d->reference - 1);
+        }
+      doc->scanned_minute = 8 * 60 + rnd (d, 0, 9 * 60);
+
+      g_snprintf (doc->name, sizeof doc->name, "%s%s%s %s", p->given, p->middle != NULL ? " " : "",
+                  p->middle != NULL ? p->middle : "", p->family);
+      format_date (doc->birth, sizeof doc->birth, p->birth);
+      g_snprintf (doc->mrn, sizeof doc->mrn, "%08u", p->mrn);
+      format_date (doc->date, sizeof doc->date, doc->day);
+      charta_scan_spec_init (&doc->spec);
+      doc->spec.form = scan_plan[i].form;
+      doc->spec.n_pages = scan_plan[i].pages;
+      doc->spec.dpi = SCAN_DPI;
+      doc->spec.patient_name = doc->name;
+      doc->spec.birth_date = doc->birth;
+      doc->spec.mrn = doc->mrn;
+      doc->spec.date = doc->date;
+      doc->spec.seed = g_rand_int (d->rand);
+    }
+
+  /* drawing the pages is most of the work: on a few threads */
+  pool = g_thread_pool_new (generate_scan, NULL, (int) MIN (g_get_num_processors (), 8), FALSE,
+                            NULL);
+  for (size_t i = 0; i < n_docs; i++)
+    g_thread_pool_push (pool, &docs[i], NULL);
+  g_thread_pool_free (pool, FALSE, TRUE);
+
+  for (size_t i = 0; i < n_docs; i++)
+    {
+      ScanDoc *doc = &docs[i];
+
+      if (ok && doc->error != NULL)
+        {
+          g_propagate_prefixed_error (error, g_steal_pointer (&doc->error), "demo scan %u: ",
+                                      (unsigned) i + 1);
+          ok = FALSE;
+        }
+      ok = ok && write_scan (d, doc, (unsigned) i + 1, error);
+      if (ok && doc->placement == PLACE_MISFILED)
+        {
+          d->stats->misfiled_document_id = g_strdup_printf ("doc-%02u", (unsigned) i + 1);
+          d->stats->misfiled_subject_id = g_strdup (doc->subject->ident.id);
+          d->stats->misfiled_patient_id = g_strdup (doc->patient->ident.id);
+        }
+      else if (ok)
+        {
+          if (doc->placement == PLACE_QUEUED)
+            d->stats->n_scans_queued++;
+          else
+            d->stats->n_scans_filed++;
+        }
+      g_clear_pointer (&doc->bytes, g_bytes_unref);
+      g_clear_error (&doc->error);
+    }
+  return ok;
+}
+
 /* ---- the population ------------------------------------------------------------------------ */
 
 static void
@@ -2928,6 +3306,9 @@ charta_demo_stats_clear (ChartaDemoStats *stats)
   g_free (stats->completed_medication_id);
   g_free (stats->duplicate_patient_ids[0]);
   g_free (stats->duplicate_patient_ids[1]);
+  g_free (stats->misfiled_document_id);
+  g_free (stats->misfiled_subject_id);
+  g_free (stats->misfiled_patient_id);
   memset (stats, 0, sizeof *stats);
 }
 
@@ -2958,6 +3339,9 @@ populate (Demo    *d,
       return FALSE;
 
   if (!add_corrections (d, error))
+    return FALSE;
+
+  if (!add_scans (d, error))
     return FALSE;
 
   stats->him_clerk_id = g_strdup (d->practitioners[PR_HIM_CLERK].ident.id);

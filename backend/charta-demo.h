@@ -12,7 +12,12 @@
  * provenance show something: a birth date amended for a transcription error, a weight marked
  * entered-in-error, an allergy confirmed, a condition resolved (and its medication completed),
  * an address changed; and one person is registered twice (same name and birth date, another
- * MRN) for HIM staff to find.
+ * MRN) for HIM staff to find.  Last, scanned paper (charta-scan-gen.h), each a Binary and a
+ * DocumentReference: filed documents (consents, outside records, a release of information, a
+ * health history, as multi-page PDF, PNG, multi-page TIFF and JPEG, with type, date and
+ * encounter), scans waiting in the indexing queue (no subject, docStatus preliminary), and one
+ * consent filed to the wrong patient: its page shows another patient's name, birth date and
+ * MRN than its subject's (the stats name both).
  *
  * The output depends only on the options: dates are relative to a fixed reference date
  * (CHARTA_DEMO_REFERENCE_DATE), randomness comes from a GRand seeded with options->seed, every
@@ -52,10 +57,16 @@ typedef struct
   unsigned n_medication_requests;
   unsigned n_allergy_intolerances;
   unsigned n_immunizations;
+  unsigned n_binaries;             /* scanned documents' content */
+  unsigned n_document_references;  /* scanned documents */
   unsigned n_resources;            /* the sum of the above */
   unsigned n_transactions;         /* one for the organizations and practitioners, one per
                                     * patient */
   unsigned n_corrections;          /* updates made after the initial load */
+  unsigned n_scan_writes;          /* writes of the scanned documents, each with its
+                                    * Provenance: a Binary and a DocumentReference each */
+  unsigned n_scans_filed;          /* documents filed to the patient on their pages */
+  unsigned n_scans_queued;         /* documents in the indexing queue */
 
   char *him_clerk_id;              /* Practitioner who made the birth date amendment */
   char *amended_patient_id;        /* Patient whose birthDate was corrected: activity amend,
@@ -67,6 +78,10 @@ typedef struct
   char *completed_medication_id;   /* MedicationRequest active, then completed */
   char *duplicate_patient_ids[2];  /* the same person registered twice; NULL when
                                     * n_patients < 2 */
+  char *misfiled_document_id;      /* DocumentReference filed to the wrong patient… */
+  char *misfiled_subject_id;       /* …the Patient it is filed to… */
+  char *misfiled_patient_id;       /* …and the one whose name and birth date its page shows
+                                    * (all three NULL when n_patients < 3: nobody to confuse) */
 } ChartaDemoStats;
 
 /* Sets the defaults: CHARTA_DEMO_DEFAULT_PATIENTS, CHARTA_DEMO_DEFAULT_SEED. */

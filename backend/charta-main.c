@@ -25,6 +25,7 @@ typedef struct
 static const Verb verbs[] = {
   { "init",     charta_cmd_init,     "create an empty store file" },
   { "import",   charta_cmd_import,   "load resources, Bundles and NDJSON files into a store" },
+  { "scan",     charta_cmd_scan,     "store scanned documents, filed or queued for indexing" },
   { "get",      charta_cmd_get,      "print a resource (or one of its versions) from a store" },
   { "search",   charta_cmd_search,   "search a store (FHIR search), print the result Bundle" },
   { "history",  charta_cmd_history,  "list a resource's versions with who, when and why" },

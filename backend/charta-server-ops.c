@@ -7,7 +7,9 @@
  *       they reference (_include=*), as a searchset Bundle paged with its own cursor ("T:c": the
  *       T-th type of the compartment, and the store's cursor within it).  start and end filter
  *       the types that have a "date" search parameter on it (care dates); _since filters on
- *       _lastUpdated.  A referenced resource appears once a page.
+ *       _lastUpdated.  A referenced resource appears once a page.  The Binary resources that
+ *       the DocumentReferences' content.attachment.url point at (scans, PDFs: not in the
+ *       compartment, and not References) are included too, as JSON without data.
  *   [type]/$validate, [type]/[id]/$validate  (POST; the resource, or Parameters with resource
  *       and mode): 200 and an OperationOutcome listing every problem (an informational issue
  *       when there is none).  Instance level without a body validates the stored version.
@@ -184,6 +186,56 @@ append_search_entry (GString           *out,
   g_string_append_printf (out, ",\"search\":{\"mode\":\"%s\"}}", match ? "match" : "include");
 }
 
+/* The Binary resources that the Attachments of DocumentReference @docref point at
+ * (content.attachment.url: "Binary/[id]", or under the base), once each (@seen), as included
+ * entries: their JSON, without data (the content is GET [base]/Binary/[id]). */
+static void
+append_documents (GString             *out,
+                  ChartaServerRequest *req,
+                  ChartaResource      *docref,
+                  GHashTable          *seen)
+{
+  JsonObject *root = charta_resource_get_object (docref);
+  JsonArray *content;
+
+  if (root == NULL || !json_object_has_member (root, "content")
+      || !JSON_NODE_HOLDS_ARRAY (json_object_get_member (root, "content")))
+    return;
+  content = json_object_get_array_member (root, "content");
+  for (unsigned i = 0; i < json_array_get_length (content); i++)
+    {
+      JsonNode *node = json_array_get_element (content, i);
+      JsonObject *attachment;
+      JsonNode *url;
+      g_autofree char *id = NULL;
+      g_autoptr(GBytes) json = NULL;
+      g_autoptr(GError) error = NULL;
+      char *key;
+
+      if (!JSON_NODE_HOLDS_OBJECT (node)
+          || !json_object_has_member (json_node_get_object (node), "attachment"))
+        continue;
+      node = json_object_get_member (json_node_get_object (node), "attachment");
+      if (!JSON_NODE_HOLDS_OBJECT (node))
+        continue;
+      attachment = json_node_get_object (node);
+      url = json_object_get_member (attachment, "url");
+      if (url == NULL || !JSON_NODE_HOLDS_VALUE (url)
+          || json_node_get_value_type (url) != G_TYPE_STRING)
+        continue;
+      id = charta_server_binary_id_of_url (json_node_get_string (url), req->base_url);
+      if (id == NULL)
+        continue;
+      key = g_strconcat ("Binary/", id, NULL);
+      if (!g_hash_table_add (seen, key))
+        continue;
+      /* (a document whose Binary is gone, or never came, is listed without it) */
+      json = charta_store_read_bytes (req->store, "Binary", id, NULL, &error);
+      if (json != NULL)
+        append_search_entry (out, req, "Binary", id, json, FALSE);
+    }
+}
+
 static void
 do_everything (ChartaServerRequest *req,
                const char          *id)
@@ -310,6 +362,8 @@ do_everything (ChartaServerRequest *req,
                                entry->mode == CHARTA_SEARCH_MODE_MATCH);
           if (entry->mode == CHARTA_SEARCH_MODE_MATCH && remaining > 0)
             remaining--;
+          if (strcmp (entry_type, "DocumentReference") == 0)
+            append_documents (entries, req, entry->resource, seen);
         }
       if (result->next_cursor != NULL)
         {

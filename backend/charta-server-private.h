@@ -10,7 +10,7 @@
  *
  * charta-server.c: the object, HTTP, limits, routing, and the interactions on resources
  *                  (read, vread, create, update, patch, delete, search, history,
- *                  capabilities).
+ *                  capabilities), Binary content streamed in and out.
  * charta-server-errors.c: GError → HTTP status and OperationOutcome issue code (one table).
  * charta-server-bundle.c: batch and transaction Bundles (POST [base]).
  * charta-server-ops.c: operations ($everything, $validate, $meta…).
@@ -32,6 +32,13 @@ typedef enum
 } ChartaReturnPreference;
 
 typedef struct _ChartaServerRequest ChartaServerRequest;
+
+/* A raw Binary body being received (charta-server.c, "Binary content"). */
+typedef struct _ChartaServerUpload ChartaServerUpload;
+
+/* The default largest raw Binary body (POST/PUT Binary with a body other than a resource):
+ * scans of up to 2 GB, and room. */
+#define CHARTA_SERVER_DEFAULT_MAX_BINARY_SIZE (G_GUINT64_CONSTANT (4) << 30)
 
 struct _ChartaServerRequest
 {
@@ -56,11 +63,23 @@ struct _ChartaServerRequest
   ChartaReturnPreference return_pref;
   gboolean            strict;       /* Prefer: handling=strict */
 
+  ChartaServerUpload *upload;       /* POST/PUT Binary with raw content: its bytes (the body
+                                     * is empty), NULL otherwise */
+
   /* The response, filled in by the worker. */
   unsigned            status;
   SoupMessageHeaders *response_headers;
   GBytes             *response_body;
   const char         *response_type;  /* Content-Type of @response_body */
+  /* A streamed response (the content of a Binary) instead of @response_body: @response_prefix,
+   * then what @response_stream gives (in base64 when @response_base64), then
+   * @response_suffix, @response_length bytes in all; its headers (Content-Type…) are in
+   * @response_headers. */
+  GInputStream       *response_stream;
+  GBytes             *response_prefix;
+  GBytes             *response_suffix;
+  gboolean            response_base64;
+  goffset             response_length;
 };
 
 /* ---- charta-server.c: helpers for the handlers of every file ------------------------------ */
@@ -180,6 +199,17 @@ char    *charta_server_dup_log_text             (const char          *text,
  * recursive; g_autoptr(GRecMutexLocker) releases it.  NULL (nothing to hold) without a
  * server. */
 GRecMutexLocker *charta_server_lock_conditional (ChartaServer        *self);
+
+/* The largest raw Binary body (see CHARTA_SERVER_DEFAULT_MAX_BINARY_SIZE; also the server's
+ * "max-binary-size" property); 0 means the default. */
+void     charta_server_set_max_binary_size      (ChartaServer        *self,
+                                                 guint64              bytes);
+guint64  charta_server_get_max_binary_size      (ChartaServer        *self);
+
+/* The Binary that an Attachment.url names, "Binary/id" relative or absolute under
+ * @base_url: its id (newly allocated), NULL when it names none. */
+char    *charta_server_binary_id_of_url         (const char          *url,
+                                                 const char          *base_url);
 
 /* Whether @id is a FHIR id: [A-Za-z0-9-.]{1,64}. */
 gboolean charta_server_is_valid_id              (const char          *id);

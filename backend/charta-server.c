@@ -43,6 +43,10 @@
  *   Type/id/$op        operations
  *   Comp/id/Type       GET compartment search
  *
+ * and, for Binary (see "Binary content"): POST Binary and PUT Binary/id with a body that is no
+ * resource take the content as it is, streamed; GET Binary/id (and Binary/id/_history/n)
+ * answers the content as it is, streamed, unless the client asks for FHIR JSON.
+ *
  * Access (a bearer token, when one is set): checked on the main context before anything else
  * of the request is looked at but its method and path (a preflight and GET [base]/metadata
  * need none); a request with a body is refused from the early handler, before the body is
@@ -77,6 +81,7 @@
 #include "charta-config.h"
 #include "charta-datetime-private.h"
 #include "charta-server-private.h"
+#include "charta-store-private.h"
 
 #define GZIP_MIN_SIZE      1024   /* smaller bodies go as they are */
 #define MAX_PROVENANCE     (64u * 1024u)
@@ -85,10 +90,11 @@
 #define PLAIN_JSON         "application/json"
 #define JSON_PATCH         "application/json-patch+json"
 #define CORS_ALLOW_HEADERS "Accept, Accept-Encoding, Authorization, Content-Type, If-Match, " \
-                           "If-Modified-Since, If-None-Exist, If-None-Match, Prefer, " \
-                           "X-Provenance, X-Request-Id"
-#define CORS_EXPOSE_HEADERS "Content-Location, ETag, Last-Modified, Location, " \
-                            "WWW-Authenticate, X-Request-Id"
+                           "If-Modified-Since, If-None-Exist, If-None-Match, If-Range, Prefer, " \
+                           "Range, X-Provenance, X-Request-Id, X-Security-Context"
+#define CORS_EXPOSE_HEADERS "Accept-Ranges, Content-Location, Content-Range, ETag, " \
+                            "Last-Modified, Location, WWW-Authenticate, X-Request-Id, " \
+                            "X-Security-Context"
 #define CORS_ALLOW_METHODS "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS"
 #define AUTH_REALM         "Bearer realm=\"charta\""
 #define TOKEN_DIGEST_SIZE  32     /* SHA-256 */
@@ -110,6 +116,7 @@ struct _ChartaServer
                                    * "[::1]") */
 
   size_t        max_body_size;
+  guint64       max_binary_size;  /* of a raw Binary body (see "Binary content") */
   unsigned      max_url_length;
   unsigned      max_header_size;
   unsigned      max_connections;
@@ -128,6 +135,12 @@ struct _ChartaServer
   GSource      *sweep;            /* closes idle connections */
   double        idle_timeout;
   GHashTable   *jobs;             /* SoupServerMessage * → Job *: being worked on */
+  GHashTable   *uploads;          /* SoupServerMessage * → ChartaServerUpload *: raw Binary
+                                   * bodies being received, until their handler runs */
+  GHashTable   *downloads;        /* SoupServerMessage * → Download *: Binary content being
+                                   * sent */
+  GThreadPool  *stream_pool;      /* writes uploaded bytes and reads content to send (apart from
+                                   * @pool, so that no upload holds up a request) */
   gboolean      stopped;
   unsigned      n_processors;     /* g_get_num_processors(), which reads sysfs each time */
   ServerGuard  *guard;            /* what messages' handlers hold of the server */
@@ -169,6 +182,7 @@ enum
   PROP_REQUEST_TIMEOUT,
   PROP_IDLE_TIMEOUT,
   PROP_READ_ONLY,
+  PROP_MAX_BINARY_SIZE,
   N_PROPS
 };
 
@@ -182,6 +196,8 @@ G_DEFINE_FINAL_TYPE (ChartaServer, charta_server, G_TYPE_OBJECT)
 struct _ServerGuard
 {
   ChartaServer *server;  /* main context only */
+  int           posted;  /* atomic: callbacks the stream pool queued on the main context and
+                          * that have not run yet (see post_to_main()) */
 };
 
 /* A request on its way through a worker. */
@@ -197,6 +213,39 @@ typedef struct
 static void process_request (ChartaServerRequest *req);
 static void connection_cork (ChartaServer      *self,
                              SoupServerMessage *msg);
+
+/* Binary content (see "Binary content" below). */
+typedef struct _Download Download;
+
+/* Binary content being sent (see download_start()). */
+struct _Download
+{
+  gatomicrefcount    ref_count;
+  ServerGuard       *guard;
+  GMainContext      *context;
+  SoupServerMessage *msg;
+  GInputStream      *stream;     /* the content, read on the stream pool (one read at a time) */
+  gboolean           base64;     /* sent as base64 (FHIR JSON's data) */
+  int                b64_state;  /* (the read's) */
+  unsigned           b64_save;
+  GBytes            *suffix;     /* sent after the content, NULL for none */
+
+  /* Main context only. */
+  unsigned           in_body;    /* pieces appended to the body, not yet written */
+  gboolean           reading;
+  gboolean           eof;        /* the last piece is appended */
+  gboolean           ended;      /* the request ended */
+};
+
+static void upload_unref    (ChartaServerUpload  *up);
+static void upload_end      (ChartaServer        *self,
+                             ChartaServerUpload  *up);
+static void download_unref  (Download            *dl);
+static void download_start  (ChartaServer        *self,
+                             SoupServerMessage   *msg,
+                             ChartaServerRequest *req);
+static void stream_task_run (gpointer             data,
+                             gpointer             user_data);
 
 /* ---- small helpers ------------------------------------------------------------------------ */
 
@@ -933,6 +982,10 @@ charta_server_request_clear (ChartaServerRequest *req)
   g_clear_pointer (&req->request_id, g_free);
   g_clear_pointer (&req->response_headers, soup_message_headers_unref);
   g_clear_pointer (&req->response_body, g_bytes_unref);
+  g_clear_pointer (&req->upload, upload_unref);
+  g_clear_object (&req->response_stream);
+  g_clear_pointer (&req->response_prefix, g_bytes_unref);
+  g_clear_pointer (&req->response_suffix, g_bytes_unref);
 }
 
 static void
@@ -1013,6 +1066,14 @@ apply_response (SoupServerMessage   *msg,
   soup_message_headers_foreach (req->response_headers, copy_header, headers);
   soup_message_headers_replace (headers, "X-Request-Id", req->request_id);
   add_cors_headers (req->server, soup_server_message_get_request_headers (msg), headers);
+  if (req->response_stream != NULL)
+    {
+      /* Binary content: its head now, its body as it is read (HEAD: none) */
+      soup_message_headers_set_content_length (headers, req->response_length);
+      if (soup_server_message_get_method (msg) != SOUP_METHOD_HEAD)
+        download_start (req->server, msg, req);
+      return;
+    }
   if (req->response_body != NULL && req->status != SOUP_STATUS_NO_CONTENT
       && req->status != SOUP_STATUS_NOT_MODIFIED)
     {
@@ -1044,8 +1105,12 @@ job_complete (gpointer data)
 
   if (!job->finished)
     {
+      gboolean streamed = job->req.response_stream != NULL;
+
       apply_response (job->msg, &job->req);
-      connection_cork (self, job->msg);
+      /* (a streamed body goes out as it comes: not held back) */
+      if (!streamed)
+        connection_cork (self, job->msg);
       soup_server_message_unpause (job->msg);
     }
   g_hash_table_remove (self->jobs, job->msg);
@@ -1978,9 +2043,22 @@ request_ended (SoupServer        *soup,
   ChartaServer *self = user_data;
   Job *job = self->jobs != NULL ? g_hash_table_lookup (self->jobs, msg) : NULL;
   Connection *conn = connection_of (self, msg);
+  ChartaServerUpload *up = self->uploads != NULL ? g_hash_table_lookup (self->uploads, msg)
+                                                 : NULL;
+  Download *dl = self->downloads != NULL ? g_hash_table_lookup (self->downloads, msg) : NULL;
 
   if (job != NULL)
     job->finished = TRUE;
+  if (up != NULL)
+    {
+      upload_end (self, up);
+      g_hash_table_remove (self->uploads, msg);
+    }
+  if (dl != NULL)
+    {
+      dl->ended = TRUE;
+      g_hash_table_remove (self->downloads, msg);
+    }
   if (conn != NULL)
     connection_uncork (conn);
   if (conn == NULL || conn->taken || conn->n_active == 0 || --conn->n_active > 0)
@@ -2079,7 +2157,7 @@ add_header_size (const char *name,
  * some length, and waits for that many bytes). */
 static gboolean
 check_content_length (SoupMessageHeaders  *headers,
-                      size_t               max_body,
+                      guint64              max_body,
                       GError             **error)
 {
   const char *list = soup_message_headers_get_list (headers, "Content-Length");
@@ -2117,7 +2195,8 @@ check_content_length (SoupMessageHeaders  *headers,
   if (!g_ascii_string_to_unsigned (text, 10, 0, G_MAXINT64, &length, NULL))
     {
       g_set_error (error, CHARTA_SERVER_ERROR, CHARTA_SERVER_ERROR_TOO_LARGE,
-                   "Content-Length %.40s is more than the %zu bytes allowed", text, max_body);
+                   "Content-Length %.40s is more than the %" G_GUINT64_FORMAT " bytes allowed",
+                   text, max_body);
       return FALSE;
     }
   return TRUE;
@@ -2126,6 +2205,8 @@ check_content_length (SoupMessageHeaders  *headers,
 static gboolean
 check_request_size (ChartaServer       *self,
                     SoupServerMessage  *msg,
+                    guint64             max_body,
+                    const char         *what,
                     GError            **error)
 {
   SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
@@ -2150,15 +2231,15 @@ check_request_size (ChartaServer       *self,
                    self->max_header_size);
       return FALSE;
     }
-  if (!check_content_length (headers, self->max_body_size, error))
+  if (!check_content_length (headers, max_body, error))
     return FALSE;
   if (soup_message_headers_get_encoding (headers) == SOUP_ENCODING_CONTENT_LENGTH
-      && (guint64) soup_message_headers_get_content_length (headers) > self->max_body_size)
+      && (guint64) soup_message_headers_get_content_length (headers) > max_body)
     {
       g_set_error (error, CHARTA_SERVER_ERROR, CHARTA_SERVER_ERROR_TOO_LARGE,
-                   "the body is %" G_GINT64_FORMAT " bytes, more than the %zu allowed",
-                   (gint64) soup_message_headers_get_content_length (headers),
-                   self->max_body_size);
+                   "the %s is %" G_GINT64_FORMAT " bytes, more than the %" G_GUINT64_FORMAT
+                   " allowed", what, (gint64) soup_message_headers_get_content_length (headers),
+                   max_body);
       return FALSE;
     }
   return TRUE;
@@ -2180,6 +2261,634 @@ got_chunk (SoupServerMessage *msg,
   g_set_error (&error, CHARTA_SERVER_ERROR, CHARTA_SERVER_ERROR_TOO_LARGE,
                "the body is more than the %zu bytes allowed", self->max_body_size);
   refuse (self, msg, connection_of (self, msg), error);
+}
+
+/* ---- Binary content: raw bodies in, content out ---------------------------------------------
+ *
+ * POST [base]/Binary and PUT [base]/Binary/[id] with a body that is no resource (any
+ * Content-Type but FHIR JSON or FHIR XML) upload the content of a Binary as it is (FHIR R4
+ * http.html, "Binary Resources"): Content-Type becomes Binary.contentType, X-Security-Context
+ * Binary.securityContext.  The body is never held whole: the early handler sees such an upload,
+ * applies the Binary limit (max-binary-size, not max-body-size) and stops libsoup accumulating
+ * the body; each piece libsoup reads (got-chunk) is queued for a drain on the stream pool, which
+ * writes it through a ChartaContentWriter (hashing, then the store's writer thread, a batch of
+ * chunks at a time).  When more than UPLOAD_HIGH_WATER bytes wait, the message is paused:
+ * libsoup stops reading the socket, and TCP slows the client down, until the drain has brought
+ * them under UPLOAD_LOW_WATER.  Once the whole body is in, the handler queues the request as any
+ * other; its worker waits for the drain, ends the content and writes the Binary's version
+ * (charta_store_put_binary()).  A body over the limit is refused with 413 at once (a declared
+ * one before any byte is read, a chunked one as soon as it goes over), and one whose request
+ * ends before it does (the client left) has what was written dropped: nothing is stored.
+ *
+ * GET (and HEAD) [base]/Binary/[id] and its versions answer the content as it is, with the
+ * Binary's contentType, Range requests included, or the Binary as FHIR JSON with the content as
+ * base64 `data` when the client asks for FHIR JSON.  Either way the body is streamed: the worker
+ * opens the content (charta_store_open_binary()) and makes the headers; on the main context the
+ * response body is not accumulated, and pieces of DOWNLOAD_PIECE bytes, read (and encoded) on
+ * the stream pool, are appended as libsoup writes them, DOWNLOAD_AHEAD of them at most waiting.
+ * A transfer holds a few MiB whatever its size.
+ */
+
+#define UPLOAD_HIGH_WATER (8 * 1024 * 1024)
+#define UPLOAD_LOW_WATER  (2 * 1024 * 1024)
+#define DOWNLOAD_PIECE    (1024 * 1024)
+#define DOWNLOAD_AHEAD    2
+
+static char *decode_path (const char  *path,
+                          GError     **error);
+static ChartaStore *resolve_store (ChartaServer  *self,
+                                   const char    *path,
+                                   char         **base,
+                                   char         **rest);
+
+/* Work for the stream pool. */
+typedef struct
+{
+  GFunc    func;
+  gpointer data;
+} StreamTask;
+
+static void
+stream_task_run (gpointer data,
+                 gpointer user_data)
+{
+  StreamTask *task = data;
+
+  task->func (task->data, NULL);
+  g_free (task);
+}
+
+/* A callback queued on the main context by the stream pool: counted, so that the server's stop
+ * can run those still queued (they hold what they were given). */
+typedef struct
+{
+  ServerGuard    *guard;
+  GSourceFunc     func;
+  gpointer        data;
+  GDestroyNotify  destroy;
+} Posted;
+
+static gboolean
+posted_run (gpointer data)
+{
+  Posted *posted = data;
+
+  return posted->func (posted->data);
+}
+
+static void
+posted_free (gpointer data)
+{
+  Posted *posted = data;
+
+  if (posted->destroy != NULL)
+    posted->destroy (posted->data);
+  g_atomic_int_dec_and_test (&posted->guard->posted);
+  g_rc_box_release (posted->guard);
+  g_free (posted);
+}
+
+static void
+post_to_main (ServerGuard    *guard,
+              GMainContext   *context,
+              GSourceFunc     func,
+              gpointer        data,
+              GDestroyNotify  destroy)
+{
+  Posted *posted = g_new (Posted, 1);
+
+  posted->guard = g_rc_box_acquire (guard);
+  posted->func = func;
+  posted->data = data;
+  posted->destroy = destroy;
+  g_atomic_int_inc (&guard->posted);
+  g_main_context_invoke_full (context, G_PRIORITY_DEFAULT, posted_run, posted, posted_free);
+}
+
+static void
+stream_push (ChartaServer *self,
+             GFunc         func,
+             gpointer      data)
+{
+  StreamTask *task = g_new (StreamTask, 1);
+
+  task->func = func;
+  task->data = data;
+  g_thread_pool_push (self->stream_pool, task, NULL);
+}
+
+struct _ChartaServerUpload
+{
+  gatomicrefcount      ref_count;
+  ServerGuard         *guard;        /* the server (NULL once disposed) */
+  ChartaStore         *store;
+  GMainContext        *context;      /* the server's, where the message is resumed */
+
+  /* Main context only. */
+  SoupServerMessage   *msg;          /* until the body is in, or the request ends */
+  guint64              limit;        /* max-binary-size when the request came */
+  guint64              received;
+  gboolean             pressure;     /* paused for the drain to catch up */
+
+  GMutex               lock;         /* guards what follows */
+  GCond                cond;         /* signalled when a drain ends */
+  GQueue               chunks;       /* GBytes *: received, not yet written */
+  size_t               queued;       /* their bytes */
+  gboolean             draining;     /* a drain is queued or running */
+  gboolean             resume;       /* the message waits for @queued to come down */
+  gboolean             ended;        /* the request ended before its body: drop the content */
+  gboolean             taken;        /* the request's worker has @writer */
+  ChartaContentWriter *writer;       /* the drain's, then the worker's; NULL before any byte */
+  GError              *error;        /* the writer's first failure */
+};
+
+static ChartaServerUpload *
+upload_ref (ChartaServerUpload *up)
+{
+  g_atomic_ref_count_inc (&up->ref_count);
+  return up;
+}
+
+static void
+upload_unref (ChartaServerUpload *up)
+{
+  if (up == NULL || !g_atomic_ref_count_dec (&up->ref_count))
+    return;
+  /* (by then a drain or the worker has ended or dropped the content) */
+  g_assert (up->writer == NULL);
+  g_queue_clear_full (&up->chunks, (GDestroyNotify) g_bytes_unref);
+  g_clear_object (&up->msg);
+  g_clear_object (&up->store);
+  g_main_context_unref (up->context);
+  g_rc_box_release (up->guard);
+  g_clear_error (&up->error);
+  g_mutex_clear (&up->lock);
+  g_cond_clear (&up->cond);
+  g_free (up);
+}
+
+static void
+upload_closure_unref (gpointer  data,
+                      GClosure *closure)
+{
+  upload_unref (data);
+}
+
+/* FHIR XML: a resource in the body, which this server does not read (415). */
+static gboolean
+is_fhir_xml_media_type (const char *type)
+{
+  return strcmp (type, "application/fhir+xml") == 0
+         || strcmp (type, "application/xml+fhir") == 0;
+}
+
+/* Whether @msg uploads the content of a Binary: POST [base]/Binary or PUT [base]/Binary/[id]
+ * with a Content-Type that is no FHIR JSON or XML.  @path: as libsoup gives it. */
+static gboolean
+is_binary_upload (ChartaServer      *self,
+                  SoupServerMessage *msg,
+                  const char        *path)
+{
+  const char *method = soup_server_message_get_method (msg);
+  const char *content_type = soup_message_headers_get_one (
+    soup_server_message_get_request_headers (msg), "Content-Type");
+  g_autoptr(ChartaStore) store = NULL;
+  g_autofree char *type = NULL;
+  g_autofree char *decoded = NULL;
+  g_autofree char *base = NULL;
+  g_autofree char *rest = NULL;
+  size_t n;
+
+  if ((method != SOUP_METHOD_POST && method != SOUP_METHOD_PUT) || content_type == NULL)
+    return FALSE;
+  type = media_type (content_type);
+  if (is_json_media_type (type) || is_fhir_xml_media_type (type))
+    return FALSE;
+  decoded = decode_path (path, NULL);
+  if (decoded == NULL)
+    return FALSE;
+  store = resolve_store (self, decoded, &base, &rest);
+  if (store == NULL)
+    return FALSE;
+  n = strlen (rest);
+  while (n > 0 && rest[n - 1] == '/')
+    rest[--n] = '\0';
+  if (method == SOUP_METHOD_POST)
+    return strcmp (rest, "Binary") == 0;
+  return g_str_has_prefix (rest, "Binary/") && charta_server_is_valid_id (rest + 7);
+}
+
+static gboolean upload_resume (gpointer data);
+
+/* The bytes @up holds for the writer go to it.  (Stream pool.) */
+static void
+upload_drain (gpointer data,
+              gpointer user_data)
+{
+  ChartaServerUpload *up = data;
+
+  for (;;)
+    {
+      ChartaContentWriter *dropped = NULL;
+      gboolean resume = FALSE;
+      GBytes *chunk;
+
+      g_mutex_lock (&up->lock);
+      if (up->ended && !up->taken)
+        {
+          g_queue_clear_full (&up->chunks, (GDestroyNotify) g_bytes_unref);
+          up->queued = 0;
+          dropped = g_steal_pointer (&up->writer);
+        }
+      chunk = g_queue_pop_head (&up->chunks);
+      if (chunk == NULL)
+        {
+          up->draining = FALSE;
+          g_cond_broadcast (&up->cond);
+          g_mutex_unlock (&up->lock);
+          if (dropped != NULL)
+            {
+              g_debug ("a Binary upload ended before its body: what came is dropped");
+              charta_content_writer_abort (dropped);
+            }
+          break;
+        }
+      up->queued -= g_bytes_get_size (chunk);
+      if (up->resume && up->queued <= UPLOAD_LOW_WATER)
+        {
+          up->resume = FALSE;
+          resume = TRUE;
+        }
+      if (up->writer == NULL && up->error == NULL)
+        up->writer = charta_store_content_begin (up->store, &up->error);
+      g_mutex_unlock (&up->lock);
+
+      if (resume)
+        post_to_main (up->guard, up->context, upload_resume, upload_ref (up),
+                      (GDestroyNotify) upload_unref);
+      /* (the writer is this drain's alone while it runs: no lock needed) */
+      if (up->error == NULL)
+        {
+          gsize size;
+          const void *bytes = g_bytes_get_data (chunk, &size);
+          GError *error = NULL;
+
+          if (!charta_content_writer_write (up->writer, bytes, size, &error))
+            {
+              g_mutex_lock (&up->lock);
+              up->error = error;
+              g_mutex_unlock (&up->lock);
+            }
+        }
+      g_bytes_unref (chunk);
+    }
+  upload_unref (up);
+}
+
+/* The drain has caught up: libsoup may read on.  (Main context.) */
+static gboolean
+upload_resume (gpointer data)
+{
+  ChartaServerUpload *up = data;
+
+  if (up->msg != NULL && up->pressure)
+    {
+      up->pressure = FALSE;
+      soup_server_message_unpause (up->msg);
+    }
+  return G_SOURCE_REMOVE;
+}
+
+/* The request ended before its body was in (the client left, it was refused, the server
+ * stops): what came is dropped, on the stream pool.  (Main context.) */
+static void
+upload_end (ChartaServer       *self,
+            ChartaServerUpload *up)
+{
+  gboolean start;
+
+  g_mutex_lock (&up->lock);
+  up->ended = TRUE;
+  start = !up->draining && !up->taken && (up->writer != NULL || up->chunks.length > 0);
+  if (start)
+    up->draining = TRUE;
+  g_mutex_unlock (&up->lock);
+  g_clear_object (&up->msg);
+  up->pressure = FALSE;
+  if (start)
+    stream_push (self, upload_drain, upload_ref (up));
+}
+
+static void
+upload_got_chunk (SoupServerMessage *msg,
+                  GBytes            *chunk,
+                  gpointer           user_data)
+{
+  ChartaServerUpload *up = user_data;
+  ChartaServer *self = up->guard->server;
+  gsize size = g_bytes_get_size (chunk);
+  gboolean start, pause;
+
+  if (self == NULL || up->msg == NULL)
+    return;
+  up->received += size;
+  if (up->received > up->limit)
+    {
+      g_autoptr(GError) error = g_error_new (CHARTA_SERVER_ERROR, CHARTA_SERVER_ERROR_TOO_LARGE,
+                                             "the Binary content is more than the %"
+                                             G_GUINT64_FORMAT " bytes allowed", up->limit);
+
+      upload_ref (up);
+      upload_end (self, up);
+      g_hash_table_remove (self->uploads, msg);
+      refuse (self, msg, connection_of (self, msg), error);
+      upload_unref (up);
+      return;
+    }
+  g_mutex_lock (&up->lock);
+  g_queue_push_tail (&up->chunks, g_bytes_ref (chunk));
+  up->queued += size;
+  start = !up->draining;
+  up->draining = TRUE;
+  pause = up->queued >= UPLOAD_HIGH_WATER && !up->resume;
+  if (pause)
+    up->resume = TRUE;
+  g_mutex_unlock (&up->lock);
+  if (pause)
+    {
+      up->pressure = TRUE;
+      soup_server_message_pause (msg);
+    }
+  if (start)
+    stream_push (self, upload_drain, upload_ref (up));
+}
+
+/* @msg is a Binary upload: its body goes to the content store as it comes.  (Early handler.) */
+static void
+upload_start (ChartaServer      *self,
+              SoupServerMessage *msg)
+{
+  ChartaServerUpload *up = g_new0 (ChartaServerUpload, 1);
+
+  g_atomic_ref_count_init (&up->ref_count);
+  up->guard = g_rc_box_acquire (self->guard);
+  up->store = g_object_ref (self->store);
+  up->context = g_main_context_ref (self->context);
+  up->msg = g_object_ref (msg);
+  up->limit = self->max_binary_size;
+  g_mutex_init (&up->lock);
+  g_cond_init (&up->cond);
+  g_queue_init (&up->chunks);
+  soup_message_body_set_accumulate (soup_server_message_get_request_body (msg), FALSE);
+  g_signal_connect_data (msg, "got-chunk", G_CALLBACK (upload_got_chunk), upload_ref (up),
+                         upload_closure_unref, 0);
+  g_hash_table_insert (self->uploads, msg, up);
+}
+
+/* Waits for the drain to write what came; then the writer is the caller's (NULL when no byte
+ * came), or FALSE and @error when it failed.  (A worker.) */
+static gboolean
+upload_take_writer (ChartaServerUpload   *up,
+                    ChartaContentWriter **writer,
+                    GError              **error)
+{
+  g_mutex_lock (&up->lock);
+  while (up->draining)
+    g_cond_wait (&up->cond, &up->lock);
+  up->taken = TRUE;
+  *writer = g_steal_pointer (&up->writer);
+  if (up->error != NULL)
+    g_propagate_error (error, g_error_copy (up->error));
+  g_mutex_unlock (&up->lock);
+  if (error != NULL && *error != NULL)
+    {
+      charta_content_writer_abort (g_steal_pointer (writer));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* An upload the request will not store (refused by its headers): what came is dropped.
+ * (A worker.) */
+static void
+upload_discard (ChartaServerUpload *up)
+{
+  ChartaContentWriter *writer = NULL;
+
+  if (upload_take_writer (up, &writer, NULL))
+    charta_content_writer_abort (writer);
+}
+
+/* ---- sending content ---- */
+
+
+typedef struct
+{
+  Download *download;
+  GBytes   *bytes;
+  gboolean  eof;
+  GError   *error;
+} DownloadPiece;
+
+static Download *
+download_ref (Download *dl)
+{
+  g_atomic_ref_count_inc (&dl->ref_count);
+  return dl;
+}
+
+static void
+download_unref (Download *dl)
+{
+  if (dl == NULL || !g_atomic_ref_count_dec (&dl->ref_count))
+    return;
+  g_clear_object (&dl->stream);
+  g_clear_object (&dl->msg);
+  g_clear_pointer (&dl->suffix, g_bytes_unref);
+  g_main_context_unref (dl->context);
+  g_rc_box_release (dl->guard);
+  g_free (dl);
+}
+
+static void
+download_closure_unref (gpointer  data,
+                        GClosure *closure)
+{
+  download_unref (data);
+}
+
+static void
+download_piece_free (gpointer data)
+{
+  DownloadPiece *piece = data;
+
+  download_unref (piece->download);
+  g_clear_pointer (&piece->bytes, g_bytes_unref);
+  g_clear_error (&piece->error);
+  g_free (piece);
+}
+
+static gboolean download_got (gpointer data);
+
+/* The next piece of the content.  (Stream pool.) */
+static void
+download_read (gpointer data,
+               gpointer user_data)
+{
+  Download *dl = data;
+  DownloadPiece *piece = g_new0 (DownloadPiece, 1);
+  guint8 *buffer = g_malloc (DOWNLOAD_PIECE);
+  gsize n = 0;
+
+  piece->download = dl;
+  if (!g_input_stream_read_all (dl->stream, buffer, DOWNLOAD_PIECE, &n, NULL, &piece->error))
+    g_free (buffer);
+  else
+    {
+      gsize suffix = dl->suffix != NULL ? g_bytes_get_size (dl->suffix) : 0;
+
+      piece->eof = n < DOWNLOAD_PIECE;
+      if (dl->base64)
+        {
+          guint8 *out = g_malloc (n / 3 * 4 + 16 + suffix);
+          gsize length = g_base64_encode_step (buffer, n, FALSE, (char *) out, &dl->b64_state,
+                                               (int *) &dl->b64_save);
+
+          if (piece->eof)
+            length += g_base64_encode_close (FALSE, (char *) out + length, &dl->b64_state,
+                                             (int *) &dl->b64_save);
+          g_free (buffer);
+          buffer = out;
+          n = length;
+        }
+      else if (piece->eof && suffix > 0)
+        buffer = g_realloc (buffer, n + suffix);
+      if (piece->eof && suffix > 0)
+        {
+          memcpy (buffer + n, g_bytes_get_data (dl->suffix, NULL), suffix);
+          n += suffix;
+        }
+      piece->bytes = g_bytes_new_take (buffer, n);
+    }
+  post_to_main (dl->guard, dl->context, download_got, piece, download_piece_free);
+}
+
+/* Reads on when fewer than DOWNLOAD_AHEAD pieces wait for libsoup.  (Main context.) */
+static void
+download_next (Download *dl)
+{
+  ChartaServer *self = dl->guard->server;
+
+  if (self == NULL || self->stream_pool == NULL || dl->ended || dl->eof || dl->reading
+      || dl->in_body >= DOWNLOAD_AHEAD)
+    return;
+  dl->reading = TRUE;
+  stream_push (self, download_read, download_ref (dl));
+}
+
+static gboolean
+download_got (gpointer data)
+{
+  DownloadPiece *piece = data;
+  Download *dl = piece->download;
+  SoupMessageBody *body;
+
+  dl->reading = FALSE;
+  if (dl->ended)
+    return G_SOURCE_REMOVE;
+  body = soup_server_message_get_response_body (dl->msg);
+  if (piece->error != NULL)
+    {
+      g_autoptr(GIOStream) stream = NULL;
+
+      /* The head is sent: the status cannot say it any more.  The connection is closed, so the
+       * client sees a body shorter than its Content-Length. */
+      g_warning ("reading a Binary's content to send it failed: %s", piece->error->message);
+      dl->ended = TRUE;
+      stream = soup_server_message_steal_connection (dl->msg);
+      if (stream != NULL)
+        g_io_stream_close (stream, NULL, NULL);
+      return G_SOURCE_REMOVE;
+    }
+  if (g_bytes_get_size (piece->bytes) > 0)
+    {
+      soup_message_body_append_bytes (body, piece->bytes);
+      dl->in_body++;
+    }
+  if (piece->eof)
+    {
+      dl->eof = TRUE;
+      soup_message_body_complete (body);
+    }
+  soup_server_message_unpause (dl->msg);
+  download_next (dl);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+download_wrote_chunk (SoupServerMessage *msg,
+                      gpointer           user_data)
+{
+  Download *dl = user_data;
+
+  if (dl->in_body > 0)
+    dl->in_body--;
+  download_next (dl);
+}
+
+/* Sends @req's streamed response on @msg, whose head apply_response() made.  (Main context.) */
+static void
+download_start (ChartaServer        *self,
+                SoupServerMessage   *msg,
+                ChartaServerRequest *req)
+{
+  SoupMessageBody *body = soup_server_message_get_response_body (msg);
+  Download *dl = g_new0 (Download, 1);
+
+  g_atomic_ref_count_init (&dl->ref_count);
+  dl->guard = g_rc_box_acquire (self->guard);
+  dl->context = g_main_context_ref (self->context);
+  dl->msg = g_object_ref (msg);
+  dl->stream = g_steal_pointer (&req->response_stream);
+  dl->base64 = req->response_base64;
+  dl->suffix = g_steal_pointer (&req->response_suffix);
+  soup_message_body_set_accumulate (body, FALSE);
+  soup_message_body_truncate (body);
+  if (req->response_prefix != NULL && g_bytes_get_size (req->response_prefix) > 0)
+    {
+      soup_message_body_append_bytes (body, req->response_prefix);
+      dl->in_body++;
+    }
+  g_signal_connect_data (msg, "wrote-chunk", G_CALLBACK (download_wrote_chunk),
+                         download_ref (dl), download_closure_unref, 0);
+  g_hash_table_insert (self->downloads, msg, dl);
+  download_next (dl);
+}
+
+char *
+charta_server_binary_id_of_url (const char *url,
+                                const char *base_url)
+{
+  const char *rest = NULL;
+  size_t n;
+
+  if (url == NULL)
+    return NULL;
+  if (g_str_has_prefix (url, "Binary/"))
+    rest = url + strlen ("Binary/");
+  else if (base_url != NULL && g_str_has_prefix (url, base_url)
+           && g_str_has_prefix (url + strlen (base_url), "/Binary/"))
+    rest = url + strlen (base_url) + strlen ("/Binary/");
+  if (rest == NULL)
+    return NULL;
+  n = strcspn (rest, "/?#");
+  if (rest[n] != '\0' && !g_str_has_prefix (rest + n, "/_history/"))
+    return NULL;
+  {
+    g_autofree char *id = g_strndup (rest, n);
+
+    return charta_server_is_valid_id (id) ? g_steal_pointer (&id) : NULL;
+  }
 }
 
 /* ---- access ------------------------------------------------------------------------------- */
@@ -2304,6 +3013,7 @@ early_handler (SoupServer        *soup,
   SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
   Connection *conn = connection_of (self, msg);
   g_autoptr(GError) error = NULL;
+  gboolean upload;
 
   if (self->stopped)
     g_set_error (&error, CHARTA_SERVER_ERROR, CHARTA_SERVER_ERROR_UNAVAILABLE,
@@ -2312,7 +3022,10 @@ early_handler (SoupServer        *soup,
     g_set_error (&error, CHARTA_SERVER_ERROR, CHARTA_SERVER_ERROR_UNAVAILABLE,
                  "the server has %u connections open, its limit: retry later, or reuse a "
                  "connection", self->max_connections);
-  if (error != NULL || !check_request_size (self, msg, &error))
+  upload = error == NULL && is_binary_upload (self, msg, path);
+  if (error != NULL
+      || !check_request_size (self, msg, upload ? self->max_binary_size : self->max_body_size,
+                              upload ? "Binary content" : "body", &error))
     {
       refuse (self, msg, conn, error);
       return;
@@ -2322,6 +3035,11 @@ early_handler (SoupServer        *soup,
   if (declares_body (msg) && !check_access (self, msg, path, &error))
     {
       refuse (self, msg, conn, error);
+      return;
+    }
+  if (upload)
+    {
+      upload_start (self, msg);
       return;
     }
   /* (a body of unknown length: chunked) */
@@ -2518,8 +3236,19 @@ handler (SoupServer        *soup,
     g_hash_table_foreach (query, copy_param, job->req.params);
   job->req.headers = soup_message_headers_new (SOUP_MESSAGE_HEADERS_REQUEST);
   soup_message_headers_foreach (request, copy_header, job->req.headers);
-  job->req.body = soup_message_body_flatten (soup_server_message_get_request_body (msg));
+  job->req.upload = g_hash_table_lookup (self->uploads, msg);
+  if (job->req.upload != NULL)
+    {
+      /* the body is in (with the drain): the message is the job's from now on */
+      g_hash_table_steal (self->uploads, msg);
+      g_clear_object (&job->req.upload->msg);
+      job->req.body = g_bytes_new (NULL, 0);
+    }
+  else
+    job->req.body = soup_message_body_flatten (soup_server_message_get_request_body (msg));
   job->req.base_url = request_base_url (self, msg, base);
+  if (job->req.method != SOUP_METHOD_GET && job->req.method != SOUP_METHOD_HEAD)
+    charta_store_add_base_url (job->req.store, job->req.base_url);
   job->req.request_id = request_id_for (self, request);
   job->req.max_body = self->max_body_size;
   job->req.response_headers = soup_message_headers_new (SOUP_MESSAGE_HEADERS_RESPONSE);
@@ -2653,6 +3382,28 @@ append_resource (GString    *out,
       g_string_append (out, ",\"profile\":");
       charta_server_append_json_string (out, def->url);
     }
+  if (strcmp (type, "Binary") == 0)
+    g_string_append (out, read_only
+                          ? ",\"documentation\":\"GET [base]/Binary/[id] (and its versions) "
+                            "answers the content as it is, with its contentType, streamed; "
+                            "Range requests (one range; several are answered 200 with the "
+                            "whole content), ETag, If-None-Match.  Asked for FHIR JSON (Accept "
+                            "or _format) it answers the Binary with the content in data, as "
+                            "base64.  Search, history and batches give Binary without data.\""
+                          : ",\"documentation\":\"POST [base]/Binary and PUT "
+                            "[base]/Binary/[id] take the content as it is: any Content-Type but "
+                            "FHIR JSON (a Binary resource, whose data is taken out) or FHIR XML; "
+                            "X-Security-Context names Binary.securityContext.  The content is "
+                            "stored once per SHA-256 however many Binaries hold it.  GET "
+                            "[base]/Binary/[id] (and its versions) answers the content as it is, "
+                            "with its contentType, streamed; Range requests (one range; several "
+                            "are answered 200 with the whole content), ETag, If-None-Match.  "
+                            "Asked for FHIR JSON (Accept or _format) it answers the Binary with "
+                            "the content in data, as base64.  Search, history and batches give "
+                            "Binary without data; a Binary written as JSON without data keeps "
+                            "its content.  An Attachment whose url names a Binary of this "
+                            "server (or that has data) gets its size and hash (SHA-1) filled "
+                            "in; a size or hash that disagrees is refused.\"");
   g_string_append (out, ",\"interaction\":[");
   for (unsigned i = 0; codes[i] != NULL; i++)
     g_string_append_printf (out, "%s{\"code\":\"%s\"}", i > 0 ? "," : "", codes[i]);
@@ -2688,7 +3439,10 @@ append_resource (GString    *out,
   g_string_append_c (out, ']');
   if (strcmp (type, "Patient") == 0)
     g_string_append (out, ",\"operation\":[{\"name\":\"everything\",\"definition\":"
-                          "\"http://hl7.org/fhir/OperationDefinition/Patient-everything\"}]");
+                          "\"http://hl7.org/fhir/OperationDefinition/Patient-everything\","
+                          "\"documentation\":\"The patient, its compartment, what they "
+                          "reference, and the Binary resources its DocumentReferences point at "
+                          "(as JSON without data: GET [base]/Binary/[id] for the content).\"}]");
   g_string_append_c (out, '}');
 }
 
@@ -4128,6 +4882,384 @@ do_history (ChartaServerRequest *req,
   charta_server_request_respond_json (req, SOUP_STATUS_OK, body);
 }
 
+/* ---- Binary content: the worker's part ------------------------------------------------------- */
+
+/* POST [base]/Binary (@id NULL) or PUT [base]/Binary/[id] with raw content: the content (its
+ * bytes were written as they came, see "Binary content") ends, and the Binary's version is
+ * written.  Whatever refuses the request first drops the content. */
+static void
+do_binary_upload (ChartaServerRequest *req,
+                  const char          *id)
+{
+  ChartaServerUpload *up = req->upload;
+  const char *content_type = soup_message_headers_get_one (req->headers, "Content-Type");
+  const char *security = soup_message_headers_get_one (req->headers, "X-Security-Context");
+  g_autoptr(ChartaChange) change = NULL;
+  g_autoptr(ChartaResource) stored = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *type = NULL;
+  g_autofree char *context = NULL;
+  ChartaContentWriter *writer = NULL;
+  ChartaContentInfo info;
+  gboolean created = FALSE;
+  int64_t expected;
+
+  if (!check_writable (req))
+    {
+      upload_discard (up);
+      return;
+    }
+  if (!charta_server_request_get_change (req, &change, &error))
+    {
+      upload_discard (up);
+      charta_server_request_respond_error (req, error);
+      return;
+    }
+  expected = expected_version (req);
+  if (expected < 0)
+    {
+      upload_discard (up);
+      return;
+    }
+  type = g_strstrip (g_strdup (content_type != NULL ? content_type : ""));
+  if (security != NULL)
+    {
+      context = g_strstrip (g_strdup (security));
+      if (*context == '\0')
+        g_clear_pointer (&context, g_free);
+    }
+  if (!upload_take_writer (up, &writer, &error))
+    {
+      g_prefix_error (&error, "storing the Binary content failed: ");
+      charta_server_request_respond_error (req, error);
+      return;
+    }
+  if (writer == NULL)
+    writer = charta_store_content_begin (req->store, &error);  /* (an empty body) */
+  if (writer == NULL || !charta_content_writer_finish (writer, &info, &error))
+    {
+      charta_server_request_respond_error (req, error);
+      return;
+    }
+  /* (a write refused from here, If-Match…, leaves the content held by no Binary: the store
+   * drops it later) */
+  stored = charta_store_put_binary (req->store, id, type, context, info.sha256, expected, change,
+                                    &created, &error);
+  if (stored == NULL)
+    {
+      charta_server_request_respond_error (req, error);
+      return;
+    }
+  g_debug ("upload Binary/%s: %" G_GINT64_FORMAT " bytes", charta_resource_get_id (stored),
+           info.size);
+  respond_written (req, stored, created ? SOUP_STATUS_CREATED : SOUP_STATUS_OK,
+                   created ? "created" : "updated");
+}
+
+/* GET/HEAD Binary/[id] or Binary/[id]/_history/[n] outside a batch: *id and *version (NULL for
+ * the current one), newly allocated. */
+static gboolean
+is_binary_read (ChartaServerRequest  *req,
+                char                **id,
+                char                **version)
+{
+  g_auto(GStrv) segments = NULL;
+  unsigned n;
+
+  if ((req->method != SOUP_METHOD_GET && req->method != SOUP_METHOD_HEAD) || req->nested
+      || !g_str_has_prefix (req->path, "Binary/"))
+    return FALSE;
+  segments = g_strsplit (req->path, "/", -1);
+  n = g_strv_length (segments);
+  while (n > 0 && *segments[n - 1] == '\0')
+    n--;
+  if (!((n == 2 && charta_server_is_valid_id (segments[1]))
+        || (n == 4 && charta_server_is_valid_id (segments[1])
+            && strcmp (segments[2], "_history") == 0 && *segments[3] != '\0')))
+    return FALSE;
+  *id = g_strdup (segments[1]);
+  *version = n == 4 ? g_strdup (segments[3]) : NULL;
+  return TRUE;
+}
+
+/* Whether the client asks for the Binary as FHIR JSON (_format, or an Accept whose first type
+ * served is JSON) rather than its content as it is (no Accept, any other type, * / *); FALSE
+ * and @error (406) when it takes only what is not served (FHIR XML). */
+static gboolean
+binary_negotiate (ChartaServerRequest  *req,
+                  gboolean             *json,
+                  GError              **error)
+{
+  const char *format = g_hash_table_lookup (req->params, "_format");
+  const char *accept = soup_message_headers_get_list (req->headers, "Accept");
+  gboolean decided = FALSE, xml = FALSE;
+
+  *json = format != NULL;
+  req->content_type = FHIR_JSON;
+  if (format == NULL && accept != NULL && *accept != '\0')
+    {
+      GSList *unacceptable = NULL;
+      GSList *acceptable = soup_header_parse_quality_list (accept, &unacceptable);
+
+      for (GSList *l = acceptable; l != NULL && !decided; l = l->next)
+        {
+          g_autofree char *type = media_type (l->data);
+
+          if (is_json_media_type (type))
+            *json = decided = TRUE;
+          else if (is_fhir_xml_media_type (type))
+            xml = TRUE;
+          else
+            decided = TRUE;
+        }
+      soup_header_free_list (acceptable);
+      soup_header_free_list (unacceptable);
+      if (!decided && xml)
+        {
+          g_set_error (error, CHARTA_SERVER_ERROR, CHARTA_SERVER_ERROR_NOT_ACCEPTABLE,
+                       "Accept: this server does not serve XML; accept application/fhir+json, "
+                       "or the Binary's own content type");
+          return FALSE;
+        }
+    }
+  /* (JSON: _format, Accept, _pretty and Prefer as for any resource) */
+  return !*json || negotiate (req, error);
+}
+
+typedef enum
+{
+  RANGE_NONE,           /* no Range, or one answered with the whole content */
+  RANGE_ONE,
+  RANGE_UNSATISFIABLE,
+} RangeKind;
+
+static gboolean
+parse_offset (const char *text,
+              size_t      length,
+              int64_t    *value)
+{
+  g_autofree char *digits = g_strndup (text, length);
+  guint64 n = 0;
+
+  if (*digits == '\0' || strspn (digits, "0123456789") != length
+      || !g_ascii_string_to_unsigned (digits, 10, 0, G_MAXINT64, &n, NULL))
+    return FALSE;
+  *value = (int64_t) n;
+  return TRUE;
+}
+
+/* A Range header (RFC 9110 byte ranges: "bytes=a-b", "bytes=a-", "bytes=-n", or a list) on
+ * content of @size bytes: RANGE_ONE and [*first, *last] for a single range; RANGE_NONE when
+ * there is none, when it is malformed (ignored, as RFC 9110 has it) or when it lists several
+ * (answered 200 with the whole content, which RFC 9110 allows); RANGE_UNSATISFIABLE when no
+ * range of it is within the content. */
+static RangeKind
+parse_range (const char *header,
+             int64_t     size,
+             int64_t    *first,
+             int64_t    *last)
+{
+  g_auto(GStrv) specs = NULL;
+  unsigned n_specs = 0, n_satisfiable = 0;
+
+  if (header == NULL)
+    return RANGE_NONE;
+  while (*header == ' ' || *header == '\t')
+    header++;
+  if (g_ascii_strncasecmp (header, "bytes=", 6) != 0)
+    return RANGE_NONE;
+  specs = g_strsplit (header + 6, ",", -1);
+  for (char **spec = specs; *spec != NULL; spec++)
+    {
+      const char *text = g_strstrip (*spec);
+      const char *dash = strchr (text, '-');
+      int64_t a = 0, b = -1;
+
+      if (*text == '\0')
+        continue;  /* (an empty list element is allowed) */
+      n_specs++;
+      if (dash == NULL)
+        return RANGE_NONE;
+      if (dash == text)
+        {
+          /* the last b bytes */
+          if (!parse_offset (dash + 1, strlen (dash + 1), &b))
+            return RANGE_NONE;
+          if (b == 0 || size == 0)
+            continue;
+          a = MAX (size - b, 0);
+          b = size - 1;
+        }
+      else
+        {
+          if (!parse_offset (text, (size_t) (dash - text), &a)
+              || (dash[1] != '\0' && !parse_offset (dash + 1, strlen (dash + 1), &b))
+              || (b >= 0 && b < a))
+            return RANGE_NONE;
+          if (a >= size)
+            continue;
+          b = b < 0 ? size - 1 : MIN (b, size - 1);
+        }
+      n_satisfiable++;
+      *first = a;
+      *last = b;
+    }
+  if (n_specs == 0)
+    return RANGE_NONE;
+  if (n_satisfiable == 0)
+    return RANGE_UNSATISFIABLE;
+  return n_specs == 1 ? RANGE_ONE : RANGE_NONE;
+}
+
+/* The content of Binary @id (at version @version_text, NULL for the current one): as it is,
+ * with its contentType (a Range answered 206), or as FHIR JSON with `data` (@json).  The body
+ * is streamed (see "Binary content"). */
+static void
+do_binary_read (ChartaServerRequest *req,
+                const char          *id,
+                const char          *version_text,
+                gboolean             json)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GInputStream) stream = NULL;
+  g_autoptr(ChartaResource) binary = NULL;
+  g_autoptr(GDateTime) last_updated = NULL;
+  ChartaContentInfo info;
+  JsonObject *root, *security;
+  const char *content_type;
+  int64_t version = 0;
+
+  if (version_text != NULL)
+    {
+      char *end = NULL;
+
+      version = g_ascii_strtoll (version_text, &end, 10);
+      if (end == version_text || *end != '\0' || version <= 0)
+        {
+          g_autofree char *what = g_strdup_printf ("Binary/%s has no version “%.40s”: versions "
+                                                   "are 1, 2, 3…", id, version_text);
+
+          respond_not_found (req, what);
+          return;
+        }
+    }
+  /* (_summary, _elements: the resource as a read gives it, without its content) */
+  if (json && (g_hash_table_contains (req->params, "_summary")
+               || g_hash_table_contains (req->params, "_elements")))
+    {
+      if (version_text != NULL)
+        do_vread (req, "Binary", id, version_text);
+      else
+        do_read (req, "Binary", id);
+      return;
+    }
+  stream = charta_store_open_binary (req->store, id, version, 0, -1, &binary, &info, &error);
+  if (stream == NULL)
+    {
+      charta_server_request_respond_error (req, error);
+      return;
+    }
+  version = g_ascii_strtoll (charta_resource_get_version_id (binary), NULL, 10);
+  last_updated = parse_instant_text (charta_resource_get_last_updated (binary));
+  set_version_headers (req, "Binary", id, version, last_updated, FALSE);
+  root = charta_resource_get_object (binary);
+  security = json_object_has_member (root, "securityContext")
+             ? json_object_get_object_member (root, "securityContext") : NULL;
+  if (security != NULL && json_object_has_member (security, "reference"))
+    charta_server_request_set_header (req, "X-Security-Context",
+                                      json_object_get_string_member (security, "reference"));
+  if (not_modified (req, version, last_updated))
+    {
+      req->status = SOUP_STATUS_NOT_MODIFIED;
+      return;
+    }
+
+  if (json)
+    {
+      g_autoptr(GBytes) body = charta_resource_to_bytes (binary, FALSE);
+      gsize length;
+      const char *data = g_bytes_get_data (body, &length);
+      g_autofree char *type = g_strdup_printf ("%s; charset=utf-8", req->content_type);
+      GString *prefix;
+
+      if (info.size == 0 || length < 2 || data[length - 1] != '}')
+        {
+          /* (no content: no data, which FHIR has non-empty) */
+          charta_server_request_respond_json (req, SOUP_STATUS_OK, body);
+          return;
+        }
+      prefix = g_string_sized_new (length + 16);
+      g_string_append_len (prefix, data, (gssize) length - 1);
+      g_string_append (prefix, ",\"data\":\"");
+      req->status = SOUP_STATUS_OK;
+      charta_server_request_set_header (req, "Content-Type", type);
+      req->response_prefix = g_string_free_to_bytes (prefix);
+      req->response_suffix = g_bytes_new_static ("\"}", 2);
+      req->response_base64 = TRUE;
+      req->response_length = (goffset) (g_bytes_get_size (req->response_prefix)
+                                        + (gsize) (info.size + 2) / 3 * 4 + 2);
+      req->response_stream = g_steal_pointer (&stream);
+      return;
+    }
+
+  content_type = json_object_has_member (root, "contentType")
+                 ? json_object_get_string_member (root, "contentType") : NULL;
+  charta_server_request_set_header (req, "Content-Type",
+                                    content_type != NULL ? content_type
+                                                         : "application/octet-stream");
+  charta_server_request_set_header (req, "Accept-Ranges", "bytes");
+  req->status = SOUP_STATUS_OK;
+  req->response_length = info.size;
+  {
+    const char *range = soup_message_headers_get_one (req->headers, "Range");
+    const char *if_range = soup_message_headers_get_one (req->headers, "If-Range");
+    int64_t first = 0, last = -1;
+    RangeKind kind;
+
+    /* If-Range: the range only if the client's copy is this one (by date: the store's ETags
+     * are weak, which If-Range never matches) */
+    if (range != NULL && if_range != NULL)
+      {
+        const char *modified = soup_message_headers_get_one (req->response_headers,
+                                                             "Last-Modified");
+        g_autofree char *given = g_strstrip (g_strdup (if_range));
+
+        if (modified == NULL || strcmp (given, modified) != 0)
+          range = NULL;
+      }
+    kind = parse_range (range, info.size, &first, &last);
+    if (kind == RANGE_UNSATISFIABLE)
+      {
+        g_autoptr(ChartaOutcome) outcome = charta_outcome_new ();
+        g_autofree char *unsatisfied = g_strdup_printf ("bytes */%" G_GINT64_FORMAT, info.size);
+
+        charta_outcome_add (outcome, CHARTA_ISSUE_ERROR, "processing", NULL,
+                            "Range: %.80s is outside the content of Binary/%s (%" G_GINT64_FORMAT
+                            " bytes)", range, id, info.size);
+        soup_message_headers_remove (req->response_headers, "Content-Type");
+        charta_server_request_set_header (req, "Content-Range", unsatisfied);
+        charta_server_request_respond_outcome (req, SOUP_STATUS_REQUESTED_RANGE_NOT_SATISFIABLE,
+                                               outcome);
+        return;
+      }
+    if (kind == RANGE_ONE)
+      {
+        g_clear_object (&stream);
+        stream = charta_store_open_binary (req->store, id, version, first, last - first + 1, NULL,
+                                           NULL, &error);
+        if (stream == NULL)
+          {
+            charta_server_request_respond_error (req, error);
+            return;
+          }
+        req->status = SOUP_STATUS_PARTIAL_CONTENT;
+        req->response_length = last - first + 1;
+        soup_message_headers_set_content_range (req->response_headers, first, last, info.size);
+      }
+  }
+  req->response_stream = g_steal_pointer (&stream);
+}
+
 /* ---- routing ------------------------------------------------------------------------------ */
 
 static gboolean
@@ -4342,15 +5474,41 @@ static void
 process_request (ChartaServerRequest *req)
 {
   g_autoptr(GError) error = NULL;
+  g_autofree char *binary_id = NULL;
+  g_autofree char *binary_version = NULL;
 
   take_form_params (req);
-  if (!negotiate (req, &error))
+  if (req->upload != NULL)
+    {
+      const char *slash = strchr (req->path, '/');
+
+      /* (the content is stored whatever the client accepts: the answer is FHIR JSON) */
+      if (!negotiate (req, &error))
+        {
+          g_clear_error (&error);
+          req->content_type = FHIR_JSON;
+        }
+      if (slash != NULL && slash[1] != '\0')
+        binary_id = g_strndup (slash + 1, strcspn (slash + 1, "/"));
+      do_binary_upload (req, binary_id);
+    }
+  else if (is_binary_read (req, &binary_id, &binary_version))
+    {
+      gboolean json = FALSE;
+
+      if (!binary_negotiate (req, &json, &error))
+        charta_server_request_respond_error (req, error);
+      else
+        do_binary_read (req, binary_id, binary_version, json);
+    }
+  else if (!negotiate (req, &error))
     {
       /* the OperationOutcome goes as JSON all the same: it is all this server writes */
       charta_server_request_respond_error (req, error);
       return;
     }
-  charta_server_route (req);
+  else
+    charta_server_route (req);
   if (!g_log_writer_default_would_drop (G_LOG_LEVEL_DEBUG, G_LOG_DOMAIN))
     {
       g_autofree char *method = charta_server_dup_log_text (req->method, 16);
@@ -4436,15 +5594,38 @@ charta_server_stop (ChartaServer *self)
        * dropped) */
       flush_reads (self);
     }
+  /* Uploads whose body had not come: dropped; content being sent: no more of it. */
+  {
+    GHashTableIter streams;
+    gpointer msg, value;
+
+    g_hash_table_iter_init (&streams, self->uploads);
+    while (g_hash_table_iter_next (&streams, &msg, &value))
+      upload_end (self, value);
+    g_hash_table_remove_all (self->uploads);
+    g_hash_table_iter_init (&streams, self->downloads);
+    while (g_hash_table_iter_next (&streams, &msg, &value))
+      ((Download *) value)->ended = TRUE;
+    g_hash_table_remove_all (self->downloads);
+  }
   if (self->pool != NULL)
     {
       g_thread_pool_free (self->pool, FALSE, TRUE);
       self->pool = NULL;
     }
-  /* Each finished job queued its completion on the context: run them, which frees them. */
+  /* (after the workers: a worker of an upload waits for its drain) */
+  if (self->stream_pool != NULL)
+    {
+      g_thread_pool_free (self->stream_pool, FALSE, TRUE);
+      self->stream_pool = NULL;
+    }
+  /* Each finished job queued its completion on the context: run them, which frees them (and
+   * what the stream pool left for it: pieces read for requests that ended). */
   if (self->context != NULL)
-    while (g_hash_table_size (self->jobs) > 0)
-      g_main_context_iteration (self->context, TRUE);
+    {
+      while (g_hash_table_size (self->jobs) > 0 || g_atomic_int_get (&self->guard->posted) > 0)
+        g_main_context_iteration (self->context, TRUE);
+    }
 }
 
 static void
@@ -4484,6 +5665,8 @@ charta_server_finalize (GObject *object)
   g_clear_pointer (&self->context, g_main_context_unref);
   g_ptr_array_unref (self->cors_origins);
   g_clear_pointer (&self->jobs, g_hash_table_unref);
+  g_clear_pointer (&self->uploads, g_hash_table_unref);
+  g_clear_pointer (&self->downloads, g_hash_table_unref);
   g_clear_pointer (&self->capabilities, g_bytes_unref);
   g_clear_pointer (&self->done, g_async_queue_unref);
   g_clear_pointer (&self->reads, g_ptr_array_unref);
@@ -4521,6 +5704,8 @@ charta_server_constructed (GObject *object)
   self->done = g_async_queue_new ();
   self->reads = g_ptr_array_new ();
   self->pool = g_thread_pool_new (worker_run, self, (int) n_workers, FALSE, NULL);
+  self->stream_pool = g_thread_pool_new (stream_task_run, NULL,
+                                         (int) CLAMP (self->n_processors, 2, 8), FALSE, NULL);
 }
 
 static void
@@ -4559,6 +5744,9 @@ charta_server_get_property (GObject    *object,
       break;
     case PROP_READ_ONLY:
       g_value_set_boolean (value, self->read_only);
+      break;
+    case PROP_MAX_BINARY_SIZE:
+      g_value_set_uint64 (value, self->max_binary_size);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -4602,6 +5790,9 @@ charta_server_set_property (GObject      *object,
     case PROP_READ_ONLY:
       charta_server_set_read_only (self, g_value_get_boolean (value));
       break;
+    case PROP_MAX_BINARY_SIZE:
+      charta_server_set_max_binary_size (self, g_value_get_uint64 (value));
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -4644,6 +5835,9 @@ charta_server_class_init (ChartaServerClass *klass)
                          CHARTA_SERVER_DEFAULT_IDLE_TIMEOUT, rw);
   properties[PROP_READ_ONLY] =
     g_param_spec_boolean ("read-only", NULL, NULL, FALSE, rw);
+  properties[PROP_MAX_BINARY_SIZE] =
+    g_param_spec_uint64 ("max-binary-size", NULL, NULL, 0, G_MAXUINT64,
+                         CHARTA_SERVER_DEFAULT_MAX_BINARY_SIZE, rw);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 }
 
@@ -4655,6 +5849,7 @@ charta_server_init (ChartaServer *self)
   self->listeners = g_ptr_array_new_with_free_func (listener_free);
   self->refusals = g_ptr_array_new_with_free_func (refusal_free);
   self->max_body_size = CHARTA_SERVER_DEFAULT_MAX_BODY_SIZE;
+  self->max_binary_size = CHARTA_SERVER_DEFAULT_MAX_BINARY_SIZE;
   self->max_url_length = CHARTA_SERVER_DEFAULT_MAX_URL_LENGTH;
   self->max_header_size = CHARTA_SERVER_DEFAULT_MAX_HEADER_SIZE;
   self->max_connections = CHARTA_SERVER_DEFAULT_MAX_CONNECTIONS;
@@ -4663,6 +5858,8 @@ charta_server_init (ChartaServer *self)
   self->connections = g_hash_table_new_full (NULL, NULL, NULL, connection_free);
   self->idle_timeout = CHARTA_SERVER_DEFAULT_IDLE_TIMEOUT;
   self->jobs = g_hash_table_new (NULL, NULL);
+  self->uploads = g_hash_table_new_full (NULL, NULL, NULL, (GDestroyNotify) upload_unref);
+  self->downloads = g_hash_table_new_full (NULL, NULL, NULL, (GDestroyNotify) download_unref);
   self->guard = g_rc_box_new0 (ServerGuard);
   self->guard->server = self;
   self->request_id_prefix = (guint64) g_random_int () << 32 | g_random_int ();
@@ -4853,6 +6050,28 @@ charta_server_set_max_body_size (ChartaServer *self,
     return;
   self->max_body_size = bytes;
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MAX_BODY_SIZE]);
+}
+
+void
+charta_server_set_max_binary_size (ChartaServer *self,
+                                   guint64       bytes)
+{
+  g_return_if_fail (CHARTA_IS_SERVER (self));
+
+  if (bytes == 0)
+    bytes = CHARTA_SERVER_DEFAULT_MAX_BINARY_SIZE;
+  if (self->max_binary_size == bytes)
+    return;
+  self->max_binary_size = bytes;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MAX_BINARY_SIZE]);
+}
+
+guint64
+charta_server_get_max_binary_size (ChartaServer *self)
+{
+  g_return_val_if_fail (CHARTA_IS_SERVER (self), 0);
+
+  return self->max_binary_size;
 }
 
 size_t

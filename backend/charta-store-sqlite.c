@@ -58,6 +58,20 @@ typedef enum
   STMT_FTS_DELETE,
   STMT_DATE_STAT_FIND,
   STMT_DATE_STAT_RAISE,
+  STMT_CONTENT_NEW,
+  STMT_CONTENT_TOUCH,
+  STMT_CONTENT_FIND,
+  STMT_CONTENT_INSERT,
+  STMT_CONTENT_COMPLETE,
+  STMT_CONTENT_FIGURES,
+  STMT_CONTENT_DELETE,
+  STMT_CHUNK_INSERT,
+  STMT_CHUNK_DELETE,
+  STMT_CHUNK_READ,
+  STMT_VERSION_CONTENT,
+  STMT_READ_BINARY,
+  STMT_GARBAGE,
+  STMT_CONTENT_UNPUBLISH,
   /* per index table: insert, delete by rid, select by rid */
   STMT_INDEX_INSERT,
   STMT_INDEX_DELETE = STMT_INDEX_INSERT + 8,
@@ -87,8 +101,8 @@ static const char *const stmt_sql[STMT_INDEX_INSERT] = {
     "INSERT INTO resource (tid, id, version, deleted) VALUES (?1, ?2, ?3, ?4)",
   [STMT_RESOURCE_UPDATE] = "UPDATE resource SET version = ?2, deleted = ?3 WHERE rid = ?1",
   [STMT_VERSION_INSERT] =
-    "INSERT INTO version (rid, tid, version, method, last_updated, body, provenance, request)"
-    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    "INSERT INTO version (rid, tid, version, method, last_updated, body, provenance, request,"
+    " content) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
   [STMT_READ_CURRENT] =
     "SELECT r.version, r.deleted, v.body FROM rtype t"
     " JOIN resource r ON r.tid = t.tid"
@@ -120,6 +134,48 @@ static const char *const stmt_sql[STMT_INDEX_INSERT] = {
     "INSERT INTO date_stat (pid, max_rows, max_span) VALUES (?1, ?2, ?3)"
     " ON CONFLICT (pid) DO UPDATE SET max_rows = max (max_rows, excluded.max_rows),"
     " max_span = max (max_span, excluded.max_span)",
+  /* binary content (0005) */
+  [STMT_CONTENT_NEW] =
+    "INSERT INTO content (sha256, sha1, size, chunk_size, touched) VALUES (NULL, NULL, 0, ?1, ?2)",
+  [STMT_CONTENT_TOUCH] = "UPDATE content SET touched = ?2 WHERE cid = ?1",
+  [STMT_CONTENT_FIND] = "SELECT cid, sha1, size, chunk_size FROM content WHERE sha256 = ?1",
+  [STMT_CONTENT_INSERT] =
+    "INSERT INTO content (sha256, sha1, size, chunk_size, touched) VALUES (?1, ?2, ?3, ?4, ?5)",
+  [STMT_CONTENT_COMPLETE] =
+    "UPDATE content SET sha256 = ?2, sha1 = ?3, size = ?4, touched = ?5"
+    " WHERE cid = ?1 AND sha256 IS NULL",
+  /* (length() of a blob reads its size, not its bytes) */
+  [STMT_CONTENT_FIGURES] =
+    "SELECT count(*), coalesce (sum (length (data)), 0), coalesce (max (seq), -1),"
+    " coalesce (sum (seq < ?2 AND length (data) != ?3), 0)"
+    " FROM content_chunk WHERE cid = ?1",
+  [STMT_CONTENT_DELETE] =
+    "DELETE FROM content WHERE cid = ?1 AND NOT EXISTS (SELECT 1 FROM content_chunk k"
+    " WHERE k.cid = ?1) AND (sha256 IS NULL OR NOT EXISTS (SELECT 1 FROM version v"
+    " WHERE v.content = ?1))",
+  [STMT_CHUNK_INSERT] = "INSERT INTO content_chunk (cid, seq, data) VALUES (?1, ?2, ?3)",
+  [STMT_CHUNK_DELETE] =
+    "DELETE FROM content_chunk WHERE rowid IN (SELECT rowid FROM content_chunk WHERE cid = ?1"
+    " ORDER BY seq DESC LIMIT ?2)",
+  [STMT_CHUNK_READ] =
+    "SELECT k.rowid, length (k.data) FROM content c"
+    " JOIN content_chunk k ON k.cid = c.cid AND k.seq = ?2 WHERE c.sha256 = ?1",
+  [STMT_VERSION_CONTENT] =
+    "SELECT c.sha256 FROM version v JOIN content c ON c.cid = v.content"
+    " WHERE v.rid = ?1 AND v.version = ?2",
+  [STMT_READ_BINARY] =
+    "SELECT r.version, v.version, v.body, c.sha256, c.sha1, c.size, c.chunk_size, r.deleted"
+    " FROM rtype t JOIN resource r ON r.tid = t.tid"
+    " LEFT JOIN version v ON v.rid = r.rid"
+    "  AND v.version = (CASE WHEN ?2 > 0 THEN ?2 ELSE r.version END)"
+    " LEFT JOIN content c ON c.cid = v.content"
+    " WHERE t.name = 'Binary' AND r.id = ?1",
+  [STMT_GARBAGE] =
+    "SELECT cid FROM content WHERE touched < ?1 AND (sha256 IS NULL"
+    " OR NOT EXISTS (SELECT 1 FROM version v WHERE v.content = content.cid)) LIMIT 1",
+  [STMT_CONTENT_UNPUBLISH] =
+    "UPDATE content SET sha256 = NULL, touched = 0 WHERE cid = ?1 AND sha256 IS NOT NULL"
+    " AND NOT EXISTS (SELECT 1 FROM version v WHERE v.content = ?1)",
   [STMT_COUNT_BY_TYPE] =
     "SELECT t.name, count(*) FROM resource r JOIN rtype t ON t.tid = r.tid"
     " WHERE r.deleted = 0 GROUP BY r.tid",
@@ -175,6 +231,9 @@ struct _ChartaDb
   GHashTable   *type_ids;   /* type name → tid (writer) */
   GHashTable   *param_ids;  /* packed (type index, param index) → pid (writer) */
   GHashTable   *date_stats; /* pid → DateStat: date_stat's rows as read or written (writer) */
+  gboolean      wrote_content;  /* the transaction touched content chunks: the page cache is
+                                 * given back at its end (see "binary content") */
+  gboolean      secure_delete;  /* PRAGMA secure_delete as the connection opened (writer) */
 };
 
 /* A row of date_stat (0003). */
@@ -923,6 +982,117 @@ list_migrations (unsigned *latest)
   return (char **) g_ptr_array_free (g_steal_pointer (&sql), FALSE);
 }
 
+static gboolean charta_db_put_content_cid (ChartaDb                 *db,
+                                           const ChartaContentInfo  *info,
+                                           const guint8             *data,
+                                           int64_t                   chunk_size,
+                                           int64_t                   now,
+                                           int64_t                  *cid,
+                                           GError                  **error);
+
+/* 0005, the part SQL cannot do: the Binary versions written before kept their content in their
+ * body, as `data`.  Each one's bytes go to the content store and its body loses `data` (what
+ * a read of a Binary gives from now on), and the current versions' full text loses it too. */
+static gboolean
+migrate_binary_data (ChartaDb  *db,
+                     GError   **error)
+{
+  sqlite3_stmt *select = NULL;
+  sqlite3_stmt *update = NULL;
+  sqlite3_stmt *fts = NULL;
+  unsigned n_moved = 0;
+  int rc;
+
+  rc = sqlite3_prepare_v2 (db->handle,
+                           "SELECT v.seq, v.rid, v.body, r.version = v.version AND r.deleted = 0"
+                           " FROM version v JOIN rtype t ON t.tid = v.tid"
+                           " JOIN resource r ON r.rid = v.rid"
+                           " WHERE t.name = 'Binary' AND v.body IS NOT NULL"
+                           " AND instr (v.body, '\"data\":') > 0 ORDER BY v.seq", -1, &select,
+                           NULL);
+  if (rc == SQLITE_OK)
+    rc = sqlite3_prepare_v2 (db->handle, "UPDATE version SET body = ?2, content = ?3"
+                             " WHERE seq = ?1", -1, &update, NULL);
+  if (rc == SQLITE_OK)
+    rc = sqlite3_prepare_v2 (db->handle, "UPDATE fts SET narrative = ?2, content = ?3"
+                             " WHERE rowid = ?1", -1, &fts, NULL);
+  if (rc != SQLITE_OK)
+    goto sqlite_fail;
+  while ((rc = sqlite3_step (select)) == SQLITE_ROW)
+    {
+      int64_t seq = sqlite3_column_int64 (select, 0);
+      int64_t rid = sqlite3_column_int64 (select, 1);
+      gboolean current = sqlite3_column_int (select, 3) != 0;
+      g_autoptr(GError) local_error = NULL;
+      g_autoptr(ChartaResource) binary = NULL;
+      g_autoptr(ChartaResource) stripped = NULL;
+      g_autoptr(GBytes) data = NULL;
+      g_autofree char *body = NULL;
+      g_autofree char *narrative = NULL;
+      g_autofree char *content = NULL;
+      ChartaContentInfo info;
+      ChartaParseLimits limits = { (size_t) sqlite3_column_bytes (select, 2) + 1, 0 };
+      size_t length = 0;
+      int64_t cid = 0;
+
+      binary = charta_resource_new_from_data (sqlite3_column_blob (select, 2),
+                                              (size_t) sqlite3_column_bytes (select, 2),
+                                              &limits, &local_error);
+      if (binary == NULL
+          || !charta_binary_take_data (binary, &stripped, &data, &info, &local_error))
+        {
+          g_set_error (error, CHARTA_STORE_ERROR, CHARTA_STORE_ERROR_CORRUPT,
+                       "%s: moving the content of Binary versions out of their JSON (schema "
+                       "migration 5): version %" G_GINT64_FORMAT " of the store cannot be "
+                       "read: %s", db->path, seq, local_error != NULL ? local_error->message
+                                                                      : "no Binary");
+          goto fail;
+        }
+      if (stripped == NULL)
+        continue;  /* ("data": was in another string) */
+      body = charta_resource_to_json (stripped, FALSE, &length);
+      if (!charta_db_put_content_cid (db, &info, g_bytes_get_data (data, NULL),
+                                      CHARTA_CONTENT_CHUNK_SIZE, g_get_real_time (), &cid,
+                                      error))
+        goto fail;
+      sqlite3_bind_int64 (update, 1, seq);
+      sqlite3_bind_blob64 (update, 2, body, length, SQLITE_STATIC);
+      sqlite3_bind_int64 (update, 3, cid);
+      rc = sqlite3_step (update);
+      sqlite3_reset (update);
+      if (rc != SQLITE_DONE)
+        goto sqlite_fail;
+      if (current)
+        {
+          charta_search_index_text (stripped, &narrative, &content);
+          sqlite3_bind_int64 (fts, 1, rid);
+          bind_text (fts, 2, narrative != NULL ? narrative : "");
+          bind_text (fts, 3, content != NULL ? content : "");
+          rc = sqlite3_step (fts);
+          sqlite3_reset (fts);
+          if (rc != SQLITE_DONE)
+            goto sqlite_fail;
+        }
+      n_moved++;
+    }
+  if (rc != SQLITE_DONE)
+    goto sqlite_fail;
+  sqlite3_finalize (select);
+  sqlite3_finalize (update);
+  sqlite3_finalize (fts);
+  if (n_moved > 0)
+    g_debug ("moved the content of %u Binary versions out of their JSON", n_moved);
+  return TRUE;
+
+sqlite_fail:
+  set_sqlite_error (error, db, rc, "moving the content of Binary versions out of their JSON");
+fail:
+  sqlite3_finalize (select);
+  sqlite3_finalize (update);
+  sqlite3_finalize (fts);
+  return FALSE;
+}
+
 static gboolean
 apply_migrations (ChartaDb    *db,
                   GError     **error)
@@ -956,6 +1126,8 @@ apply_migrations (ChartaDb    *db,
       sql = g_strndup (data, length);
       doing = g_strdup_printf ("applying schema migration %s", names[i]);
       if (!exec_sql (db, sql, doing, error))
+        goto fail;
+      if (number == 5 && !migrate_binary_data (db, error))
         goto fail;
       g_debug ("applied migration %s", names[i]);
     }
@@ -1141,6 +1313,14 @@ charta_db_open (const char        *path,
     }
   if (!db->read_only)
     {
+      int64_t secure = 0;
+
+      if (!query_int (db, "PRAGMA secure_delete", &secure, error))
+        {
+          charta_db_close (db);
+          return NULL;
+        }
+      db->secure_delete = secure != 0;
       db->type_ids = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
       db->param_ids = g_hash_table_new (g_direct_hash, g_direct_equal);
       db->date_stats = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, g_free);
@@ -1174,11 +1354,27 @@ charta_db_begin (ChartaDb  *db,
   return run_simple (db, STMT_BEGIN, "starting a transaction", error);
 }
 
+/* After a transaction that wrote or dropped content chunks: their pages leave the page cache,
+ * where they would otherwise push out the pages of the indexes and stay (up to the writer's
+ * cache_size, far more than a server should hold for bytes it will not read again). */
+static void
+release_content_pages (ChartaDb *db)
+{
+  if (!db->wrote_content)
+    return;
+  db->wrote_content = FALSE;
+  sqlite3_db_release_memory (db->handle);
+}
+
 gboolean
 charta_db_commit (ChartaDb  *db,
                   GError   **error)
 {
-  return run_simple (db, STMT_COMMIT, "committing", error);
+  gboolean ok = run_simple (db, STMT_COMMIT, "committing", error);
+
+  if (ok)
+    release_content_pages (db);
+  return ok;
 }
 
 /* Dictionary ids and date statistics cached by the writer may come from rows a rollback takes
@@ -1202,6 +1398,7 @@ charta_db_rollback (ChartaDb *db)
     return;
   if (!run_simple (db, STMT_ROLLBACK, "rolling back", NULL))
     g_warning ("%s: rolling back failed", db->path);
+  release_content_pages (db);
 }
 
 gboolean
@@ -1767,6 +1964,13 @@ charta_db_add_resource (ChartaDb    *db,
   return add_resource (db, tid, id, 1, FALSE, rid, error);
 }
 
+static gboolean lookup_content (ChartaDb         *db,
+                                const char       *sha256,
+                                ChartaDbContent  *content,
+                                int64_t          *cid,
+                                gboolean         *found,
+                                GError          **error);
+
 gboolean
 charta_db_put_version (ChartaDb         *db,
                        ChartaDbVersion  *v,
@@ -1817,6 +2021,25 @@ charta_db_put_version (ChartaDb         *db,
     else
       sqlite3_bind_null (stmt, 7);
     sqlite3_bind_int (stmt, 8, (int) v->request);
+    if (v->binary_content != NULL)
+      {
+        ChartaDbContent content;
+        gboolean found = FALSE;
+        int64_t cid = 0;
+
+        if (!lookup_content (db, v->binary_content, &content, &cid, &found, error))
+          return FALSE;
+        if (!found)
+          {
+            g_set_error (error, CHARTA_STORE_ERROR, CHARTA_STORE_ERROR_INVALID,
+                         "%s/%s: no content with SHA-256 %.64s is stored", v->type, v->id,
+                         v->binary_content);
+            return FALSE;
+          }
+        sqlite3_bind_int64 (stmt, 9, cid);
+      }
+    else
+      sqlite3_bind_null (stmt, 9);
     if (!run_stmt (db, stmt, "adding a version", error))
       return FALSE;
   }
@@ -2064,6 +2287,562 @@ charta_db_count_by_type (ChartaDb  *db,
       return NULL;
     }
   return g_steal_pointer (&counts);
+}
+
+/* --- binary content ---------------------------------------------------------------------------
+ *
+ * A content is a row of `content` and its chunks in `content_chunk` (0005).  Chunks go in by
+ * bound blobs, and come out one per statement: every chunk is one row, so no statement reads
+ * or writes more than a chunk's bytes at once.  Dropping content (a duplicate upload, an
+ * abandoned one) takes a bounded number of chunks per call, so the writer that calls it is
+ * never held for long; for a duplicate the deleted pages are not overwritten (secure_delete
+ * FAST: the same bytes are kept in the other content anyway), for the rest the connection's
+ * own setting holds (Debian builds SQLite with secure_delete on: an abandoned upload's pages
+ * are zeroed as they are freed).
+ */
+
+/* The complete content @sha256 (its cid too). */
+static gboolean
+lookup_content (ChartaDb         *db,
+                const char       *sha256,
+                ChartaDbContent  *content,
+                int64_t          *cid,
+                gboolean         *found,
+                GError          **error)
+{
+  g_autoptr(ChartaStmt) stmt = get_stmt (db, STMT_CONTENT_FIND, error);
+  int rc;
+
+  *found = FALSE;
+  memset (content, 0, sizeof *content);
+  if (stmt == NULL)
+    return FALSE;
+  bind_text (stmt, 1, sha256);
+  rc = sqlite3_step (stmt);
+  if (rc == SQLITE_DONE)
+    return TRUE;
+  if (rc != SQLITE_ROW)
+    return set_sqlite_error (error, db, rc, "looking up a content");
+  *found = TRUE;
+  if (cid != NULL)
+    *cid = sqlite3_column_int64 (stmt, 0);
+  g_strlcpy (content->info.sha256, sha256, sizeof content->info.sha256);
+  g_strlcpy (content->info.sha1, (const char *) sqlite3_column_text (stmt, 1) ?: "",
+             sizeof content->info.sha1);
+  content->info.size = sqlite3_column_int64 (stmt, 2);
+  content->chunk_size = sqlite3_column_int64 (stmt, 3);
+  return TRUE;
+}
+
+gboolean
+charta_db_lookup_content (ChartaDb         *db,
+                          const char       *sha256,
+                          ChartaDbContent  *content,
+                          gboolean         *found,
+                          GError          **error)
+{
+  return lookup_content (db, sha256, content, NULL, found, error);
+}
+
+static gboolean
+touch_content (ChartaDb  *db,
+               int64_t    cid,
+               int64_t    now,
+               GError   **error)
+{
+  g_autoptr(ChartaStmt) stmt = get_stmt (db, STMT_CONTENT_TOUCH, error);
+
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 1, cid);
+  sqlite3_bind_int64 (stmt, 2, now);
+  return run_stmt (db, stmt, "touching a content", error);
+}
+
+static gboolean
+insert_chunk (ChartaDb      *db,
+              int64_t        cid,
+              int64_t        seq,
+              const guint8  *data,
+              size_t         size,
+              GError       **error)
+{
+  g_autoptr(ChartaStmt) stmt = get_stmt (db, STMT_CHUNK_INSERT, error);
+
+  if (stmt == NULL)
+    return FALSE;
+  db->wrote_content = TRUE;
+  sqlite3_bind_int64 (stmt, 1, cid);
+  sqlite3_bind_int64 (stmt, 2, seq);
+  sqlite3_bind_blob64 (stmt, 3, size > 0 ? (const void *) data : "", size, SQLITE_STATIC);
+  return run_stmt (db, stmt, "adding a chunk of content", error);
+}
+
+gboolean
+charta_db_add_chunks (ChartaDb       *db,
+                      int64_t         pending,
+                      int64_t         chunk_size,
+                      int64_t         first_seq,
+                      GBytes *const  *chunks,
+                      unsigned        n,
+                      int64_t         now,
+                      int64_t        *made,
+                      GError        **error)
+{
+  g_return_val_if_fail (!db->read_only, FALSE);
+
+  if (pending == 0)
+    {
+      g_autoptr(ChartaStmt) stmt = get_stmt (db, STMT_CONTENT_NEW, error);
+
+      if (stmt == NULL)
+        return FALSE;
+      sqlite3_bind_int64 (stmt, 1, chunk_size);
+      sqlite3_bind_int64 (stmt, 2, now);
+      if (!run_stmt (db, stmt, "starting a content", error))
+        return FALSE;
+      pending = sqlite3_last_insert_rowid (db->handle);
+    }
+  else if (!touch_content (db, pending, now, error))
+    return FALSE;
+  for (unsigned i = 0; i < n; i++)
+    {
+      gsize size;
+      const guint8 *data = g_bytes_get_data (chunks[i], &size);
+
+      if (!insert_chunk (db, pending, first_seq + i, data, size, error))
+        return FALSE;
+    }
+  *made = pending;
+  return TRUE;
+}
+
+static gboolean
+insert_content (ChartaDb                 *db,
+                const ChartaContentInfo  *info,
+                int64_t                   chunk_size,
+                int64_t                   now,
+                int64_t                  *cid,
+                GError                  **error)
+{
+  g_autoptr(ChartaStmt) stmt = get_stmt (db, STMT_CONTENT_INSERT, error);
+
+  if (stmt == NULL)
+    return FALSE;
+  bind_text (stmt, 1, info->sha256);
+  bind_text (stmt, 2, info->sha1);
+  sqlite3_bind_int64 (stmt, 3, info->size);
+  sqlite3_bind_int64 (stmt, 4, chunk_size);
+  sqlite3_bind_int64 (stmt, 5, now);
+  if (!run_stmt (db, stmt, "adding a content", error))
+    return FALSE;
+  *cid = sqlite3_last_insert_rowid (db->handle);
+  return TRUE;
+}
+
+/* The chunks of content @cid: how many, their bytes, and whether they are laid out as a content
+ * of @size bytes in chunks of @chunk_size needs (seq 0…n-1, each full but the last). */
+static gboolean
+chunks_add_up (ChartaDb  *db,
+               int64_t    cid,
+               int64_t    size,
+               int64_t    chunk_size,
+               gboolean  *ok,
+               int64_t   *n_chunks,
+               int64_t   *n_bytes,
+               GError   **error)
+{
+  g_autoptr(ChartaStmt) stmt = get_stmt (db, STMT_CONTENT_FIGURES, error);
+  int64_t expected = chunk_size > 0 ? (size + chunk_size - 1) / chunk_size : -1;
+  int rc;
+
+  *ok = FALSE;
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 1, cid);
+  sqlite3_bind_int64 (stmt, 2, expected - 1);
+  sqlite3_bind_int64 (stmt, 3, chunk_size);
+  rc = sqlite3_step (stmt);
+  if (rc != SQLITE_ROW)
+    return set_sqlite_error (error, db, rc, "counting the chunks of a content");
+  *n_chunks = sqlite3_column_int64 (stmt, 0);
+  *n_bytes = sqlite3_column_int64 (stmt, 1);
+  *ok = *n_chunks == expected && *n_bytes == size
+        && sqlite3_column_int64 (stmt, 2) == expected - 1 && sqlite3_column_int64 (stmt, 3) == 0;
+  return TRUE;
+}
+
+gboolean
+charta_db_finish_content (ChartaDb                 *db,
+                          int64_t                   pending,
+                          int64_t                   chunk_size,
+                          const ChartaContentInfo  *info,
+                          int64_t                   now,
+                          gboolean                 *existed,
+                          GError                  **error)
+{
+  ChartaDbContent content;
+  int64_t cid = 0, n_chunks = 0, n_bytes = 0;
+  gboolean found = FALSE, ok = FALSE;
+
+  g_return_val_if_fail (!db->read_only, FALSE);
+
+  *existed = FALSE;
+  if (!lookup_content (db, info->sha256, &content, &cid, &found, error))
+    return FALSE;
+  if (found)
+    {
+      if (content.info.size != info->size || strcmp (content.info.sha1, info->sha1) != 0)
+        {
+          g_set_error (error, CHARTA_STORE_ERROR, CHARTA_STORE_ERROR_CORRUPT,
+                       "%s: the stored content %.64s has other figures (%" G_GINT64_FORMAT
+                       " bytes) than the same bytes written again (%" G_GINT64_FORMAT ")",
+                       db->path, info->sha256, content.info.size, info->size);
+          return FALSE;
+        }
+      *existed = TRUE;
+      return touch_content (db, cid, now, error);
+    }
+  if (pending == 0)
+    {
+      if (info->size != 0)
+        {
+          g_set_error (error, CHARTA_STORE_ERROR, CHARTA_STORE_ERROR_IO,
+                       "%s: a content of %" G_GINT64_FORMAT " bytes has no chunks stored",
+                       db->path, info->size);
+          return FALSE;
+        }
+      return insert_content (db, info, chunk_size, now, &cid, error);
+    }
+  if (!chunks_add_up (db, pending, info->size, chunk_size, &ok, &n_chunks, &n_bytes, error))
+    return FALSE;
+  if (!ok)
+    {
+      g_set_error (error, CHARTA_STORE_ERROR, CHARTA_STORE_ERROR_IO,
+                   "%s: a content of %" G_GINT64_FORMAT " bytes was written, but %"
+                   G_GINT64_FORMAT " bytes in %" G_GINT64_FORMAT " chunks were stored",
+                   db->path, info->size, n_bytes, n_chunks);
+      return FALSE;
+    }
+  {
+    g_autoptr(ChartaStmt) stmt = get_stmt (db, STMT_CONTENT_COMPLETE, error);
+
+    if (stmt == NULL)
+      return FALSE;
+    sqlite3_bind_int64 (stmt, 1, pending);
+    bind_text (stmt, 2, info->sha256);
+    bind_text (stmt, 3, info->sha1);
+    sqlite3_bind_int64 (stmt, 4, info->size);
+    sqlite3_bind_int64 (stmt, 5, now);
+    if (!run_stmt (db, stmt, "completing a content", error))
+      return FALSE;
+    if (sqlite3_changes (db->handle) != 1)
+      {
+        g_set_error (error, CHARTA_STORE_ERROR, CHARTA_STORE_ERROR_IO,
+                     "%s: the content being written is gone (dropped as abandoned by another "
+                     "process after an hour without new bytes)", db->path);
+        return FALSE;
+      }
+  }
+  return TRUE;
+}
+
+gboolean
+charta_db_drop_content (ChartaDb  *db,
+                        int64_t    cid,
+                        unsigned   max_chunks,
+                        gboolean   duplicate,
+                        gboolean  *done,
+                        GError   **error)
+{
+  gboolean left = FALSE;
+
+  g_return_val_if_fail (!db->read_only, FALSE);
+
+  *done = FALSE;
+  {
+    g_autoptr(ChartaStmt) stmt = get_stmt (db, STMT_CHUNK_DELETE, error);
+    gboolean ok;
+
+    if (stmt == NULL)
+      return FALSE;
+    db->wrote_content = TRUE;
+    sqlite3_bind_int64 (stmt, 1, cid);
+    sqlite3_bind_int64 (stmt, 2, max_chunks);
+    if (duplicate)
+      sqlite3_exec (db->handle, "PRAGMA secure_delete = FAST", NULL, NULL, NULL);
+    ok = run_stmt (db, stmt, "dropping chunks of a content", error);
+    if (duplicate)
+      sqlite3_exec (db->handle, db->secure_delete ? "PRAGMA secure_delete = ON"
+                                                  : "PRAGMA secure_delete = OFF", NULL, NULL,
+                    NULL);
+    if (!ok)
+      return FALSE;
+    left = sqlite3_changes (db->handle) == (int) max_chunks;
+  }
+  if (left)
+    return TRUE;
+  {
+    g_autoptr(ChartaStmt) stmt = get_stmt (db, STMT_CONTENT_DELETE, error);
+
+    if (stmt == NULL)
+      return FALSE;
+    sqlite3_bind_int64 (stmt, 1, cid);
+    if (!run_stmt (db, stmt, "dropping a content", error))
+      return FALSE;
+  }
+  *done = TRUE;
+  return TRUE;
+}
+
+/* charta_db_put_content(), and the content's id. */
+static gboolean
+charta_db_put_content_cid (ChartaDb                 *db,
+                           const ChartaContentInfo  *info,
+                           const guint8             *data,
+                           int64_t                   chunk_size,
+                           int64_t                   now,
+                           int64_t                  *cid,
+                           GError                  **error)
+{
+  ChartaDbContent content;
+  gboolean found = FALSE;
+
+  g_return_val_if_fail (!db->read_only, FALSE);
+  g_return_val_if_fail (chunk_size > 0, FALSE);
+
+  if (!lookup_content (db, info->sha256, &content, cid, &found, error))
+    return FALSE;
+  if (found)
+    return touch_content (db, *cid, now, error);
+  if (!insert_content (db, info, chunk_size, now, cid, error))
+    return FALSE;
+  for (int64_t at = 0, seq = 0; at < info->size; at += chunk_size, seq++)
+    if (!insert_chunk (db, *cid, seq, data + at, (size_t) MIN (chunk_size, info->size - at),
+                       error))
+      return FALSE;
+  return TRUE;
+}
+
+gboolean
+charta_db_put_content (ChartaDb                 *db,
+                       const ChartaContentInfo  *info,
+                       const guint8             *data,
+                       int64_t                   chunk_size,
+                       int64_t                   now,
+                       GError                  **error)
+{
+  int64_t cid = 0;
+
+  return charta_db_put_content_cid (db, info, data, chunk_size, now, &cid, error);
+}
+
+gboolean
+charta_db_version_content (ChartaDb    *db,
+                           int64_t      rid,
+                           int64_t      version,
+                           char       **sha256,
+                           GError     **error)
+{
+  g_autoptr(ChartaStmt) stmt = get_stmt (db, STMT_VERSION_CONTENT, error);
+  int rc;
+
+  *sha256 = NULL;
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 1, rid);
+  sqlite3_bind_int64 (stmt, 2, version);
+  rc = sqlite3_step (stmt);
+  if (rc == SQLITE_ROW)
+    *sha256 = g_strdup ((const char *) sqlite3_column_text (stmt, 0));
+  else if (rc != SQLITE_DONE)
+    return set_sqlite_error (error, db, rc, "reading a version's content");
+  return TRUE;
+}
+
+GBytes *
+charta_db_read_binary (ChartaDb         *db,
+                       const char       *id,
+                       int64_t           version,
+                       int64_t          *version_out,
+                       ChartaDbContent  *content,
+                       gboolean         *has_content,
+                       GError          **error)
+{
+  g_autoptr(ChartaStmt) stmt = get_stmt (db, STMT_READ_BINARY, error);
+  int rc;
+
+  memset (content, 0, sizeof *content);
+  *has_content = FALSE;
+  if (stmt == NULL)
+    return NULL;
+  bind_text (stmt, 1, id);
+  sqlite3_bind_int64 (stmt, 2, version);
+  rc = sqlite3_step (stmt);
+  if (rc == SQLITE_DONE)
+    {
+      g_set_error (error, CHARTA_STORE_ERROR, CHARTA_STORE_ERROR_NOT_FOUND,
+                   "Binary/%s does not exist", id);
+      return NULL;
+    }
+  if (rc != SQLITE_ROW)
+    {
+      set_sqlite_error (error, db, rc, "reading a Binary");
+      return NULL;
+    }
+  if (sqlite3_column_type (stmt, 1) == SQLITE_NULL)
+    {
+      g_set_error (error, CHARTA_STORE_ERROR, CHARTA_STORE_ERROR_NOT_FOUND,
+                   "Binary/%s has no version %" G_GINT64_FORMAT " (its current version is %"
+                   G_GINT64_FORMAT ")", id, version, (int64_t) sqlite3_column_int64 (stmt, 0));
+      return NULL;
+    }
+  if (sqlite3_column_type (stmt, 2) == SQLITE_NULL)
+    {
+      if (version > 0)
+        g_set_error (error, CHARTA_STORE_ERROR, CHARTA_STORE_ERROR_GONE,
+                     "version %" G_GINT64_FORMAT " of Binary/%s is its deletion", version, id);
+      else
+        g_set_error (error, CHARTA_STORE_ERROR, CHARTA_STORE_ERROR_GONE,
+                     "Binary/%s was deleted (version %" G_GINT64_FORMAT " is its deletion)", id,
+                     (int64_t) sqlite3_column_int64 (stmt, 0));
+      return NULL;
+    }
+  if (version_out != NULL)
+    *version_out = sqlite3_column_int64 (stmt, 1);
+  if (sqlite3_column_type (stmt, 3) != SQLITE_NULL)
+    {
+      *has_content = TRUE;
+      g_strlcpy (content->info.sha256, (const char *) sqlite3_column_text (stmt, 3),
+                 sizeof content->info.sha256);
+      g_strlcpy (content->info.sha1, (const char *) sqlite3_column_text (stmt, 4) ?: "",
+                 sizeof content->info.sha1);
+      content->info.size = sqlite3_column_int64 (stmt, 5);
+      content->chunk_size = sqlite3_column_int64 (stmt, 6);
+    }
+  return column_bytes (stmt, 2);
+}
+
+gboolean
+charta_db_read_chunk (ChartaDb    *db,
+                      const char  *sha256,
+                      int64_t      seq,
+                      guint8      *buffer,
+                      size_t       capacity,
+                      size_t      *length,
+                      GError     **error)
+{
+  sqlite3_blob *blob = NULL;
+  int64_t rowid = 0;
+  int size = 0;
+  int rc;
+
+  *length = 0;
+  {
+    g_autoptr(ChartaStmt) stmt = get_stmt (db, STMT_CHUNK_READ, error);
+
+    if (stmt == NULL)
+      return FALSE;
+    bind_text (stmt, 1, sha256);
+    sqlite3_bind_int64 (stmt, 2, seq);
+    rc = sqlite3_step (stmt);
+    if (rc == SQLITE_DONE)
+      {
+        g_set_error (error, CHARTA_STORE_ERROR, CHARTA_STORE_ERROR_CORRUPT,
+                     "%s: chunk %" G_GINT64_FORMAT " of content %.64s is missing", db->path, seq,
+                     sha256);
+        return FALSE;
+      }
+    if (rc != SQLITE_ROW)
+      return set_sqlite_error (error, db, rc, "reading a chunk of content");
+    rowid = sqlite3_column_int64 (stmt, 0);
+    size = sqlite3_column_int (stmt, 1);
+  }
+  if (size < 0 || (size_t) size > capacity)
+    {
+      g_set_error (error, CHARTA_STORE_ERROR, CHARTA_STORE_ERROR_CORRUPT,
+                   "%s: chunk %" G_GINT64_FORMAT " of content %.64s is %d bytes, more than a "
+                   "chunk", db->path, seq, sha256, size);
+      return FALSE;
+    }
+  /* Read through the blob handle straight into @buffer: no copy of the chunk made by SQLite
+   * (and no allocation of one per chunk).  The handle is closed at once: an open one would hold
+   * the connection's read transaction. */
+  rc = sqlite3_blob_open (db->handle, "main", "content_chunk", "data", rowid, 0, &blob);
+  if (rc == SQLITE_OK)
+    rc = sqlite3_blob_read (blob, buffer, size, 0);
+  sqlite3_blob_close (blob);
+  if (rc != SQLITE_OK)
+    return set_sqlite_error (error, db, rc, "reading a chunk of content");
+  *length = (size_t) size;
+  return TRUE;
+}
+
+gboolean
+charta_db_find_garbage (ChartaDb  *db,
+                        int64_t    before,
+                        int64_t   *cid,
+                        GError   **error)
+{
+  g_autoptr(ChartaStmt) stmt = get_stmt (db, STMT_GARBAGE, error);
+  int rc;
+
+  *cid = 0;
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 1, before);
+  rc = sqlite3_step (stmt);
+  if (rc == SQLITE_ROW)
+    *cid = sqlite3_column_int64 (stmt, 0);
+  else if (rc != SQLITE_DONE)
+    return set_sqlite_error (error, db, rc, "looking for abandoned content");
+  return TRUE;
+}
+
+gboolean
+charta_db_take_garbage (ChartaDb  *db,
+                        int64_t    before,
+                        int64_t   *cid,
+                        GError   **error)
+{
+  g_return_val_if_fail (!db->read_only, FALSE);
+
+  if (!charta_db_find_garbage (db, before, cid, error))
+    return FALSE;
+  if (*cid == 0)
+    return TRUE;
+  /* A complete content loses its key first: from now on no write can find it and come to hold
+   * it while its chunks are dropped, over several transactions. */
+  {
+    g_autoptr(ChartaStmt) stmt = get_stmt (db, STMT_CONTENT_UNPUBLISH, error);
+
+    if (stmt == NULL)
+      return FALSE;
+    sqlite3_bind_int64 (stmt, 1, *cid);
+    return run_stmt (db, stmt, "dropping an abandoned content", error);
+  }
+}
+
+gboolean
+charta_db_content_stats (ChartaDb            *db,
+                         ChartaContentStats  *stats,
+                         GError             **error)
+{
+  memset (stats, 0, sizeof *stats);
+  return query_int (db, "SELECT count(*) FROM content WHERE sha256 IS NOT NULL",
+                    &stats->n_contents, error)
+         && query_int (db, "SELECT coalesce (sum (size), 0) FROM content"
+                           " WHERE sha256 IS NOT NULL", &stats->n_bytes, error)
+         && query_int (db, "SELECT count(*) FROM content_chunk k JOIN content c"
+                           " ON c.cid = k.cid WHERE c.sha256 IS NOT NULL", &stats->n_chunks,
+                       error)
+         && query_int (db, "SELECT count(*) FROM content WHERE sha256 IS NULL",
+                       &stats->n_pending, error)
+         && query_int (db, "SELECT count(*) FROM content c WHERE c.sha256 IS NOT NULL"
+                           " AND NOT EXISTS (SELECT 1 FROM version v WHERE v.content = c.cid)",
+                       &stats->n_unheld, error)
+         && query_int (db, "SELECT count(*) FROM version WHERE content IS NOT NULL",
+                       &stats->n_holders, error);
 }
 
 /* --- check --------------------------------------------------------------------------------------- */
@@ -2551,6 +3330,121 @@ check_current_versions (ChartaDb       *db,
   return TRUE;
 }
 
+/* Binary content (0005): every version that holds a content holds a complete one, and is a
+ * Binary's (not a tombstone); every complete content's chunks add up to its size, and its
+ * bytes to its SHA-256 and SHA-1 (all of them are read: the check costs a read of every
+ * content once, however many versions hold it). */
+static gboolean
+check_content (ChartaDb       *db,
+               ChartaOutcome  *outcome,
+               GError        **error)
+{
+  sqlite3_stmt *contents = NULL;
+  sqlite3_stmt *chunks = NULL;
+  ChartaContentStats stats;
+  int rc;
+
+  if (!check_query (db, outcome,
+                    "SELECT t.name, r.id, v.version, v.content FROM version v"
+                    " JOIN resource r ON r.rid = v.rid JOIN rtype t ON t.tid = v.tid"
+                    " LEFT JOIN content c ON c.cid = v.content"
+                    " WHERE v.content IS NOT NULL AND (c.cid IS NULL OR c.sha256 IS NULL"
+                    " OR t.name != 'Binary' OR v.body IS NULL)",
+                    "%s: version %" G_GINT64_FORMAT " holds content %" G_GINT64_FORMAT
+                    ", which is not a stored content (or the version is no Binary, or a "
+                    "deletion)", error))
+    return FALSE;
+
+  rc = sqlite3_prepare_v2 (db->handle, "SELECT cid, sha256, sha1, size, chunk_size FROM content"
+                           " WHERE sha256 IS NOT NULL ORDER BY cid", -1, &contents, NULL);
+  if (rc == SQLITE_OK)
+    rc = sqlite3_prepare_v2 (db->handle, "SELECT data FROM content_chunk WHERE cid = ?1"
+                             " ORDER BY seq", -1, &chunks, NULL);
+  if (rc != SQLITE_OK)
+    {
+      sqlite3_finalize (contents);
+      return set_sqlite_error (error, db, rc, "checking content");
+    }
+  while ((rc = sqlite3_step (contents)) == SQLITE_ROW)
+    {
+      int64_t cid = sqlite3_column_int64 (contents, 0);
+      g_autofree char *sha256 = g_strdup ((const char *) sqlite3_column_text (contents, 1));
+      g_autofree char *sha1 = g_strdup ((const char *) sqlite3_column_text (contents, 2));
+      int64_t size = sqlite3_column_int64 (contents, 3);
+      int64_t chunk_size = sqlite3_column_int64 (contents, 4);
+      g_autoptr(GChecksum) sum256 = g_checksum_new (G_CHECKSUM_SHA256);
+      g_autoptr(GChecksum) sum1 = g_checksum_new (G_CHECKSUM_SHA1);
+      g_autofree char *what = g_strdup_printf ("content %.16s…", sha256);
+      ChartaContentInfo figures;
+      int64_t n_chunks = 0, n_bytes = 0;
+      gboolean laid_out = FALSE;
+      guint8 digest[20];
+      gsize length = sizeof digest;
+      g_autofree char *base64 = NULL;
+
+      if (!chunks_add_up (db, cid, size, chunk_size, &laid_out, &n_chunks, &n_bytes, error))
+        {
+          sqlite3_finalize (contents);
+          sqlite3_finalize (chunks);
+          return FALSE;
+        }
+      if (!laid_out)
+        {
+          charta_outcome_add (outcome, CHARTA_ISSUE_ERROR, "invalid", what,
+                              "%s (%" G_GINT64_FORMAT " bytes, in chunks of %" G_GINT64_FORMAT
+                              ") has %" G_GINT64_FORMAT " bytes in %" G_GINT64_FORMAT
+                              " chunks, or they are not numbered 0, 1, 2…, or a chunk but the "
+                              "last is short", what, size, chunk_size, n_bytes, n_chunks);
+          continue;
+        }
+      sqlite3_bind_int64 (chunks, 1, cid);
+      while ((rc = sqlite3_step (chunks)) == SQLITE_ROW)
+        {
+          const guint8 *data = sqlite3_column_blob (chunks, 0);
+          int n = sqlite3_column_bytes (chunks, 0);
+
+          if (data != NULL)
+            {
+              g_checksum_update (sum256, data, n);
+              g_checksum_update (sum1, data, n);
+            }
+        }
+      sqlite3_reset (chunks);
+      if (rc != SQLITE_DONE)
+        {
+          sqlite3_finalize (contents);
+          sqlite3_finalize (chunks);
+          return set_sqlite_error (error, db, rc, "checking content");
+        }
+      memset (&figures, 0, sizeof figures);
+      g_checksum_get_digest (sum1, digest, &length);
+      base64 = g_base64_encode (digest, length);
+      if (g_strcmp0 (g_checksum_get_string (sum256), sha256) != 0
+          || g_strcmp0 (base64, sha1) != 0)
+        charta_outcome_add (outcome, CHARTA_ISSUE_ERROR, "invalid", what,
+                            "%s: its bytes do not have its SHA-256 and SHA-1 (the content is "
+                            "damaged)", what);
+    }
+  sqlite3_finalize (contents);
+  sqlite3_finalize (chunks);
+  if (rc != SQLITE_DONE)
+    return set_sqlite_error (error, db, rc, "checking content");
+
+  /* Left by an upload in progress, a crash or a failed write: not a problem, dropped when a
+   * writer opens the store an hour after. */
+  if (!charta_db_content_stats (db, &stats, error))
+    return FALSE;
+  if (stats.n_contents > 0 || stats.n_pending > 0)
+    charta_outcome_add (outcome, CHARTA_ISSUE_INFORMATION, "informational", NULL,
+                        "binary content: %" G_GINT64_FORMAT " contents of %" G_GINT64_FORMAT
+                        " bytes in all (%" G_GINT64_FORMAT " chunks, every byte checked), held "
+                        "by %" G_GINT64_FORMAT " Binary versions; %" G_GINT64_FORMAT
+                        " held by none, %" G_GINT64_FORMAT " being written or abandoned",
+                        stats.n_contents, stats.n_bytes, stats.n_chunks, stats.n_holders,
+                        stats.n_unheld, stats.n_pending);
+  return TRUE;
+}
+
 gboolean
 charta_db_check (ChartaDb       *db,
                  ChartaOutcome  *outcome,
@@ -2564,6 +3458,7 @@ charta_db_check (ChartaDb       *db,
   if (!check_integrity (db, outcome, error)
       || !check_versions (db, outcome, error)
       || !check_orphan_rows (db, outcome, error)
+      || !check_content (db, outcome, error)
       || !check_current_versions (db, outcome, error))
     {
       sqlite3_exec (db->handle, "ROLLBACK", NULL, NULL, NULL);

@@ -31,7 +31,9 @@
  * commits once, and then wakes every caller.  Each request behaves as if in its own savepoint
  * (a failing request is rolled back alone and gets its error): the batch first runs without
  * savepoints, which cost a page copy per page touched, and runs again with them only when a
- * request fails (run_batch()).  Readers take a connection from a small pool.
+ * request fails (run_batch()).  Besides ops, a request may be a job (charta_store_job_submit()):
+ * a function the writer runs in its transaction, which Binary content uses to write its chunks
+ * a few MiB at a time (charta-store-binary.c).  Readers take a connection from a small pool.
  *
  * Nothing here logs a body or anything identifying a patient: ids and versions only.
  */
@@ -82,6 +84,10 @@ struct _ChartaStore
   GThread          *writer;
   GAsyncQueue      *requests;        /* Request * */
   ChartaStoreStats  stats;
+  GPtrArray        *base_urls;       /* char *: what an absolute Attachment.url of a Binary of
+                                      * this store starts with (charta_store_add_base_url()) */
+  GThread          *cleaner;         /* drops abandoned content after the open (see
+                                      * charta_store_clean_content()), NULL once joined */
 
   /* The writer thread's own. */
   ChartaDb         *writer_db;
@@ -91,6 +97,15 @@ struct _ChartaStore
 G_DEFINE_FINAL_TYPE (ChartaStore, charta_store, G_TYPE_OBJECT)
 
 /* ---- requests ---------------------------------------------------------------------------- */
+
+/* What content the version of a Binary holds. */
+typedef enum
+{
+  CONTENT_NONE,     /* none: not a Binary (or a delete) */
+  CONTENT_KEEP,     /* written as JSON without `data`: the content the current version holds */
+  CONTENT_INLINE,   /* written as JSON with `data`: those bytes, stored with the version */
+  CONTENT_KEY,      /* charta_store_put_binary(): a content stored before, by its SHA-256 */
+} ContentMode;
 
 typedef struct
 {
@@ -119,6 +134,11 @@ typedef struct
   char            *content;
   gboolean         wants_provenance;
 
+  /* A Binary's content (see "Binary content" below). */
+  ContentMode      content_mode;
+  GBytes          *inline_data;      /* CONTENT_INLINE: the bytes its `data` held */
+  ChartaContentInfo content_info;    /* CONTENT_INLINE: their figures; CONTENT_KEY: sha256 */
+
   /* Outcome (set by the writer). */
   int64_t          result_version;
   gboolean         result_created;
@@ -137,6 +157,12 @@ typedef struct
   char            *agent_reference;  /* the agent its Provenance names */
   char            *agent_display;
   GHashTable      *urns;             /* fullUrl → "Type/id", transactions only */
+  GHashTable      *binaries;         /* id → Op *: a transaction's Binary entries, when it has
+                                      * any (their content fills the Attachments that name
+                                      * them) */
+  ChartaStoreJobFunc job_func;       /* a job of charta_store_job_submit(): run instead of
+                                      * ops */
+  gpointer         job_data;
   GPtrArray       *prov_groups;      /* ProvGroup *: the writer's, while it runs the request */
 
   GMutex           lock;
@@ -166,6 +192,7 @@ op_clear (Op *op)
   op->result_body = NULL;
   op_clear_prepared (op);
   g_clear_pointer (&op->input, charta_resource_unref);
+  g_clear_pointer (&op->inline_data, g_bytes_unref);
   g_clear_pointer (&op->type, g_free);
   g_clear_pointer (&op->id, g_free);
   g_clear_pointer (&op->full_url, g_free);
@@ -213,6 +240,7 @@ request_free (Request *req)
   g_free (req->agent_reference);
   g_free (req->agent_display);
   g_clear_pointer (&req->urns, g_hash_table_unref);
+  g_clear_pointer (&req->binaries, g_hash_table_unref);
   g_clear_pointer (&req->prov_groups, g_ptr_array_unref);
   g_clear_error (&req->error);
   g_mutex_clear (&req->lock);
@@ -894,6 +922,51 @@ put_provenance (ChartaStore  *self,
   return charta_db_put_version (self->writer_db, &version, error);
 }
 
+/* The content the version that @op writes of a Binary holds (*sha256, borrowed from @op or
+ * *current_content; NULL for none), and the one the current version holds (*current_content,
+ * newly allocated; NULL for none): a version of the same body and content is no change.
+ * Bytes that came with the write (`data`) are stored now, in the writer's transaction, unless
+ * the same are there already. */
+static gboolean
+binary_content_for (ChartaStore            *self,
+                    Op                     *op,
+                    const ChartaDbCurrent  *current,
+                    const char            **sha256,
+                    char                  **current_content,
+                    GError                **error)
+{
+  ChartaDb *db = self->writer_db;
+
+  *sha256 = NULL;
+  if (current->rid != 0 && !current->deleted
+      && !charta_db_version_content (db, current->rid, current->version, current_content, error))
+    return FALSE;
+  switch (op->content_mode)
+    {
+    case CONTENT_INLINE:
+      {
+        gsize size;
+        const guint8 *data = g_bytes_get_data (op->inline_data, &size);
+
+        if (!charta_db_put_content (db, &op->content_info, data, CHARTA_CONTENT_CHUNK_SIZE,
+                                    g_get_real_time (), error))
+          return FALSE;
+        *sha256 = op->content_info.sha256;
+      }
+      break;
+    case CONTENT_KEY:
+      *sha256 = op->content_info.sha256;
+      break;
+    case CONTENT_KEEP:
+      *sha256 = *current_content;
+      break;
+    case CONTENT_NONE:
+    default:
+      break;
+    }
+  return TRUE;
+}
+
 /* Runs one op inside the writer's transaction. */
 static gboolean
 execute_op (ChartaStore  *self,
@@ -907,6 +980,8 @@ execute_op (ChartaStore  *self,
   ProvGroup *group = NULL;
   int64_t lu;
   char instant[INSTANT_LENGTH + 1];
+  const char *binary_content = NULL;
+  g_autofree char *current_content = NULL;
 
   /* A create's id is a new random UUID: no resource can have it yet. */
   if (op->method == CHARTA_METHOD_CREATE)
@@ -939,6 +1014,11 @@ execute_op (ChartaStore  *self,
       op->result_version = 0;
       return TRUE;
     }
+  if (op->content_mode != CONTENT_NONE && op->body != NULL)
+    {
+      if (!binary_content_for (self, op, &current, &binary_content, &current_content, error))
+        return FALSE;
+    }
   if (op->stored_method == CHARTA_METHOD_UPDATE)
     {
       g_autoptr(GBytes) body = NULL;
@@ -954,7 +1034,8 @@ execute_op (ChartaStore  *self,
       text = g_bytes_unref_to_data (g_steal_pointer (&body), &length);
       text = g_realloc (text, length + 1);
       text[length] = '\0';
-      if (same_content (text, length, op->body, op->body_length))
+      if (same_content (text, length, op->body, op->body_length)
+          && g_strcmp0 (binary_content, current_content) == 0)
         {
           op->result_version = current_version;
           op->result_created = FALSE;
@@ -989,6 +1070,7 @@ execute_op (ChartaStore  *self,
   version.values = op->values;
   version.narrative = op->narrative;
   version.content = op->content;
+  version.binary_content = binary_content;
   if (!charta_db_put_version (db, &version, error))
     return FALSE;
   if (group != NULL)
@@ -1006,6 +1088,8 @@ execute_request (ChartaStore  *self,
                  Request      *req,
                  GError      **error)
 {
+  if (req->job_func != NULL)
+    return req->job_func (self->writer_db, req->job_data, error);
   /* A request that runs again (after another of its batch failed) starts afresh. */
   g_clear_pointer (&req->prov_groups, g_ptr_array_unref);
   for (size_t i = 0; i < req->n_ops; i++)
@@ -1203,11 +1287,11 @@ set_closed_error (ChartaStore  *self,
   return FALSE;
 }
 
-/* Queues @req for the writer and waits until it is committed or failed. */
+/* Queues @req for the writer. */
 static gboolean
-submit_and_wait (ChartaStore  *self,
-                 Request      *req,
-                 GError      **error)
+submit (ChartaStore  *self,
+        Request      *req,
+        GError      **error)
 {
   if (!check_writable (self, error))
     return FALSE;
@@ -1219,7 +1303,14 @@ submit_and_wait (ChartaStore  *self,
     }
   g_async_queue_push (self->requests, req);
   g_mutex_unlock (&self->lock);
+  return TRUE;
+}
 
+/* Waits until @req (submitted) is committed or failed. */
+static gboolean
+wait_for (Request  *req,
+          GError  **error)
+{
   g_mutex_lock (&req->lock);
   while (!req->done)
     g_cond_wait (&req->cond, &req->lock);
@@ -1231,6 +1322,61 @@ submit_and_wait (ChartaStore  *self,
       return FALSE;
     }
   return TRUE;
+}
+
+/* Queues @req for the writer and waits until it is committed or failed. */
+static gboolean
+submit_and_wait (ChartaStore  *self,
+                 Request      *req,
+                 GError      **error)
+{
+  return submit (self, req, error) && wait_for (req, error);
+}
+
+/* ---- jobs ----------------------------------------------------------------------------------- */
+
+ChartaStoreJob *
+charta_store_job_submit (ChartaStore         *self,
+                         ChartaStoreJobFunc   func,
+                         gpointer             data,
+                         GError             **error)
+{
+  Request *req;
+
+  g_return_val_if_fail (CHARTA_IS_STORE (self), NULL);
+  g_return_val_if_fail (func != NULL, NULL);
+
+  req = request_new (self, 0, NULL);
+  req->job_func = func;
+  req->job_data = data;
+  if (!submit (self, req, error))
+    {
+      request_free (req);
+      return NULL;
+    }
+  return (ChartaStoreJob *) req;
+}
+
+gboolean
+charta_store_job_wait (ChartaStoreJob  *job,
+                       GError         **error)
+{
+  g_autoptr(Request) req = (Request *) job;
+
+  g_return_val_if_fail (job != NULL, FALSE);
+
+  return wait_for (req, error);
+}
+
+gboolean
+charta_store_job_run (ChartaStore         *self,
+                      ChartaStoreJobFunc   func,
+                      gpointer             data,
+                      GError             **error)
+{
+  ChartaStoreJob *job = charta_store_job_submit (self, func, data, error);
+
+  return job != NULL && charta_store_job_wait (job, error);
 }
 
 /* ---- readers ---------------------------------------------------------------------------- */
@@ -1294,6 +1440,24 @@ give_reader (ChartaStore *self,
   g_mutex_unlock (&self->lock);
 }
 
+ChartaDb *
+charta_store_take_reader (ChartaStore  *self,
+                          GError      **error)
+{
+  g_return_val_if_fail (CHARTA_IS_STORE (self), NULL);
+
+  return take_reader (self, error);
+}
+
+void
+charta_store_give_reader (ChartaStore *self,
+                          ChartaDb    *db)
+{
+  g_return_if_fail (CHARTA_IS_STORE (self));
+
+  give_reader (self, db);
+}
+
 /* ---- GObject ------------------------------------------------------------------------------ */
 
 static void
@@ -1308,6 +1472,7 @@ charta_store_finalize (GObject *object)
   g_free (self->path);
   g_free (self->agent_reference);
   g_free (self->agent_display);
+  g_ptr_array_unref (self->base_urls);
   g_mutex_clear (&self->lock);
   g_cond_clear (&self->cond);
   g_cond_clear (&self->slot_cond);
@@ -1330,6 +1495,7 @@ charta_store_init (ChartaStore *self)
   g_cond_init (&self->cond);
   g_cond_init (&self->slot_cond);
   self->idle_readers = g_ptr_array_new ();
+  self->base_urls = g_ptr_array_new_with_free_func (g_free);
   self->agent_display = g_strdup ("Charta");
   self->max_readers = MAX (4, 2 * g_get_num_processors ());
   self->default_count = 20;
@@ -1340,12 +1506,26 @@ charta_store_init (ChartaStore *self)
 
 /* ---- open and close ----------------------------------------------------------------------- */
 
+static gpointer
+cleaner_main (gpointer data)
+{
+  ChartaStore *self = data;
+  g_autoptr(GError) error = NULL;
+
+  if (!charta_store_clean_content (self, CHARTA_CONTENT_GARBAGE_AGE, &error)
+      && !g_error_matches (error, CHARTA_STORE_ERROR, CHARTA_STORE_ERROR_CLOSED))
+    g_warning ("%s: dropping abandoned content failed: %s", self->path, error->message);
+  return NULL;
+}
+
 ChartaStore *
 charta_store_open (const char        *path,
                    ChartaStoreFlags   flags,
                    GError           **error)
 {
   g_autoptr(ChartaStore) self = NULL;
+  gboolean garbage;
+  int64_t cid = 0;
 
   g_return_val_if_fail (path != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
@@ -1385,8 +1565,21 @@ charta_store_open (const char        *path,
       g_clear_pointer (&self->writer_db, charta_db_close);
       return NULL;
     }
+  garbage = charta_db_find_garbage (self->writer_db,
+                                    g_get_real_time () - CHARTA_CONTENT_GARBAGE_AGE, &cid,
+                                    error);
+  if (!garbage)
+    {
+      self->closed = TRUE;
+      g_clear_pointer (&self->writer_db, charta_db_close);
+      return NULL;
+    }
   self->requests = g_async_queue_new ();
   self->writer = g_thread_new ("charta-writer", writer_main, self);
+  /* Content an upload or a failed write left behind (a crash, an abandoned upload): dropped in
+   * the background, a few chunks per writer transaction. */
+  if (cid != 0)
+    self->cleaner = g_thread_new ("charta-cleaner", cleaner_main, self);
   g_debug ("opened a store (%s)", (flags & CHARTA_STORE_FLAGS_FAST) ? "fast" : "durable");
   return g_steal_pointer (&self);
 }
@@ -1403,6 +1596,13 @@ charta_store_close (ChartaStore *self)
       return;
     }
   self->closed = TRUE;
+  if (self->cleaner != NULL)
+    {
+      /* (its next job fails: the store is closed) */
+      g_mutex_unlock (&self->lock);
+      g_thread_join (g_steal_pointer (&self->cleaner));
+      g_mutex_lock (&self->lock);
+    }
   if (self->writer != NULL)
     {
       Request *stop = request_new (NULL, 0, NULL);
@@ -1579,6 +1779,167 @@ parse_stored (const char  *body,
   return resource;
 }
 
+/* ---- Binary content ----------------------------------------------------------------------
+ *
+ * A Binary's content lives apart from its JSON (charta-store-binary.c).  A Binary written as
+ * JSON with `data` has those bytes taken out when its op is made (the store keeps the JSON
+ * without them), and stored by the writer with the version, in the same transaction; one
+ * written without `data` keeps the content its current version holds (so that a client that
+ * read it, which never sees `data`, does not drop the content by writing it back); one written
+ * by charta_store_put_binary() names a content stored before.  Attachments that name a Binary
+ * of the store, or have inline data, get size and hash when their resource is prepared. */
+
+static gboolean
+op_take_binary_data (Op      *op,
+                     GError **error)
+{
+  g_autoptr(ChartaResource) stripped = NULL;
+  g_autoptr(GBytes) data = NULL;
+
+  op->content_mode = CONTENT_KEEP;
+  if (!charta_binary_take_data (op->input, &stripped, &data, &op->content_info, error))
+    return FALSE;
+  if (stripped == NULL)
+    return TRUE;
+  charta_resource_unref (op->input);
+  op->input = g_steal_pointer (&stripped);
+  op->inline_data = g_steal_pointer (&data);
+  op->content_mode = CONTENT_INLINE;
+  return TRUE;
+}
+
+typedef struct
+{
+  ChartaStore  *store;
+  Request      *req;
+  ChartaDb    **reader;    /* taken when first needed; the caller gives it back */
+  char        **bases;     /* the store's base URLs, when first needed */
+} AttachmentContext;
+
+/* An Attachment.url: the content of the Binary it names (see ChartaAttachmentLookup), in the
+ * same transaction or in the store. */
+static gboolean
+lookup_attachment (const char         *url,
+                   gpointer            user_data,
+                   ChartaContentInfo  *info,
+                   const char        **rewrite,
+                   GError            **error)
+{
+  AttachmentContext *ctx = user_data;
+  g_autoptr(GError) local_error = NULL;
+  g_autoptr(GBytes) body = NULL;
+  g_autofree char *reference = NULL;
+  ChartaDbContent content;
+  gboolean has_content = FALSE;
+  const char *target, *id;
+  Op *op;
+
+  /* a transaction's urn:uuid: the entry it names, as a reference */
+  if (ctx->req->urns != NULL && (target = g_hash_table_lookup (ctx->req->urns, url)) != NULL)
+    {
+      *rewrite = target;
+      url = target;
+    }
+  if (ctx->bases == NULL)
+    ctx->bases = charta_store_dup_base_urls (ctx->store);
+  reference = charta_binary_url_reference (url, (const char *const *) ctx->bases);
+  if (reference == NULL)
+    return FALSE;
+  id = reference + strlen ("Binary/");
+  if (ctx->req->binaries != NULL && (op = g_hash_table_lookup (ctx->req->binaries, id)) != NULL)
+    {
+      if (op->method == CHARTA_METHOD_DELETE)
+        return FALSE;
+      if (op->content_mode == CONTENT_INLINE)
+        {
+          *info = op->content_info;
+          return TRUE;
+        }
+      /* (else it keeps its current content: the store's) */
+    }
+  if (*ctx->reader == NULL)
+    {
+      *ctx->reader = take_reader (ctx->store, error);
+      if (*ctx->reader == NULL)
+        return FALSE;
+    }
+  body = charta_db_read_binary (*ctx->reader, id, 0, NULL, &content, &has_content,
+                                &local_error);
+  if (body == NULL)
+    {
+      if (!g_error_matches (local_error, CHARTA_STORE_ERROR, CHARTA_STORE_ERROR_NOT_FOUND)
+          && !g_error_matches (local_error, CHARTA_STORE_ERROR, CHARTA_STORE_ERROR_GONE))
+        g_propagate_error (error, g_steal_pointer (&local_error));
+      return FALSE;
+    }
+  if (!has_content)
+    return FALSE;
+  *info = content.info;
+  return TRUE;
+}
+
+/* Size and hash in the Attachments of @op's resource (charta_binary_fill_attachments()). */
+static gboolean
+op_fill_attachments (ChartaStore  *self,
+                     Request      *req,
+                     Op           *op,
+                     ChartaDb    **reader,
+                     GError      **error)
+{
+  AttachmentContext ctx = { self, req, reader, NULL };
+  g_autoptr(ChartaResource) edited = NULL;
+  gboolean ok;
+
+  if (op->input == NULL)
+    return TRUE;
+  ok = charta_binary_fill_attachments (op->input, lookup_attachment, &ctx, &edited, error);
+  g_strfreev (ctx.bases);
+  if (!ok)
+    return FALSE;
+  if (edited != NULL)
+    {
+      charta_resource_unref (op->input);
+      op->input = g_steal_pointer (&edited);
+    }
+  return TRUE;
+}
+
+void
+charta_store_add_base_url (ChartaStore *self,
+                           const char  *base_url)
+{
+  g_return_if_fail (CHARTA_IS_STORE (self));
+  g_return_if_fail (base_url != NULL);
+
+  g_mutex_lock (&self->lock);
+  for (unsigned i = 0; i < self->base_urls->len; i++)
+    if (strcmp (g_ptr_array_index (self->base_urls, i), base_url) == 0)
+      {
+        g_mutex_unlock (&self->lock);
+        return;
+      }
+  /* (a server adds the few it answers for; a bound keeps a hostile Host header from growing
+   * the list) */
+  if (self->base_urls->len < 64)
+    g_ptr_array_add (self->base_urls, g_strdup (base_url));
+  g_mutex_unlock (&self->lock);
+}
+
+char **
+charta_store_dup_base_urls (ChartaStore *self)
+{
+  GStrvBuilder *builder = g_strv_builder_new ();
+  char **bases;
+
+  g_mutex_lock (&self->lock);
+  for (unsigned i = 0; i < self->base_urls->len; i++)
+    g_strv_builder_add (builder, g_ptr_array_index (self->base_urls, i));
+  g_mutex_unlock (&self->lock);
+  bases = g_strv_builder_end (builder);
+  g_strv_builder_unref (builder);
+  return bases;
+}
+
 /* Fills op @op (from @resource, or @type/@id for deletes) without preparing it. */
 static gboolean
 op_init (Op              *op,
@@ -1642,7 +2003,9 @@ op_init (Op              *op,
         }
       op->id = g_strdup (rid);
     }
-  return !validate || validate_input (resource, error);
+  if (strcmp (op->type, "Binary") == 0 && !op_take_binary_data (op, error))
+    return FALSE;
+  return !validate || validate_input (op->input, error);
 }
 
 ChartaResource *
@@ -1653,6 +2016,7 @@ charta_store_create (ChartaStore     *self,
 {
   g_autoptr(Request) req = NULL;
   ChartaDbCurrent none = { 0 };
+  ChartaDb *reader = NULL;
   gboolean ok;
   Op *op;
 
@@ -1666,7 +2030,10 @@ charta_store_create (ChartaStore     *self,
   op = &req->ops[0];
   take_cpu_slot (self);
   ok = op_init (op, CHARTA_METHOD_CREATE, resource, NULL, NULL, NULL, 0, 0, TRUE, error)
-       && prepare_op (req, op, &none, error);
+       && op_fill_attachments (self, req, op, &reader, error);
+  if (reader != NULL)
+    give_reader (self, reader);
+  ok = ok && prepare_op (req, op, &none, error);
   give_cpu_slot (self);
   if (!ok || !submit_and_wait (self, req, error))
     return NULL;
@@ -1698,6 +2065,7 @@ charta_store_update (ChartaStore     *self,
   take_cpu_slot (self);
   ok = op_init (op, CHARTA_METHOD_UPDATE, resource, NULL, NULL, NULL, expected_version, 0, TRUE,
                 error)
+       && op_fill_attachments (self, req, op, &reader, error)
        && lookup_with_reader (self, &reader, op->type, op->id, &current, error);
   if (reader != NULL)
     give_reader (self, reader);
@@ -1707,6 +2075,96 @@ charta_store_update (ChartaStore     *self,
     return NULL;
   if (created != NULL)
     *created = op->result_created;
+  return op_result_resource (op, error);
+}
+
+static gboolean
+is_sha256_hex (const char *text)
+{
+  size_t n = 0;
+
+  for (const char *p = text; *p != '\0'; p++, n++)
+    if (!g_ascii_isdigit (*p) && !(*p >= 'a' && *p <= 'f'))
+      return FALSE;
+  return n == 64;
+}
+
+ChartaResource *
+charta_store_put_binary (ChartaStore   *self,
+                         const char    *id,
+                         const char    *content_type,
+                         const char    *security_context,
+                         const char    *sha256,
+                         int64_t        expected_version,
+                         ChartaChange  *change,
+                         gboolean      *created,
+                         GError       **error)
+{
+  g_autoptr(Request) req = NULL;
+  g_autoptr(ChartaResource) resource = NULL;
+  g_autoptr(GString) json = g_string_new ("{\"resourceType\":\"Binary\"");
+  ChartaDbCurrent current = { 0 };
+  ChartaDb *reader = NULL;
+  gboolean ok;
+  Op *op;
+
+  g_return_val_if_fail (CHARTA_IS_STORE (self), NULL);
+  g_return_val_if_fail (sha256 != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  if (!check_writable (self, error) || (id != NULL && !check_type_and_id ("Binary", id, error)))
+    return NULL;
+  if (content_type == NULL || *content_type == '\0')
+    {
+      g_set_error (error, CHARTA_STORE_ERROR, CHARTA_STORE_ERROR_INVALID,
+                   "Binary.contentType: a Binary needs the media type of its content");
+      return NULL;
+    }
+  if (!is_sha256_hex (sha256))
+    {
+      g_set_error (error, CHARTA_STORE_ERROR, CHARTA_STORE_ERROR_INVALID,
+                   "“%.80s” is not the SHA-256 of a stored content (64 lowercase hex digits)",
+                   sha256);
+      return NULL;
+    }
+  if (id != NULL)
+    {
+      g_string_append (json, ",\"id\":");
+      append_json_string (json, id);
+    }
+  g_string_append (json, ",\"contentType\":");
+  append_json_string (json, content_type);
+  if (security_context != NULL && *security_context != '\0')
+    {
+      g_string_append (json, ",\"securityContext\":{\"reference\":");
+      append_json_string (json, security_context);
+      g_string_append_c (json, '}');
+    }
+  g_string_append_c (json, '}');
+  resource = charta_resource_new_from_data (json->str, json->len, NULL, error);
+  if (resource == NULL)
+    return NULL;
+
+  req = request_new (self, 1, change);
+  op = &req->ops[0];
+  take_cpu_slot (self);
+  ok = op_init (op, id != NULL ? CHARTA_METHOD_UPDATE : CHARTA_METHOD_CREATE, resource,
+                "Binary", id, NULL, expected_version, 0, TRUE, error)
+       && (id == NULL || lookup_with_reader (self, &reader, "Binary", id, &current, error));
+  if (reader != NULL)
+    give_reader (self, reader);
+  if (ok)
+    {
+      op->content_mode = CONTENT_KEY;
+      g_strlcpy (op->content_info.sha256, sha256, sizeof op->content_info.sha256);
+    }
+  ok = ok && prepare_op (req, op, &current, error);
+  give_cpu_slot (self);
+  if (!ok || !submit_and_wait (self, req, error))
+    return NULL;
+  if (created != NULL)
+    *created = op->result_created;
+  g_debug ("put Binary/%s: version %" G_GINT64_FORMAT, op->id, op->result_version);
   return op_result_resource (op, error);
 }
 
@@ -1781,6 +2239,8 @@ prepare_entry (ParallelJob  *job,
   ChartaDbCurrent current = { 0 };
 
   if (op->input != NULL && !validate_input (op->input, error))
+    return FALSE;
+  if (!op_fill_attachments (job->self, job->req, op, reader, error))
     return FALSE;
   if (op->method != CHARTA_METHOD_CREATE
       && !lookup_with_reader (job->self, reader, op->type, op->id, &current, error))
@@ -1943,6 +2403,12 @@ charta_store_transaction (ChartaStore      *self,
         }
       if (!ok)
         prefix_entry (error, op);
+      else if (strcmp (op->type, "Binary") == 0)
+        {
+          if (req->binaries == NULL)
+            req->binaries = g_hash_table_new (g_str_hash, g_str_equal);
+          g_hash_table_insert (req->binaries, op->id, op);
+        }
     }
   if (!ok)
     return NULL;

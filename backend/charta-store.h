@@ -331,11 +331,18 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (ChartaSearchResult, charta_search_result_free)
  * a 2 GB scan never sits whole in memory.  The stored JSON of a Binary (what read, vread,
  * search and history give) has no `data`; its content is reached with
  * charta_store_open_binary().  A Binary created or updated as JSON with `data` (a REST client,
- * a transaction, `charta import`) has that data moved into the content store the same way.
- * A DocumentReference (or any Attachment) whose `url` names a Binary of the store
- * ("Binary/7", also absolute under the store's base) gets `size` and `hash` (R4: SHA-1,
- * base64) filled in from that Binary's current content when it is written; a client's size
- * or hash that disagrees is CHARTA_STORE_ERROR_INVALID naming the element. */
+ * a transaction, `charta import`) has that data moved into the content store the same way, in
+ * the same transaction as its version; one written as JSON without `data` keeps the content
+ * its current version holds (a client that read it, which never sees `data`, does not drop its
+ * content by writing it back; a new Binary without `data` has none, and reads as empty).
+ * A DocumentReference (or any Attachment: contained resources and extensions included) whose
+ * `url` names a Binary of the store ("Binary/7", also absolute under a base the store is served
+ * under, see the endpoint; in a transaction, the urn:uuid of a Binary entry, which becomes
+ * "Binary/id") gets `size` and `hash` (R4: SHA-1, base64) filled in from that Binary's current
+ * content when it is written, and an Attachment with inline `data` from that data; a client's
+ * size or hash that disagrees is CHARTA_STORE_ERROR_INVALID naming the element
+ * ("DocumentReference.content[0].attachment.hash") and both values, and nothing is written (a
+ * hash that is no SHA-1 in base64, a hex digest say, cannot be compared: it is kept). */
 typedef struct
 {
   char    sha256[65];   /* the content's key: SHA-256, lowercase hex */
@@ -354,11 +361,14 @@ gboolean             charta_content_writer_write   (ChartaContentWriter  *writer
                                                     size_t                size,
                                                     GError              **error);
 /* Ends a content: it is stored durably (or found already stored: then nothing new is kept),
- * and @info (may be NULL) gets its figures.  Frees @writer, whatever the result. */
+ * and @info (may be NULL) gets its figures.  Frees @writer, whatever the result.  A content
+ * that no Binary comes to hold (charta_store_put_binary() not called, or refused) is dropped
+ * by the store an hour later, as is what a crash leaves of an unfinished one. */
 gboolean             charta_content_writer_finish  (ChartaContentWriter  *writer,
                                                     ChartaContentInfo    *info,
                                                     GError              **error);
-/* Drops what was written so far; frees @writer. */
+/* Drops what was written so far; frees @writer.  (Either this or _finish() must end every
+ * writer.) */
 void                 charta_content_writer_abort   (ChartaContentWriter  *writer);
 
 /* Creates (@id NULL: the store picks the id) or updates (update-as-create when there is no such
@@ -366,7 +376,8 @@ void                 charta_content_writer_abort   (ChartaContentWriter  *writer
  * (from a ChartaContentWriter) with @content_type and @security_context (a reference, may be
  * NULL).  @expected_version > 0 makes it conditional, as charta_store_update().  The same
  * content and fields as the current version make no new version.  Returns the stored Binary
- * (no `data`); *created (may be NULL) tells whether it was a create. */
+ * (no `data`); *created (may be NULL) tells whether it was a create.  A @sha256 that names no
+ * stored content (a writer not finished, or aborted) is CHARTA_STORE_ERROR_INVALID. */
 ChartaResource      *charta_store_put_binary       (ChartaStore          *self,
                                                     const char           *id,
                                                     const char           *content_type,
@@ -380,7 +391,8 @@ ChartaResource      *charta_store_put_binary       (ChartaStore          *self,
  * (-1: to the end; a range past the end is cut to it), as a stream that reads the store chunk
  * by chunk (any thread; it holds no read connection between reads).  *binary (may be NULL)
  * gets the Binary's JSON, @info (may be NULL) the whole content's figures.  Errors as
- * charta_store_vread(); CHARTA_STORE_ERROR_INVALID for an offset past the end. */
+ * charta_store_vread(); CHARTA_STORE_ERROR_INVALID for an offset past the end (an offset at
+ * the end gives an empty stream).  A Binary that holds no content reads as empty. */
 GInputStream        *charta_store_open_binary      (ChartaStore          *self,
                                                     const char           *id,
                                                     int64_t               version,

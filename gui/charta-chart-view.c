@@ -371,8 +371,22 @@ document_subtitle (JsonObject *resource)
   const char *doc_status = charta_json_get_string (resource, "docStatus");
   const char *status = charta_json_get_string (resource, "status");
   JsonObject *content = charta_json_get_first (resource, "content");
+  JsonArray *relations = charta_json_get_array (resource, "relatesTo");
 
   add_part (text, charta_fhir_text_datetime (charta_json_get_string (resource, "date")));
+  /* An addendum says so (it opens in the document view, which links to what it appends). */
+  for (unsigned i = 0; relations != NULL && i < json_array_get_length (relations); i++)
+    {
+      JsonNode *node = json_array_get_element (relations, i);
+
+      if (JSON_NODE_HOLDS_OBJECT (node)
+          && g_strcmp0 (charta_json_get_string (json_node_get_object (node), "code"),
+                        "appends") == 0)
+        {
+          add_part (text, g_strdup ("Addendum"));
+          break;
+        }
+    }
   if (doc_status != NULL && g_strcmp0 (doc_status, "final") != 0)
     add_part (text, charta_fhir_text_code (doc_status));
   if (status != NULL && g_strcmp0 (status, "current") != 0)

@@ -6,14 +6,24 @@
  * GET metadata → switch.  Only the last step replaces what the window had open: until then the
  * old client, server and pages stay as they were, so a failed open loses nothing.  A newer
  * open cancels the one in progress.
+ *
+ * Documents: a DocumentReference opened from the chart shows in the document view (the
+ * content stack's "document" page), whose History comes back to it; the indexing queue is a
+ * page of its own in the main stack, reached from the sidebar's queue button (its badge counts
+ * the scans waiting) or Ctrl+I, and left with Back.  A filing or a change to a document is
+ * toasted, and the chart and the count are read again.
  */
 #define G_LOG_DOMAIN "charta-window"
+
+#include <string.h>
 
 #include "charta-application.h"
 #include "charta-chart-view.h"
 #include "charta-correction-dialog.h"
+#include "charta-document-view.h"
 #include "charta-fhir-text.h"
 #include "charta-history-view.h"
+#include "charta-index-queue.h"
 #include "charta-local-server.h"
 #include "charta-patient-finder.h"
 #include "charta-resource-view.h"
@@ -51,6 +61,12 @@ struct _ChartaWindow
   ChartaChartView *chart_view;
   ChartaResourceView *resource_view;
   ChartaHistoryView *history_view;
+  ChartaDocumentView *document_view;
+  ChartaIndexQueue *queue;
+  GtkWidget *queue_button;
+  GtkLabel *queue_badge;
+  AdwWindowTitle *queue_title;
+  const char *history_back;          /* the content page the history's Back returns to */
 
   gboolean edit_when_loaded;         /* open the correction dialog once the record is read */
 };
@@ -60,6 +76,8 @@ G_DEFINE_FINAL_TYPE (ChartaWindow, charta_window, ADW_TYPE_APPLICATION_WINDOW)
 static void chart_resource_activated (ChartaWindow *self,
                                       const char   *reference);
 static void resource_show_history    (ChartaWindow *self);
+static gboolean is_document          (const char   *reference);
+static void document_show_history    (ChartaWindow *self);
 
 static ChartaApplication *
 get_app (ChartaWindow *self)
@@ -171,6 +189,8 @@ open_succeeded (ChartaWindow *self)
   charta_chart_view_set_client (self->chart_view, self->client);
   charta_resource_view_set_client (self->resource_view, self->client);
   charta_history_view_set_client (self->history_view, self->client);
+  charta_document_view_set_client (self->document_view, self->client);
+  charta_index_queue_set_client (self->queue, self->client);
   gtk_stack_set_visible_child_name (self->content_stack, "chart");
   charta_patient_finder_set_client (self->finder, self->client);
   adw_window_title_set_subtitle (self->store_title, where);
@@ -332,6 +352,13 @@ charta_window_show_resource (ChartaWindow     *self,
       return;
     }
   chart_resource_activated (self, reference);
+  /* A document opens in the document view, which has no correction form of its own. */
+  if (is_document (reference))
+    {
+      if (show == CHARTA_WINDOW_SHOW_HISTORY)
+        document_show_history (self);
+      return;
+    }
   switch (show)
     {
     case CHARTA_WINDOW_SHOW_DETAILS:
@@ -408,16 +435,28 @@ content_page_changed (ChartaWindow *self)
                                      g_strcmp0 (title, patient) != 0 ? patient : NULL);
       back = "Back to the chart";
     }
+  else if (g_strcmp0 (page, "document") == 0)
+    {
+      const char *title = charta_document_view_get_title (self->document_view);
+
+      adw_window_title_set_title (self->chart_title, title != NULL ? title : "Document");
+      adw_window_title_set_subtitle (self->chart_title,
+                                     charta_document_view_get_placement (self->document_view));
+      back = "Back to the chart";
+    }
   else if (g_strcmp0 (page, "history") == 0)
     {
-      const char *title = charta_resource_view_get_title (self->resource_view);
+      const char *title = g_strcmp0 (self->history_back, "document") == 0
+                            ? charta_document_view_get_title (self->document_view)
+                            : charta_resource_view_get_title (self->resource_view);
       g_autofree char *subtitle = title != NULL && patient != NULL
                                   && g_strcmp0 (title, patient) != 0
                                     ? g_strdup_printf ("%s · %s", title, patient) : NULL;
 
       adw_window_title_set_title (self->chart_title, "History");
       adw_window_title_set_subtitle (self->chart_title, subtitle != NULL ? subtitle : title);
-      back = "Back to the record";
+      back = g_strcmp0 (self->history_back, "document") == 0 ? "Back to the document"
+                                                             : "Back to the record";
     }
   else
     {
@@ -441,10 +480,35 @@ chart_title_changed (ChartaWindow *self)
   content_page_changed (self);
 }
 
+/* Whether @reference is a DocumentReference's current version ("DocumentReference/7"). */
+static gboolean
+is_document (const char *reference)
+{
+  return g_str_has_prefix (reference, "DocumentReference/")
+         && strchr (reference + strlen ("DocumentReference/"), '/') == NULL;
+}
+
+static void
+show_document (ChartaWindow *self,
+               const char   *reference)
+{
+  self->edit_when_loaded = FALSE;
+  charta_document_view_show (self->document_view, reference);
+  gtk_stack_set_visible_child_name (self->main_stack, "browse");
+  gtk_stack_set_visible_child_name (self->content_stack, "document");
+  adw_leaflet_set_visible_child_name (self->leaflet, "content");
+}
+
 static void
 chart_resource_activated (ChartaWindow *self,
                           const char   *reference)
 {
+  /* A document opens in the document view: its pages, and what can be done to it. */
+  if (is_document (reference))
+    {
+      show_document (self, reference);
+      return;
+    }
   /* A record opened anew is only shown: a wish to correct the last one is gone with it. */
   self->edit_when_loaded = FALSE;
   charta_resource_view_show (self->resource_view, reference);
@@ -459,9 +523,88 @@ resource_show_history (ChartaWindow *self)
 
   if (reference == NULL)
     return;
+  self->history_back = "resource";
   charta_history_view_show (self->history_view, reference,
                             charta_resource_view_get_title (self->resource_view));
   gtk_stack_set_visible_child_name (self->content_stack, "history");
+}
+
+static void
+document_show_history (ChartaWindow *self)
+{
+  const char *reference = charta_document_view_get_reference (self->document_view);
+
+  if (reference == NULL)
+    return;
+  self->history_back = "document";
+  charta_history_view_show (self->history_view, reference,
+                            charta_document_view_get_title (self->document_view));
+  gtk_stack_set_visible_child_name (self->content_stack, "history");
+}
+
+/* A document was re-indexed, marked entered in error or given an addendum. */
+static void
+document_changed (ChartaWindow *self,
+                  const char   *message)
+{
+  charta_window_toast (self, message);
+  charta_chart_view_reload (self->chart_view);
+  charta_index_queue_refresh_count (self->queue);
+}
+
+/* ---- the indexing queue ------------------------------------------------------------------- */
+
+static void
+queue_count_changed (ChartaWindow *self)
+{
+  int n = charta_index_queue_get_n_documents (self->queue);
+  g_autofree char *count = g_strdup_printf ("%d", n);
+  g_autofree char *words = n < 0 ? g_strdup ("Indexing queue")
+                           : n == 1 ? g_strdup ("Indexing queue, 1 scan waiting")
+                           : g_strdup_printf ("Indexing queue, %d scans waiting", n);
+  g_autofree char *tooltip = n < 0 ? g_strdup ("Indexing Queue (Ctrl+I)")
+                             : g_strdup_printf ("Indexing Queue: %d waiting (Ctrl+I)", n);
+  g_autofree char *subtitle = n < 0 ? NULL
+                              : n == 1 ? g_strdup ("1 scan waiting")
+                              : g_strdup_printf ("%d scans waiting", n);
+
+  gtk_label_set_text (self->queue_badge, count);
+  gtk_widget_set_visible (GTK_WIDGET (self->queue_badge), n > 0);
+  gtk_widget_set_tooltip_text (self->queue_button, tooltip);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (self->queue_button),
+                                  GTK_ACCESSIBLE_PROPERTY_LABEL, words, -1);
+  adw_window_title_set_subtitle (self->queue_title, subtitle);
+}
+
+static void
+queue_filed (ChartaWindow *self,
+             const char   *message,
+             const char   *patient_id)
+{
+  charta_window_toast (self, message);
+  if (g_strcmp0 (charta_chart_view_get_patient_id (self->chart_view), patient_id) == 0)
+    charta_chart_view_reload (self->chart_view);
+}
+
+static void
+queue_open_document (ChartaWindow *self,
+                     const char   *reference)
+{
+  show_document (self, reference);
+}
+
+static void
+show_queue_activated (GtkWidget  *widget,
+                      const char *action_name,
+                      GVariant   *parameter)
+{
+  ChartaWindow *self = CHARTA_WINDOW (widget);
+
+  if (self->client == NULL)
+    return;
+  gtk_stack_set_visible_child_name (self->main_stack, "queue");
+  charta_index_queue_reload (self->queue);
+  gtk_widget_child_focus (GTK_WIDGET (self->queue), GTK_DIR_TAB_FORWARD);
 }
 
 static void
@@ -561,11 +704,15 @@ back_activated (GtkWidget  *widget,
   ChartaWindow *self = CHARTA_WINDOW (widget);
   const char *page = gtk_stack_get_visible_child_name (self->content_stack);
 
-  if (gtk_widget_get_mapped (GTK_WIDGET (self->content_stack))
-      && g_strcmp0 (page, "history") == 0)
-    gtk_stack_set_visible_child_name (self->content_stack, "resource");
+  if (g_strcmp0 (gtk_stack_get_visible_child_name (self->main_stack), "queue") == 0)
+    gtk_stack_set_visible_child_name (self->main_stack, "browse");
   else if (gtk_widget_get_mapped (GTK_WIDGET (self->content_stack))
-           && g_strcmp0 (page, "resource") == 0)
+           && g_strcmp0 (page, "history") == 0)
+    gtk_stack_set_visible_child_name (self->content_stack,
+                                      self->history_back != NULL ? self->history_back
+                                                                 : "resource");
+  else if (gtk_widget_get_mapped (GTK_WIDGET (self->content_stack))
+           && (g_strcmp0 (page, "resource") == 0 || g_strcmp0 (page, "document") == 0))
     gtk_stack_set_visible_child_name (self->content_stack, "chart");
   else
     adw_leaflet_navigate (self->leaflet, ADW_NAVIGATION_DIRECTION_BACK);
@@ -632,6 +779,8 @@ charta_window_class_init (ChartaWindowClass *klass)
   g_type_ensure (CHARTA_TYPE_CHART_VIEW);
   g_type_ensure (CHARTA_TYPE_RESOURCE_VIEW);
   g_type_ensure (CHARTA_TYPE_HISTORY_VIEW);
+  g_type_ensure (CHARTA_TYPE_DOCUMENT_VIEW);
+  g_type_ensure (CHARTA_TYPE_INDEX_QUEUE);
 
   gtk_widget_class_set_template_from_resource (widget_class,
                                                "/org/charta/Desktop/charta-window.ui");
@@ -647,6 +796,11 @@ charta_window_class_init (ChartaWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, ChartaWindow, chart_view);
   gtk_widget_class_bind_template_child (widget_class, ChartaWindow, resource_view);
   gtk_widget_class_bind_template_child (widget_class, ChartaWindow, history_view);
+  gtk_widget_class_bind_template_child (widget_class, ChartaWindow, document_view);
+  gtk_widget_class_bind_template_child (widget_class, ChartaWindow, queue);
+  gtk_widget_class_bind_template_child (widget_class, ChartaWindow, queue_button);
+  gtk_widget_class_bind_template_child (widget_class, ChartaWindow, queue_badge);
+  gtk_widget_class_bind_template_child (widget_class, ChartaWindow, queue_title);
   gtk_widget_class_bind_template_callback (widget_class, start_page_open);
   gtk_widget_class_bind_template_callback (widget_class, start_page_forget);
   gtk_widget_class_bind_template_callback (widget_class, finder_patient_selected);
@@ -657,10 +811,18 @@ charta_window_class_init (ChartaWindowClass *klass)
   gtk_widget_class_bind_template_callback (widget_class, resource_show_history);
   gtk_widget_class_bind_template_callback (widget_class, resource_edit);
   gtk_widget_class_bind_template_callback (widget_class, resource_loaded);
+  gtk_widget_class_bind_template_callback (widget_class, document_show_history);
+  gtk_widget_class_bind_template_callback (widget_class, document_changed);
+  gtk_widget_class_bind_template_callback (widget_class, queue_count_changed);
+  gtk_widget_class_bind_template_callback (widget_class, queue_filed);
+  gtk_widget_class_bind_template_callback (widget_class, queue_open_document);
 
   gtk_widget_class_install_action (widget_class, "win.show-start", NULL, show_start_activated);
   gtk_widget_class_install_action (widget_class, "win.find", NULL, find_activated);
   gtk_widget_class_install_action (widget_class, "win.back", NULL, back_activated);
+  gtk_widget_class_install_action (widget_class, "win.show-queue", NULL, show_queue_activated);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_i, GDK_CONTROL_MASK,
+                                       "win.show-queue", NULL);
 }
 
 static void

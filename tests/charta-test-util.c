@@ -859,3 +859,91 @@ charta_test_count_lines (const char *text)
     n += *p == '\n';
   return n;
 }
+
+/* ---- what a store fills in --------------------------------------------------------------- */
+
+static unsigned
+strip_filled_in (JsonNode   *sent,
+                 JsonNode   *got,
+                 const char *path,
+                 GString    *problems)
+{
+  unsigned n = 0;
+
+  if (JSON_NODE_HOLDS_OBJECT (sent) && JSON_NODE_HOLDS_OBJECT (got))
+    {
+      JsonObject *s = json_node_get_object (sent);
+      JsonObject *g = json_node_get_object (got);
+      JsonNode *data_node = json_object_get_member (s, "data");
+      const char *data = data_node != NULL && JSON_NODE_HOLDS_VALUE (data_node)
+                         && json_node_get_value_type (data_node) == G_TYPE_STRING
+                         ? json_node_get_string (data_node) : NULL;
+      g_autoptr(GList) members = json_object_get_members (s);
+      static const char *const filled[] = { "size", "hash" };
+
+      for (GList *l = members; l != NULL; l = l->next)
+        if (json_object_has_member (g, l->data))
+          {
+            g_autofree char *at = g_strdup_printf ("%s.%s", path, (const char *) l->data);
+
+            n += strip_filled_in (json_object_get_member (s, l->data),
+                                  json_object_get_member (g, l->data), at, problems);
+          }
+      for (size_t i = 0; i < G_N_ELEMENTS (filled); i++)
+        {
+          const char *name = filled[i];
+
+          if (json_object_has_member (s, name) || !json_object_has_member (g, name)
+              || (data == NULL && !json_object_has_member (s, "url")))
+            continue;
+          if (data != NULL)
+            {
+              gsize length = 0;
+              g_autofree guchar *bytes = g_base64_decode (data, &length);
+              g_autoptr(GChecksum) sha1 = g_checksum_new (G_CHECKSUM_SHA1);
+              guint8 digest[20];
+              gsize digest_length = sizeof digest;
+              g_autofree char *hash = NULL;
+              JsonNode *value = json_object_get_member (g, name);
+
+              g_checksum_update (sha1, bytes, length);
+              g_checksum_get_digest (sha1, digest, &digest_length);
+              hash = g_base64_encode (digest, digest_length);
+              if (strcmp (name, "size") == 0
+                  && (!JSON_NODE_HOLDS_VALUE (value) || json_node_get_value_type (value) != G_TYPE_INT64
+                      || json_node_get_int (value) != (gint64) length))
+                g_string_append_printf (problems, "%s.size is not the data's %zu bytes; ", path,
+                                        (size_t) length);
+              if (strcmp (name, "hash") == 0
+                  && (!JSON_NODE_HOLDS_VALUE (value) || json_node_get_value_type (value) != G_TYPE_STRING
+                      || strcmp (json_node_get_string (value), hash) != 0))
+                g_string_append_printf (problems, "%s.hash is not the data's SHA-1 %s; ", path,
+                                        hash);
+            }
+          json_object_remove_member (g, name);
+          n++;
+        }
+    }
+  else if (JSON_NODE_HOLDS_ARRAY (sent) && JSON_NODE_HOLDS_ARRAY (got))
+    {
+      JsonArray *s = json_node_get_array (sent);
+      JsonArray *g = json_node_get_array (got);
+
+      for (unsigned i = 0; i < MIN (json_array_get_length (s), json_array_get_length (g)); i++)
+        {
+          g_autofree char *at = g_strdup_printf ("%s[%u]", path, i);
+
+          n += strip_filled_in (json_array_get_element (s, i), json_array_get_element (g, i), at,
+                                problems);
+        }
+    }
+  return n;
+}
+
+unsigned
+charta_test_strip_filled_in (JsonNode *sent,
+                             JsonNode *got,
+                             GString  *problems)
+{
+  return strip_filled_in (sent, got, "$", problems);
+}

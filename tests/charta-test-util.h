@@ -61,6 +61,16 @@ gboolean        charta_test_json_equal      (JsonNode   *a,
                                              JsonNode   *b,
                                              char      **where);
 
+/* What a store fills in of a scan's bytes (charta-store.h): walking what was sent (@sent)
+ * beside what came back (@got), removes from @got the `size` and `hash` members of objects
+ * that had none in @sent but had inline base64 `data` (an Attachment: then they must be the
+ * data's length and SHA-1 in base64, computed here, else a problem is appended to @problems)
+ * or a `url` (to a Binary).  Returns how many were removed.  What is left compares with
+ * charta_test_json_equal(). */
+unsigned        charta_test_strip_filled_in (JsonNode   *sent,
+                                             JsonNode   *got,
+                                             GString    *problems);
+
 /* Whether two JSON numbers (integer or double nodes) count as equal. */
 typedef gboolean (*ChartaTestNumbersEqual) (JsonNode *a,
                                             JsonNode *b);

@@ -59,6 +59,60 @@ assert_equal_but_meta (ChartaResource *a,
     g_error ("%s resources differ at %s", charta_resource_get_resource_type (a), where);
 }
 
+/* ---- what the store gives back of a scan's bytes ------------------------------------------ */
+
+/* @got (version @version of @sent's resource, read from @store) is @sent but meta and what
+ * the store fills in (charta_test_strip_filled_in(): attachments' size and hash, checked
+ * against their data); a Binary's `data` is not in its JSON but is its content, byte for
+ * byte.  Returns how many size/hash members the store filled in. */
+static unsigned
+assert_stored_as_sent (ChartaStore    *store,
+                       ChartaResource *sent,
+                       ChartaResource *got,
+                       int64_t         version)
+{
+  g_autoptr(JsonNode) ns = without_meta (sent);
+  g_autoptr(JsonNode) ng = without_meta (got);
+  g_autoptr(GString) problems = g_string_new (NULL);
+  const char *type = charta_resource_get_resource_type (sent);
+  unsigned n_filled = 0;
+
+  if (strcmp (type, "Binary") == 0)
+    {
+      JsonObject *object = json_node_get_object (ns);
+      const char *data = json_object_get_string_member_with_default (object, "data", "");
+      gsize length = 0;
+      g_autofree guchar *expected = g_base64_decode (data, &length);
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GInputStream) stream = NULL;
+      g_autoptr(GByteArray) content = g_byte_array_new ();
+      ChartaContentInfo info = { 0 };
+      guint8 buffer[65536];
+      gssize n;
+
+      g_assert_false (json_object_has_member (json_node_get_object (ng), "data"));
+      json_object_remove_member (object, "data");
+      stream = charta_store_open_binary (store, charta_resource_get_id (got), version, 0, -1,
+                                         NULL, &info, &error);
+      g_assert_no_error (error);
+      while ((n = g_input_stream_read (stream, buffer, sizeof buffer, NULL, &error)) > 0)
+        g_byte_array_append (content, buffer, (guint) n);
+      g_assert_no_error (error);
+      g_assert_cmpint (info.size, ==, (gint64) length);
+      g_assert_cmpmem (content->data, content->len, expected, length);
+    }
+  n_filled = charta_test_strip_filled_in (ns, ng, problems);
+  if (problems->len > 0)
+    g_error ("%s/%s as stored: %s", type, charta_resource_get_id (got), problems->str);
+  {
+    g_autofree char *where = NULL;
+
+    if (!charta_test_json_equal (ns, ng, &where))
+      g_error ("%s/%s as stored differs at %s", type, charta_resource_get_id (got), where);
+  }
+  return n_filled;
+}
+
 static int64_t
 version_of (ChartaResource *resource)
 {
@@ -325,6 +379,8 @@ test_corpus_examples (void)
   g_autoptr(ChartaStore) store = NULL;
   g_autoptr(ChartaOutcome) outcome = charta_outcome_new ();
   unsigned n_done = 0;
+  unsigned n_filled = 0;
+  unsigned n_binaries = 0;
 
   if (names == NULL)
     return;
@@ -360,11 +416,12 @@ test_corpus_examples (void)
       g_assert_no_error (error);
       id = g_strdup (charta_resource_get_id (created));
       g_assert_cmpstr (charta_resource_get_version_id (created), ==, "1");
-      assert_equal_but_meta (input, created);
+      n_filled += assert_stored_as_sent (store, input, created, 1);
+      n_binaries += strcmp (type, "Binary") == 0;
 
       read = charta_store_read (store, type, id, &error);
       g_assert_no_error (error);
-      assert_equal_but_meta (input, read);
+      assert_stored_as_sent (store, input, read, 1);
       g_assert_cmpstr (charta_resource_get_last_updated (read), ==,
                        charta_resource_get_last_updated (created));
 
@@ -376,10 +433,23 @@ test_corpus_examples (void)
 
       v1 = charta_store_vread (store, type, id, 1, &error);
       g_assert_no_error (error);
-      assert_equal_but_meta (input, v1);
+      assert_stored_as_sent (store, input, v1, 1);
       v2 = charta_store_vread (store, type, id, 2, &error);
       g_assert_no_error (error);
+      /* (what was read, with a tag: a Binary's JSON without data keeps its content) */
       assert_equal_but_meta (changed, v2);
+      if (strcmp (type, "Binary") == 0)
+        {
+          ChartaContentInfo info1 = { 0 }, info2 = { 0 };
+          g_autoptr(GInputStream) s1 = charta_store_open_binary (store, id, 1, 0, -1, NULL,
+                                                                 &info1, &error);
+          g_autoptr(GInputStream) s2 = NULL;
+
+          g_assert_no_error (error);
+          s2 = charta_store_open_binary (store, id, 2, 0, -1, NULL, &info2, &error);
+          g_assert_no_error (error);
+          g_assert_cmpstr (info2.sha256, ==, info1.sha256);
+        }
 
       g_assert_cmpint (charta_store_delete (store, type, id, 2, NULL, &error), ==, 3);
       g_assert_no_error (error);
@@ -433,6 +503,10 @@ test_corpus_examples (void)
       n_done++;
     }
   g_assert_cmpuint (n_done, ==, 724);
+  /* the examples hold Binaries, and attachments with inline data whose size the store added */
+  g_test_message ("%u Binaries; %u attachment sizes and hashes filled in", n_binaries, n_filled);
+  g_assert_cmpuint (n_binaries, >, 0);
+  g_assert_cmpuint (n_filled, >, 0);
 
   g_assert_true (charta_store_check (store, outcome, &error));
   g_assert_no_error (error);
@@ -1456,9 +1530,12 @@ test_history_request_migration (Fixture       *f,
   g_clear_pointer (&stored, charta_resource_unref);
   g_clear_object (&f->store);
 
-  /* back to schema 3, as SQLite itself: no request column */
+  /* back to schema 3, as SQLite itself: no request column (and none of 0005's content) */
   g_assert_cmpint (sqlite3_open (f->store_path, &db), ==, SQLITE_OK);
-  g_assert_cmpint (sqlite3_exec (db, "ALTER TABLE version DROP COLUMN request;"
+  g_assert_cmpint (sqlite3_exec (db, "DROP INDEX version_by_content;"
+                                     " ALTER TABLE version DROP COLUMN content;"
+                                     " DROP TABLE content_chunk; DROP TABLE content;"
+                                     " ALTER TABLE version DROP COLUMN request;"
                                      " PRAGMA user_version = 3", NULL, NULL, NULL), ==,
                    SQLITE_OK);
   sqlite3_close (db);
@@ -1489,13 +1566,13 @@ test_history_request_migration (Fixture       *f,
   g_assert_no_error (error);
   g_assert_cmpuint (charta_outcome_get_n_issues (good), ==, 0);
 
-  /* the migrated file: schema 4, old rows NULL */
+  /* the migrated file: the latest schema (0005, scans' content, came after), old rows NULL */
   g_assert_cmpint (sqlite3_open (f->store_path, &db), ==, SQLITE_OK);
   g_assert_cmpint (sqlite3_prepare_v2 (db, "SELECT (SELECT user_version FROM pragma_user_version),"
                                            " count(*) FROM version WHERE request IS NULL",
                                        -1, &stmt, NULL), ==, SQLITE_OK);
   g_assert_cmpint (sqlite3_step (stmt), ==, SQLITE_ROW);
-  g_assert_cmpint (sqlite3_column_int (stmt, 0), ==, 4);
+  g_assert_cmpint (sqlite3_column_int (stmt, 0), ==, 5);
   /* old-put's two versions and their two Provenance */
   g_assert_cmpint (sqlite3_column_int (stmt, 1), ==, 4);
   sqlite3_finalize (stmt);

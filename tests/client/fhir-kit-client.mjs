@@ -9,12 +9,16 @@
 // starts `charta serve STORE --listen 127.0.0.1:0`, reads the base URL it prints, and then
 // through the client: reads the CapabilityStatement, creates, reads, searches (and pages),
 // updates, vreads, patches (JSON Patch), posts a transaction whose Observation refers to its
-// Patient by urn:uuid, reads history, deletes and reads the deleted resource (410).  Each step
+// Patient by urn:uuid, reads history, deletes and reads the deleted resource (410); then a
+// scan: a Binary created as FHIR JSON (base64 data), read back as JSON and as raw bytes (also a
+// byte range, with Node's fetch), and a DocumentReference pointing at it, whose attachment size
+// and SHA-1 hash the server filled in.  Each step
 // is one TAP line with what was expected beside what came, so meson reads the result.  The
 // dependencies are in package.json (installed by `tools/quickstart test` with npm ci); this is
 // a test driver, never part of the product.
 
 import { spawn, execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -203,6 +207,42 @@ try {
         await statusOf(client.read({ resourceType: 'Patient', id: 'no-such-patient' })), 404);
   const old = await client.vread({ resourceType: 'Patient', id: created.id, version: '2' });
   equal('a deleted resource\'s versions still read', old.birthDate, '1971-02-03');
+
+  // a scan: Binary + DocumentReference
+  const bytes = Buffer.alloc(3000);
+  for (let i = 0; i < bytes.length; i++)
+    bytes[i] = (i * 7919) >> 3 & 0xff;
+  const binary = await client.create({
+    resourceType: 'Binary',
+    body: { resourceType: 'Binary', contentType: 'application/pdf', data: bytes.toString('base64') },
+  });
+  check('Binary: the server gave an id', typeof binary.id === 'string' && binary.id.length > 0,
+        binary.id);
+  const binaryJson = await client.read({ resourceType: 'Binary', id: binary.id });
+  equal('Binary read as FHIR JSON: its content type', binaryJson.contentType, 'application/pdf');
+  check('Binary read as FHIR JSON: the same bytes in base64',
+        binaryJson.data === bytes.toString('base64'), `${binaryJson.data?.length} base64 chars`);
+  const raw = await fetch(`${baseUrl}/Binary/${binary.id}`, { headers: { Accept: '*/*' } });
+  equal('Binary read raw: its content type', raw.headers.get('content-type'), 'application/pdf');
+  const rawBytes = Buffer.from(await raw.arrayBuffer());
+  check('Binary read raw: the same bytes', rawBytes.equals(bytes), `${rawBytes.length} bytes`);
+  const range = await fetch(`${baseUrl}/Binary/${binary.id}`,
+                            { headers: { Accept: '*/*', Range: 'bytes=100-199' } });
+  equal('Binary range: 206 Partial Content', range.status, 206);
+  check('Binary range: bytes 100 to 199',
+        Buffer.from(await range.arrayBuffer()).equals(bytes.subarray(100, 200)));
+  const doc = await client.create({
+    resourceType: 'DocumentReference',
+    body: {
+      resourceType: 'DocumentReference',
+      status: 'current',
+      content: [{ attachment: { contentType: 'application/pdf', url: `Binary/${binary.id}` } }],
+    },
+  });
+  equal('DocumentReference: the server filled in the size', doc.content?.[0]?.attachment?.size,
+        bytes.length);
+  equal('DocumentReference: and the SHA-1 hash', doc.content?.[0]?.attachment?.hash,
+        createHash('sha1').update(bytes).digest('base64'));
 } catch (error) {
   check('the client ran without an unexpected error', false, error?.stack ?? error);
 } finally {
