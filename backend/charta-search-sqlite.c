@@ -2499,13 +2499,14 @@ plain_date (const ChartaSearchClause *clause)
 
 /* Clause @i and the later clauses on the same date parameter ("date=ge2018&date=lt2019"), when
  * date_stat says that the parameter has at most one row per resource: a resource matches them
- * all only if that row does, so their conditions together select one range of rows of the
- * value index, bounded below by the highest of their bounds on `low`.  A driver candidate; the
- * clauses stay conditions. */
+ * all exactly when that row does, so their conditions together select one range of rows of the
+ * value index, bounded below by the highest of their bounds on `low`.  A driver candidate that
+ * is exactly those clauses' matches: *covers gets their bits (indexes below 64). */
 static gboolean
 same_row_set (Compiler *c,
               unsigned  i,
-              Sql      *q)
+              Sql      *q,
+              guint64  *covers)
 {
   const GPtrArray *clauses = c->query->clauses;
   const ChartaSearchClause *first = g_ptr_array_index (clauses, i);
@@ -2540,6 +2541,7 @@ same_row_set (Compiler *c,
                           CHARTA_DB_ROWS_SHIFT, x);
   if (!matching_rows (c, q, x, first, FALSE, NULL))
     return FALSE;
+  *covers = i < 64 ? G_GUINT64_CONSTANT (1) << i : 0;
   if (clause_low_bound (first, max_span, &b))
     bound = MAX (bound, b);
   for (unsigned j = i + 1; j < clauses->len; j++)
@@ -2552,6 +2554,10 @@ same_row_set (Compiler *c,
       sql_add (q, " AND ");
       if (!values_cond (c, q, x, other, NULL))
         return FALSE;
+      if (j < 64)
+        *covers |= G_GUINT64_CONSTANT (1) << j;
+      else
+        *covers = 0;   /* (only all of them or none) */
       if (clause_low_bound (other, max_span, &b))
         bound = MAX (bound, b);
     }
@@ -2584,8 +2590,10 @@ probe_rank (const ChartaSearchClause *clause)
 typedef struct
 {
   Sql set;
-  int clause;    /* the clause it replaces, -1 for a pair's set (both clauses stay) */
+  int clause;       /* the clause it replaces, -1 for a pair's set (both clauses stay) */
   int rank;
+  guint64 covers;   /* the clauses (bits by index) it is exactly the matches of, which then
+                     * need no condition of their own when it drives */
 } Candidate;
 
 static int
@@ -2609,13 +2617,14 @@ build_filter (Compiler  *c,
   Sql *best = NULL;
   int64_t best_n = DRIVER_PROBE;
   int best_index = -1;
+  guint64 best_covers = 0;
   gboolean ok = TRUE;
 
   for (unsigned i = 0; ok && i < n; i++)
     {
       const ChartaSearchClause *clause = i < query->clauses->len
                                          ? g_ptr_array_index (query->clauses, i) : NULL;
-      Candidate k = { { NULL, NULL }, (int) i, probe_rank (clause) };
+      Candidate k = { { NULL, NULL }, (int) i, probe_rank (clause), 0 };
       gboolean has_set;
 
       sql_init (&conds[i]);
@@ -2639,7 +2648,7 @@ build_filter (Compiler  *c,
         sql_clear (&k.set);
       for (unsigned j = 0; clause != NULL && j < i; j++)
         {
-          Candidate pair = { { NULL, NULL }, -1, 1 };
+          Candidate pair = { { NULL, NULL }, -1, 1, 0 };
 
           sql_init (&pair.set);
           if (pair_set (c, g_ptr_array_index (query->clauses, j), clause, &pair.set))
@@ -2649,13 +2658,14 @@ build_filter (Compiler  *c,
         }
     }
 
-  /* Several clauses on a date parameter that has one row per resource: one range. */
+  /* Several clauses on a date parameter that has one row per resource: one range, which
+   * holds exactly the resources that match them all. */
   for (unsigned i = 0; ok && i < query->clauses->len; i++)
     {
-      Candidate k = { { NULL, NULL }, -1, 2 };
+      Candidate k = { { NULL, NULL }, -1, 2, 0 };
 
       sql_init (&k.set);
-      if (same_row_set (c, i, &k.set))
+      if (same_row_set (c, i, &k.set, &k.covers))
         g_array_append_val (candidates, k);
       else
         sql_clear (&k.set);
@@ -2674,6 +2684,7 @@ build_filter (Compiler  *c,
           best = &k->set;
           best_n = count;
           best_index = k->clause;
+          best_covers = k->covers;
         }
     }
 
@@ -2699,7 +2710,7 @@ build_filter (Compiler  *c,
           sql_add (where, "))");
         }
       for (unsigned i = 0; i < n; i++)
-        if ((int) i != best_index)
+        if ((int) i != best_index && (i >= 64 || (best_covers & (G_GUINT64_CONSTANT (1) << i)) == 0))
           {
             sql_add (where, " AND ");
             sql_append (where, &conds[i]);
@@ -3026,16 +3037,31 @@ run_includes (Compiler            *c,
   return TRUE;
 }
 
-/* The most targets a chain's page is merged from (SQLite allows 500 terms in a compound). */
-#define MERGE_MAX_TARGETS 100
+/* The most targets a chain's page is merged from (each costs one index seek). */
+#define MERGE_MAX_TARGETS 200
+
+static int
+compare_rids_up (gconstpointer a,
+                 gconstpointer b)
+{
+  int64_t x = *(const int64_t *) a, y = *(const int64_t *) b;
+
+  return x < y ? -1 : x > y;
+}
+
+static int
+compare_rids_down (gconstpointer a,
+                   gconstpointer b)
+{
+  return compare_rids_up (b, a);
+}
 
 /* The page query of a chain that is the query's only condition, unsorted
  * (Observation?subject:Patient.name=x).  The reference rows pointing to each target the link
- * matched are one range of the value index, in rowid (so rid) order; a compound SELECT of
- * those ranges ordered by rowid is merged by SQLite as it is read, so the page's first
- * count + 1 resources are found from the first matches on (a resource with several such rows
- * is met once per row, together) and read by rid, where the general query would collect
- * every match and sort it: the cost does not grow with the matches.  The same matches, order
+ * matched are one range of the value index, in rowid (so rid) order: the first count + 1
+ * resources of each range (after the cursor) are read, and the page is the first count + 1 of
+ * them all, read by rid, where the general query would collect every match and sort it: the
+ * cost grows with the targets (one seek each), not with the matches.  The same matches, order
  * and cursors as the general query.  *used FALSE: the query is not of that kind, or has too
  * many targets. */
 static gboolean
@@ -3053,9 +3079,10 @@ merge_page_sql (Compiler  *c,
   ChartaIndexSource sources[CHARTA_MAX_INDEX_SOURCES];
   g_auto(GStrv) ids = NULL;
   g_autoptr(GString) rids = NULL;
+  g_autoptr(GArray) found = NULL;
   const char *json;
   unsigned n_ids, n_rids = 0;
-  int64_t previous = -1;
+  int id_index;
   int64_t pid;
   sqlite3_stmt *stmt;
   Sql arms;
@@ -3109,59 +3136,75 @@ merge_page_sql (Compiler  *c,
   if (pid < 0)
     return TRUE;
 
+  /* One statement, run for each target: its first count + 1 resources after the cursor, in
+   * rid order; the page's are the first count + 1 of all of them together. */
   sql_init (&arms);
-  for (unsigned i = 0; i < n_ids; i++)
+  sql_add (&arms, "SELECT x.rowid FROM idx_reference x WHERE x.pid = ");
+  sql_int (&arms, pid);
+  sql_add (&arms, " AND x.type = ");
+  sql_text (&arms, link->resource_type);
+  if (sources[0].target_type != NULL)
     {
-      size_t length = strlen (ids[i]);
-
-      if (length < 2 || ids[i][0] != '"' || ids[i][length - 1] != '"')
-        {
-          sql_clear (&arms);
-          return TRUE;
-        }
-      ids[i][length - 1] = '\0';
-      if (i > 0)
-        sql_add (&arms, " UNION ALL ");
-      sql_add (&arms, "SELECT x.rowid FROM idx_reference x WHERE x.pid = ");
-      sql_int (&arms, pid);
-      sql_add (&arms, " AND x.id = ");
-      sql_text (&arms, ids[i] + 1);
       sql_add (&arms, " AND x.type = ");
-      sql_text (&arms, link->resource_type);
-      if (sources[0].target_type != NULL)
-        {
-          sql_add (&arms, " AND x.type = ");
-          sql_text (&arms, sources[0].target_type);
-        }
-      if (query->cursor != NULL)
-        {
-          /* strictly after (before) the cursor's resource: rowids of rid are [rid << 20, …) */
-          sql_add (&arms, backward ? " AND x.rowid < " : " AND x.rowid >= ");
-          sql_int (&arms, (backward ? cursor_rid : cursor_rid + 1) << CHARTA_DB_ROWS_SHIFT);
-        }
+      sql_text (&arms, sources[0].target_type);
     }
-  sql_add (&arms, backward ? " ORDER BY 1 DESC" : " ORDER BY 1 ASC");
+  if (query->cursor != NULL)
+    {
+      /* strictly after (before) the cursor's resource: rowids of rid are [rid << 20, …) */
+      sql_add (&arms, backward ? " AND x.rowid < " : " AND x.rowid >= ");
+      sql_int (&arms, (backward ? cursor_rid : cursor_rid + 1) << CHARTA_DB_ROWS_SHIFT);
+    }
+  sql_add (&arms, " AND x.id = ?");
+  sql_add (&arms, backward ? " ORDER BY x.rowid DESC" : " ORDER BY x.rowid ASC");
+  id_index = (int) arms.binds->len + 1;
   stmt = sql_prepare (c->db, &arms, error);
   sql_clear (&arms);
   if (stmt == NULL)
     return FALSE;
-  rids = g_string_new ("[");
-  while (n_rids <= count && (rc = sqlite3_step (stmt)) == SQLITE_ROW)
+  found = g_array_new (FALSE, FALSE, sizeof (int64_t));
+  for (unsigned i = 0; i < n_ids; i++)
     {
-      int64_t rid = sqlite3_column_int64 (stmt, 0) >> CHARTA_DB_ROWS_SHIFT;
+      size_t length = strlen (ids[i]);
+      int64_t previous = -1;
+      unsigned n_target = 0;
 
-      if (rid == previous)
+      if (length < 2 || ids[i][0] != '"' || ids[i][length - 1] != '"')
+        {
+          sqlite3_finalize (stmt);
+          return TRUE;
+        }
+      sqlite3_reset (stmt);
+      sqlite3_bind_text (stmt, id_index, ids[i] + 1, (int) length - 2, SQLITE_STATIC);
+      while (n_target <= count && (rc = sqlite3_step (stmt)) == SQLITE_ROW)
+        {
+          int64_t rid = sqlite3_column_int64 (stmt, 0) >> CHARTA_DB_ROWS_SHIFT;
+
+          /* (a resource's rows for one target come together) */
+          if (rid == previous)
+            continue;
+          previous = rid;
+          g_array_append_val (found, rid);
+          n_target++;
+        }
+      if (n_target <= count && rc != SQLITE_DONE)
+        {
+          sqlite3_finalize (stmt);
+          return charta_db_set_error (error, c->db, rc, "searching a chain");
+        }
+    }
+  sqlite3_finalize (stmt);
+  g_array_sort (found, backward ? compare_rids_down : compare_rids_up);
+  rids = g_string_new ("[");
+  for (unsigned i = 0; i < found->len && n_rids <= count; i++)
+    {
+      int64_t rid = g_array_index (found, int64_t, i);
+
+      /* (a resource that points to several targets is found once per target) */
+      if (i > 0 && rid == g_array_index (found, int64_t, i - 1))
         continue;
-      previous = rid;
       g_string_append_printf (rids, "%s%" G_GINT64_FORMAT, n_rids > 0 ? "," : "", (gint64) rid);
       n_rids++;
     }
-  if (n_rids <= count && rc != SQLITE_DONE)
-    {
-      sqlite3_finalize (stmt);
-      return charta_db_set_error (error, c->db, rc, "searching a chain");
-    }
-  sqlite3_finalize (stmt);
   g_string_append_c (rids, ']');
 
   /* the page (and one more, to know there is a next one), in the cursor's direction */

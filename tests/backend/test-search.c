@@ -1029,6 +1029,10 @@ test_planner (Fixture       *f,
    * within that day): all four */
   assert_search (f, "Patient?birthdate=lt1975&birthdate=gt1974-12-24&birthdate=ne1974-12-31",
                  "p1,p2");
+  /* that range drives and stands for both birthdate clauses; gender is still checked: of p1
+   * (male), p2 (female), p4 (none), only p2; in the order of creation, a page at a time */
+  assert_search (f, "Patient?birthdate=ge1950&gender=female&birthdate=lt1975", "p2");
+  assert_order (f, "Patient?birthdate=ge1950&birthdate=lt1975&_count=1", "p1,p2,p4");
 
   /* A failed transaction's Goal had two targets; its rows and statistics are rolled back,
    * and the writer must not remember them: the next Goal with two targets raises them
