@@ -2605,9 +2605,16 @@ candidate_compare (gconstpointer a,
   return x->rank != y->rank ? x->rank - y->rank : x->clause - y->clause;
 }
 
+/* The filter of the query's matches (on resource r) into @where: the smallest selective set
+ * drives, the other clauses are conditions.  When that set is by itself exactly the matches
+ * (it stands for every clause, and it is read from the value indexes, which hold rows of
+ * current resources of the clause's type only), its SQL is also copied to @exact (left empty
+ * otherwise), and *@one_row tells whether it has one row per resource. */
 static gboolean
 build_filter (Compiler  *c,
               Sql       *where,
+              Sql       *exact,
+              gboolean  *one_row,
               GError   **error)
 {
   const ChartaSearchQuery *query = c->query;
@@ -2720,6 +2727,38 @@ build_filter (Compiler  *c,
           sql_add (where, " AND r.rid IN (");
           sql_append (where, best);
           sql_add (where, ")");
+        }
+      if (best != NULL && query->resource_type != NULL && query->compartment_type == NULL
+          && n <= 64)
+        {
+          const ChartaSearchClause *clause = best_index >= 0
+                                             ? g_ptr_array_index (query->clauses, best_index)
+                                             : NULL;
+          guint64 all = n == 64 ? G_MAXUINT64 : (G_GUINT64_CONSTANT (1) << n) - 1;
+          gboolean covered = best_covers == all || (n == 1 && best_index == 0);
+          /* (_id's set reads the resource table, deleted ones too; the full-text table and
+           * _has are not value indexes) */
+          gboolean indexed = best_covers != 0
+                             || (clause != NULL && clause->has == NULL && clause->param != NULL
+                                 && !is_code (clause, "_id") && !is_full_text (clause)
+                                 && g_strcmp0 (clause->resource_type,
+                                               query->resource_type) == 0);
+
+          /* (a same-row set's clauses are of one type: the first covered one's) */
+          for (unsigned i = 0; best_covers != 0 && i < query->clauses->len && i < 64; i++)
+            if ((best_covers & (G_GUINT64_CONSTANT (1) << i)) != 0)
+              {
+                const ChartaSearchClause *covered_clause = g_ptr_array_index (query->clauses, i);
+
+                indexed = indexed && g_strcmp0 (covered_clause->resource_type,
+                                                query->resource_type) == 0;
+              }
+
+          if (covered && indexed)
+            {
+              sql_append (exact, best);
+              *one_row = best_covers != 0;
+            }
         }
     }
   for (unsigned i = 0; i < n; i++)
@@ -3217,6 +3256,82 @@ merge_page_sql (Compiler  *c,
   return TRUE;
 }
 
+/* The page query when the driving set is exactly the matches (build_filter()'s @exact) and
+ * nothing is sorted: the set's first count + 1 resources after the cursor, in rid order, are
+ * taken from it with a sort that keeps only them (SQLite's LIMIT on ORDER BY), where the
+ * general query puts every match in a temporary index first; then read by rid.  A resource
+ * with several rows (@one_row FALSE) is met once per row, together: when that leaves fewer
+ * than count + 1 resources from a full read, the read is made again, longer. */
+static gboolean
+driven_page_sql (Compiler  *c,
+                 const Sql *exact,
+                 gboolean   one_row,
+                 int64_t    cursor_rid,
+                 gboolean   backward,
+                 unsigned   count,
+                 Sql       *q,
+                 GError   **error)
+{
+  const ChartaSearchQuery *query = c->query;
+  g_autoptr(GString) rids = NULL;
+  unsigned limit = one_row ? count + 1 : 2 * (count + 1);
+
+  for (;;)
+    {
+      Sql read;
+      sqlite3_stmt *stmt;
+      unsigned n_rows = 0, n_rids = 0;
+      int64_t previous = -1;
+      int rc;
+
+      sql_init (&read);
+      sql_add (&read, "WITH d (rid) AS (");
+      sql_append (&read, exact);
+      sql_add (&read, ") SELECT rid FROM d");
+      if (query->cursor != NULL)
+        {
+          sql_add (&read, backward ? " WHERE rid < " : " WHERE rid > ");
+          sql_int (&read, cursor_rid);
+        }
+      g_string_append_printf (read.text, " ORDER BY rid %s LIMIT %u",
+                              backward ? "DESC" : "ASC", limit);
+      stmt = sql_prepare (c->db, &read, error);
+      sql_clear (&read);
+      if (stmt == NULL)
+        return FALSE;
+      if (rids != NULL)
+        g_string_free (g_steal_pointer (&rids), TRUE);
+      rids = g_string_new ("[");
+      while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+        {
+          int64_t rid = sqlite3_column_int64 (stmt, 0);
+
+          n_rows++;
+          if (rid == previous || n_rids > count)
+            continue;
+          previous = rid;
+          g_string_append_printf (rids, "%s%" G_GINT64_FORMAT, n_rids > 0 ? "," : "",
+                                  (gint64) rid);
+          n_rids++;
+        }
+      sqlite3_finalize (stmt);
+      if (rc != SQLITE_DONE)
+        return charta_db_set_error (error, c->db, rc, "searching");
+      /* enough, or all there is */
+      if (n_rids > count || n_rows < limit)
+        break;
+      limit *= 4;
+    }
+  g_string_append_c (rids, ']');
+
+  sql_add (q, "SELECT " ROW_COLUMNS " FROM resource r" ROW_JOINS " WHERE r.rid IN"
+              " (SELECT value FROM json_each (");
+  sql_text (q, rids->str);
+  sql_add (q, ")) AND r.deleted = 0");
+  sql_add (q, backward ? " ORDER BY r.rid DESC" : " ORDER BY r.rid ASC");
+  return TRUE;
+}
+
 /* Interrupts the search's statements once its time is up. */
 static int
 past_deadline (void *data)
@@ -3246,6 +3361,8 @@ charta_db_search (ChartaDb                *db,
   int rc;
   gboolean ok = TRUE;
   gboolean merged = FALSE;
+  gboolean one_row = FALSE;
+  Sql exact = { NULL, NULL };
 
   g_array_set_clear_func (cursor_keys, bind_clear);
   memset (page, 0, sizeof *page);
@@ -3272,8 +3389,10 @@ charta_db_search (ChartaDb                *db,
     }
   if (merged)
     goto page;
-  if (!build_filter (&c, &where, error))
+  sql_init (&exact);
+  if (!build_filter (&c, &where, &exact, &one_row, error))
     {
+      sql_clear (&exact);
       ok = FALSE;
       goto out;
     }
@@ -3290,7 +3409,19 @@ charta_db_search (ChartaDb                *db,
         }
     }
   if (query->summary == CHARTA_SEARCH_SUMMARY_COUNT || count == 0)
-    goto out;
+    {
+      sql_clear (&exact);
+      goto out;
+    }
+  if (n_sort == 0 && exact.text->len > 0)
+    {
+      ok = driven_page_sql (&c, &exact, one_row, cursor_rid, backward, count, &q, error);
+      sql_clear (&exact);
+      if (!ok)
+        goto out;
+      goto page;
+    }
+  sql_clear (&exact);
 
   /* SELECT … FROM (SELECT r.rid AS rid, keys… FROM resource r WHERE filter) ORDER BY keys, rid */
   sql_add (&q, "SELECT " ROW_COLUMNS);
@@ -3438,6 +3569,7 @@ out:
     }
   g_clear_pointer (&c.materialized, g_hash_table_unref);
   sql_clear (&where);
+  sql_clear (&exact);
   sql_clear (&q);
   sqlite3_exec (charta_db_get_handle (db), "COMMIT", NULL, NULL, NULL);
   if (!ok)
