@@ -231,6 +231,9 @@ append_json_entry (GString            *s,
       if (entry->request == CHARTA_METHOD_CREATE)
         g_string_append_printf (s, "\"request\":{\"method\":\"POST\",\"url\":\"%s\"},",
                                 entry->type);
+      else if (entry->request == CHARTA_METHOD_PATCH)
+        g_string_append_printf (s, "\"request\":{\"method\":\"PATCH\",\"url\":\"%s/%s\"},",
+                                entry->type, entry->id);
       else
         g_string_append_printf (s, "\"request\":{\"method\":\"PUT\",\"url\":\"%s/%s\"},",
                                 entry->type, entry->id);

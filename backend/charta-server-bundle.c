@@ -1108,6 +1108,7 @@ run_transaction (ChartaServerRequest *req,
       op.method = entry->op_method;
       op.full_url = entry->full_url;
       op.expected_version = entry->expected_version;
+      op.patch = entry->method == METHOD_PATCH;
       if (entry->op_method == CHARTA_METHOD_DELETE)
         {
           op.type = entry->type;

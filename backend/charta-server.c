@@ -4539,12 +4539,23 @@ patch_resource (ChartaServerRequest     *req,
       charta_server_request_respond_error (req, error);
       return;
     }
-  stored = charta_store_update (req->store, patched, version, change, NULL, &error);
-  if (stored == NULL)
-    {
-      charta_server_request_respond_write_error (req, patched, error);
-      return;
-    }
+  {
+    /* one update, which history lists as the PATCH it was */
+    ChartaOperation op = { 0 };
+    g_autoptr(GPtrArray) results = NULL;
+
+    op.method = CHARTA_METHOD_UPDATE;
+    op.resource = patched;
+    op.expected_version = version;
+    op.patch = TRUE;
+    results = charta_store_transaction (req->store, &op, 1, change, &error);
+    if (results == NULL)
+      {
+        charta_server_request_respond_write_error (req, patched, error);
+        return;
+      }
+    stored = charta_resource_ref (((ChartaOperationResult *) results->pdata[0])->resource);
+  }
   g_debug ("patch %s/%s: version %s", type, id, charta_resource_get_version_id (stored));
   respond_written (req, stored, SOUP_STATUS_OK, "patched");
 }
@@ -4795,6 +4806,9 @@ append_history_entry (GString            *out,
       if (entry->request == CHARTA_METHOD_CREATE)
         g_string_append_printf (out, ",\"request\":{\"method\":\"POST\",\"url\":\"%s\"},",
                                 entry->type);
+      else if (entry->request == CHARTA_METHOD_PATCH)
+        g_string_append_printf (out, ",\"request\":{\"method\":\"PATCH\","
+                                "\"url\":\"%s/%s\"},", entry->type, entry->id);
       else
         g_string_append_printf (out, ",\"request\":{\"method\":\"PUT\","
                                 "\"url\":\"%s/%s\"},", entry->type, entry->id);

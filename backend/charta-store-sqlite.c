@@ -3138,8 +3138,9 @@ check_versions (ChartaDb       *db,
   if (!check_query (db, outcome,
                     "SELECT t.name, r.id, v.version, v.request FROM version v"
                     " JOIN resource r ON r.rid = v.rid JOIN rtype t ON t.tid = v.tid"
-                    " WHERE v.request IS NOT NULL AND (v.request NOT IN (0, 1, 2)"
-                    " OR (v.request = 0 AND v.method != 0) OR ((v.request = 2) != (v.method = 2)))",
+                    " WHERE v.request IS NOT NULL AND (v.request NOT IN (0, 1, 2, 3)"
+                    " OR (v.request = 0 AND v.method != 0) OR ((v.request = 2) != (v.method = 2))"
+                    " OR (v.request = 3 AND v.method != 1))",
                     "%s: version %" G_GINT64_FORMAT " records a request (%" G_GINT64_FORMAT
                     ") that does not fit what it did", error))
     return FALSE;

@@ -111,6 +111,7 @@ typedef struct
 {
   /* What was asked. */
   ChartaMethod     method;
+  gboolean         patch;            /* UPDATE asked for as a PATCH (ChartaOperation.patch) */
   ChartaResource  *input;            /* CREATE, UPDATE */
   char            *type;
   char            *id;               /* CREATE: the new id, given at preparation */
@@ -1061,7 +1062,8 @@ execute_op (ChartaStore  *self,
   version.rid = current.rid;
   version.version = op->version;
   version.method = op->stored_method;
-  version.request = op->method;
+  version.request = op->patch && op->method == CHARTA_METHOD_UPDATE ? CHARTA_METHOD_PATCH
+                                                                     : op->method;
   version.last_updated = lu;
   version.body = op->body;
   version.body_length = op->body_length;
@@ -2389,6 +2391,7 @@ charta_store_transaction (ChartaStore      *self,
 
       ok = op_init (op, o->method, o->resource, o->type, o->id, o->full_url,
                     o->expected_version, i, FALSE, error);
+      op->patch = o->patch;
       if (ok && op->full_url != NULL)
         {
           if (g_hash_table_contains (req->urns, op->full_url))

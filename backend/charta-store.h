@@ -169,6 +169,8 @@ typedef enum
   CHARTA_METHOD_CREATE,
   CHARTA_METHOD_UPDATE,
   CHARTA_METHOD_DELETE,
+  CHARTA_METHOD_PATCH,   /* only as ChartaHistoryEntry.request: an update asked for as a
+                          * PATCH (ChartaOperation.patch) */
 } ChartaMethod;
 
 typedef struct
@@ -182,7 +184,8 @@ typedef struct
   ChartaResource *resource;     /* NULL for a delete */
   ChartaMethod   request;       /* what the write asked for: CREATE (the store chose the id:
                                  * POST Type), UPDATE (the caller named the id: PUT Type/id,
-                                 * also when that created the resource) or DELETE.  Versions
+                                 * also when that created the resource), PATCH (an update made
+                                 * by a patch: PATCH Type/id) or DELETE.  Versions
                                  * written before the store recorded it (schema 4) say what
                                  * @method implies: CREATE for a create. */
 } ChartaHistoryEntry;
@@ -233,6 +236,8 @@ typedef struct
   const char     *id;
   const char     *full_url;         /* "urn:uuid:…" (or absolute) fullUrl, NULL if none */
   int64_t         expected_version; /* > 0: conditional on that current version */
+  gboolean        patch;            /* UPDATE: it was asked for as a PATCH (the resource is
+                                     * the patched one); history says so (request PATCH) */
 } ChartaOperation;
 
 typedef struct

@@ -813,6 +813,69 @@ test_request (Fixture       *f,
   }
 }
 
+/* A PATCH, alone or in a transaction, is listed as the PATCH it was (http.html#history: the
+ * request that made each version), by the server and by `charta history`; `charta check`
+ * holds it to being an update. */
+static void
+test_patch_request (Fixture       *f,
+                    gconstpointer  data)
+{
+  g_autofree char *v1 = observation ("pp", 60);
+  g_autofree char *url = g_strconcat (f->base, "/Observation/pp", NULL);
+  g_autoptr(SoupMessage) msg = soup_message_new ("PATCH", url);
+  g_autoptr(GBytes) patch = NULL;
+  g_autoptr(GBytes) answer = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(ChartaOutcome) outcome = charta_outcome_new ();
+  static const char replace_status[] = "[{\"op\":\"replace\",\"path\":\"/status\","
+                                       "\"value\":\"amended\"}]";
+  g_autofree char *in_bundle = NULL;
+  g_autofree char *transaction = NULL;
+  static const char want[] =
+    "Observation/pp/_history/3 PATCH Observation/pp 200 OK, "
+    "Observation/pp/_history/2 PATCH Observation/pp 200 OK, "
+    "Observation/pp/_history/1 PUT Observation/pp 201 Created";
+
+  write_expecting (f, "PUT", "Observation/pp", v1, 201);
+  patch = g_bytes_new_static (replace_status, strlen (replace_status));
+  soup_message_set_request_body_from_bytes (msg, "application/json-patch+json", patch);
+  answer = soup_session_send_and_read (f->session, msg, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (soup_message_get_status (msg), ==, 200);
+
+  /* in a transaction: the JSON Patch as a Binary (http.html#transaction) */
+  {
+    static const char correct_status[] = "[{\"op\":\"replace\",\"path\":\"/status\","
+                                         "\"value\":\"corrected\"}]";
+
+    in_bundle = g_base64_encode ((const guchar *) correct_status, strlen (correct_status));
+  }
+  transaction = g_strdup_printf (
+    "{\"resourceType\":\"Bundle\",\"type\":\"transaction\",\"entry\":[{\"resource\":"
+    "{\"resourceType\":\"Binary\",\"contentType\":\"application/json-patch+json\","
+    "\"data\":\"%s\"},\"request\":{\"method\":\"PATCH\",\"url\":\"Observation/pp\"}}]}",
+    in_bundle);
+  write_expecting (f, "POST", "", transaction, 200);
+
+  assert_history (f, "Observation/pp/_history", NULL, want);
+  {
+    g_auto(ChartaTestRun) r = { 0 };
+    g_autoptr(JsonParser) parser = json_parser_new ();
+    g_autofree char *labels = NULL;
+
+    charta_test_run_charta (&r, "history", "--json", "--compact", f->st.store_path,
+                            "Observation/pp", NULL);
+    g_assert_cmpint (r.status, ==, 0);
+    json_parser_load_from_data (parser, r.out, -1, &error);
+    g_assert_no_error (error);
+    labels = bundle_labels (json_parser_get_root (parser), f->base, NULL);
+    g_assert_cmpstr (labels, ==, want);
+  }
+  g_assert_true (charta_store_check (f->st.store, outcome, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (charta_outcome_get_n_issues (outcome), ==, 0);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -825,6 +888,7 @@ main (int    argc,
 
   ADD ("at", test_at);
   ADD ("request", test_request);
+  ADD ("patch-request", test_patch_request);
 
 #undef ADD
 
