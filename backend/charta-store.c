@@ -1959,6 +1959,14 @@ op_init (Op              *op,
   op->index = index;
   op->expected_version = expected_version;
   op->full_url = g_strdup (full_url);
+  if (method == CHARTA_METHOD_PATCH)
+    {
+      /* (a patch is an UPDATE of the patched resource, with ChartaOperation.patch) */
+      g_set_error (error, CHARTA_STORE_ERROR, CHARTA_STORE_ERROR_INVALID,
+                   "an operation's method is CREATE, UPDATE or DELETE; a patch is an UPDATE of "
+                   "the patched resource marked as a patch");
+      return FALSE;
+    }
   if (method == CHARTA_METHOD_DELETE)
     {
       if (!check_type_and_id (type, id, error))

@@ -1002,6 +1002,45 @@ test_transaction_unresolved (Fixture       *f,
   snapshot_assert_same (f->store, &snapshot);
 }
 
+/* An UPDATE marked as a patch is recorded as the PATCH it was asked as; PATCH itself is no
+ * operation's method (it is refused, nothing written). */
+static void
+test_transaction_patch (Fixture       *f,
+                        gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(ChartaResource) v1 = charta_test_parse (
+    "{\"resourceType\":\"Patient\",\"id\":\"pt\",\"active\":true}");
+  g_autoptr(ChartaResource) v2 = charta_test_parse (
+    "{\"resourceType\":\"Patient\",\"id\":\"pt\",\"active\":false}");
+  g_autoptr(ChartaResource) stored = charta_store_update (f->store, v1, 0, NULL, NULL, &error);
+  ChartaOperation as_patch = { .method = CHARTA_METHOD_PATCH, .resource = v2 };
+  ChartaOperation update = { .method = CHARTA_METHOD_UPDATE, .resource = v2,
+                             .expected_version = 1, .patch = TRUE };
+  g_autoptr(GPtrArray) results = NULL;
+  g_autoptr(GPtrArray) history = NULL;
+  g_autoptr(ChartaOutcome) outcome = charta_outcome_new ();
+
+  g_assert_no_error (error);
+  results = charta_store_transaction (f->store, &as_patch, 1, NULL, &error);
+  g_assert_error (error, CHARTA_STORE_ERROR, CHARTA_STORE_ERROR_INVALID);
+  g_assert_null (results);
+  g_clear_error (&error);
+  g_assert_cmpuint (history_length (f->store, "Patient", "pt"), ==, 1);
+
+  results = charta_store_transaction (f->store, &update, 1, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (((ChartaOperationResult *) results->pdata[0])->version, ==, 2);
+  history = charta_store_history (f->store, "Patient", "pt", NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (history->len, ==, 2);
+  g_assert_cmpint (((ChartaHistoryEntry *) history->pdata[0])->method, ==, CHARTA_METHOD_UPDATE);
+  g_assert_cmpint (((ChartaHistoryEntry *) history->pdata[0])->request, ==, CHARTA_METHOD_PATCH);
+  g_assert_cmpint (((ChartaHistoryEntry *) history->pdata[1])->request, ==, CHARTA_METHOD_UPDATE);
+  g_assert_true (charta_store_check (f->store, outcome, &error));
+  g_assert_no_error (error);
+}
+
 static void
 test_transaction_invalid_500th (Fixture       *f,
                                 gconstpointer  data)
@@ -1944,6 +1983,7 @@ main (int    argc,
   ADD ("provenance/none-for-provenance", test_provenance_has_none);
   ADD ("transaction/urn-uuid", test_transaction_urns);
   ADD ("transaction/unresolved", test_transaction_unresolved);
+  ADD ("transaction/patch", test_transaction_patch);
   ADD ("transaction/invalid-500th", test_transaction_invalid_500th);
   ADD ("transaction/conflict-rolls-back", test_transaction_conflict_rolls_back);
   ADD ("history/paging", test_history_paging);
