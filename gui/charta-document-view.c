@@ -59,10 +59,8 @@ struct _ChartaDocumentView
   char *in_error_reason;
 
   /* The file. */
-  GCancellable *file_cancellable;
-  GFile *file;                  /* the temporary file the viewer shows */
+  ChartaDocumentFile df;        /* in the viewer (its widgets: file_stack… below) */
   char *file_key;               /* which attachment it holds: its url and hash */
-  gboolean file_failed;
 
   /* A change being saved. */
   GCancellable *change_cancellable;
@@ -366,6 +364,145 @@ charta_document_discard (GFile *file)
     return;
   /* On a worker thread of GIO's; nothing waits for it. */
   g_file_delete_async (file, G_PRIORITY_LOW, NULL, NULL, NULL);
+}
+
+/* ---- a document's file in a viewer ------------------------------------------------------------ */
+
+typedef struct
+{
+  GObject *owner;
+  ChartaDocumentFile *df;
+  GCancellable *cancellable;
+  char *title;
+  char *url;
+  char *what;
+} FileRead;
+
+static void
+file_read_free (FileRead *read)
+{
+  g_object_unref (read->owner);
+  g_object_unref (read->cancellable);
+  g_free (read->title);
+  g_free (read->url);
+  g_free (read->what);
+  g_free (read);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (FileRead, file_read_free)
+
+static void
+file_fetched (GObject      *source,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  g_autoptr(FileRead) read = user_data;
+  ChartaDocumentFile *df = read->df;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GFile) file = NULL;
+  g_autofree char *content_type = NULL;
+
+  file = charta_document_fetch_finish (result, &content_type, &error);
+  if (g_cancellable_is_cancelled (read->cancellable))
+    {
+      charta_document_discard (file);
+      return;
+    }
+  gtk_spinner_stop (df->spinner);
+  if (file == NULL)
+    {
+      g_autofree char *text = NULL;
+      g_autofree char *escaped = NULL;
+
+      g_debug ("the file of %s could not be fetched (%s %d)", read->what,
+               g_quark_to_string (error->domain), error->code);
+      if (g_error_matches (error, CHARTA_CLIENT_ERROR, CHARTA_CLIENT_ERROR_NOT_FOUND))
+        text = g_strdup_printf ("The %s’s file (%s) is not on the server: it may have been "
+                                "deleted. %s", df->noun,
+                                read->url != NULL ? read->url : "its Binary", df->when_gone);
+      else
+        text = g_strdup_printf ("The %s’s file could not be downloaded. %s", df->noun,
+                                error->message);
+      escaped = g_markup_escape_text (text, -1);
+      adw_status_page_set_description (df->error_page, escaped);
+      df->failed = TRUE;
+      gtk_stack_set_visible_child_name (df->stack, "failed");
+      return;
+    }
+  g_debug ("the file of %s is in the viewer", read->what);
+  charta_document_viewer_load_file (df->viewer, file, content_type, read->title);
+  /* The old file goes once the viewer has the new one. */
+  charta_document_discard (df->file);
+  g_set_object (&df->file, file);
+  df->failed = FALSE;
+  gtk_stack_set_visible_child_name (df->stack, "viewer");
+}
+
+void
+charta_document_file_init (ChartaDocumentFile   *df,
+                           GObject              *owner,
+                           ChartaDocumentViewer *viewer,
+                           GtkStack             *stack,
+                           GtkSpinner           *spinner,
+                           AdwStatusPage        *error_page,
+                           const char           *noun,
+                           const char           *when_gone)
+{
+  memset (df, 0, sizeof *df);
+  df->owner = owner;
+  df->viewer = viewer;
+  df->stack = stack;
+  df->spinner = spinner;
+  df->error_page = error_page;
+  df->noun = noun;
+  df->when_gone = when_gone;
+}
+
+void
+charta_document_file_fetch (ChartaDocumentFile *df,
+                            ChartaClient       *client,
+                            JsonObject         *attachment,
+                            const char         *title,
+                            const char         *what)
+{
+  FileRead *read;
+
+  g_return_if_fail (df != NULL && G_IS_OBJECT (df->owner));
+  g_return_if_fail (attachment != NULL);
+
+  if (df->cancellable != NULL)
+    g_cancellable_cancel (df->cancellable);
+  g_clear_object (&df->cancellable);
+  df->cancellable = g_cancellable_new ();
+  read = g_new0 (FileRead, 1);
+  read->owner = g_object_ref (df->owner);
+  read->df = df;
+  read->cancellable = g_object_ref (df->cancellable);
+  read->title = g_strdup (title);
+  read->url = g_strdup (charta_json_get_string (attachment, "url"));
+  read->what = g_strdup (what);
+  gtk_spinner_start (df->spinner);
+  gtk_stack_set_visible_child_name (df->stack, "downloading");
+  charta_document_fetch_async (client, attachment, df->cancellable, file_fetched, read);
+}
+
+void
+charta_document_file_drop (ChartaDocumentFile *df,
+                           gboolean            at_once)
+{
+  g_return_if_fail (df != NULL);
+
+  if (df->cancellable != NULL)
+    g_cancellable_cancel (df->cancellable);
+  g_clear_object (&df->cancellable);
+  if (df->viewer != NULL)
+    charta_document_viewer_clear (df->viewer);
+  if (at_once && df->file != NULL)
+    g_file_delete (df->file, NULL, NULL);
+  else
+    charta_document_discard (df->file);
+  g_clear_object (&df->file);
+  df->failed = FALSE;
 }
 
 /* ---- words -------------------------------------------------------------------------------- */
@@ -996,81 +1133,8 @@ attachment_key (JsonObject *attachment)
 static void
 drop_file (ChartaDocumentView *self)
 {
-  if (self->file_cancellable != NULL)
-    g_cancellable_cancel (self->file_cancellable);
-  g_clear_object (&self->file_cancellable);
-  charta_document_viewer_clear (self->viewer);
-  charta_document_discard (self->file);
-  g_clear_object (&self->file);
+  charta_document_file_drop (&self->df, FALSE);
   g_clear_pointer (&self->file_key, g_free);
-  self->file_failed = FALSE;
-}
-
-typedef struct
-{
-  ChartaDocumentView *self;
-  GCancellable *cancellable;
-  char *title;
-  char *url;
-} FileRead;
-
-static void
-file_read_free (FileRead *read)
-{
-  g_object_unref (read->self);
-  g_object_unref (read->cancellable);
-  g_free (read->title);
-  g_free (read->url);
-  g_free (read);
-}
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (FileRead, file_read_free)
-
-static void
-file_fetched (GObject      *source,
-              GAsyncResult *result,
-              gpointer      user_data)
-{
-  g_autoptr(FileRead) read = user_data;
-  ChartaDocumentView *self = read->self;
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GFile) file = NULL;
-  g_autofree char *content_type = NULL;
-
-  file = charta_document_fetch_finish (result, &content_type, &error);
-  if (g_cancellable_is_cancelled (read->cancellable))
-    {
-      charta_document_discard (file);
-      return;
-    }
-  gtk_spinner_stop (self->file_spinner);
-  if (file == NULL)
-    {
-      g_autofree char *text = NULL;
-      g_autofree char *escaped = NULL;
-
-      g_debug ("the file of DocumentReference/%s could not be fetched (%s %d)", self->id,
-               g_quark_to_string (error->domain), error->code);
-      if (g_error_matches (error, CHARTA_CLIENT_ERROR, CHARTA_CLIENT_ERROR_NOT_FOUND))
-        text = g_strdup_printf ("The document’s file (%s) is not on the server: it may have "
-                                "been deleted. The document’s record is still here.",
-                                read->url != NULL ? read->url : "its Binary");
-      else
-        text = g_strdup_printf ("The document’s file could not be downloaded. %s",
-                                error->message);
-      escaped = g_markup_escape_text (text, -1);
-      adw_status_page_set_description (self->file_error_page, escaped);
-      self->file_failed = TRUE;
-      gtk_stack_set_visible_child_name (self->file_stack, "failed");
-      return;
-    }
-  g_debug ("the file of DocumentReference/%s is in the viewer", self->id);
-  charta_document_viewer_load_file (self->viewer, file, content_type, read->title);
-  /* The old file goes once the viewer has the new one. */
-  charta_document_discard (self->file);
-  g_set_object (&self->file, file);
-  self->file_failed = FALSE;
-  gtk_stack_set_visible_child_name (self->file_stack, "viewer");
 }
 
 static void
@@ -1080,36 +1144,25 @@ fetch_file (ChartaDocumentView *self,
   JsonObject *document = document_object (self);
   JsonObject *attachment = document_attachment (document);
   g_autofree char *key = attachment_key (attachment);
-  FileRead *read;
+  g_autofree char *what = NULL;
+  const char *title;
 
-  if (!again && key != NULL && g_strcmp0 (key, self->file_key) == 0 && self->file != NULL
-      && !self->file_failed)
+  if (!again && key != NULL && g_strcmp0 (key, self->file_key) == 0 && self->df.file != NULL
+      && !self->df.failed)
     return;
-  if (self->file_cancellable != NULL)
-    g_cancellable_cancel (self->file_cancellable);
-  g_clear_object (&self->file_cancellable);
   g_free (self->file_key);
   self->file_key = g_steal_pointer (&key);
   if (attachment == NULL || (charta_json_get_string (attachment, "url") == NULL
                              && charta_json_get_string (attachment, "data") == NULL))
     {
-      drop_file (self);
-      gtk_stack_set_visible_child_name (self->file_stack, "none");
+      charta_document_file_drop (&self->df, FALSE);
+      gtk_stack_set_visible_child_name (self->df.stack, "none");
       return;
     }
-
-  self->file_cancellable = g_cancellable_new ();
-  read = g_new0 (FileRead, 1);
-  read->self = g_object_ref (self);
-  read->cancellable = g_object_ref (self->file_cancellable);
-  read->title = g_strdup (charta_json_get_string (attachment, "title"));
-  if (read->title == NULL)
-    read->title = g_strdup (self->title);
-  read->url = g_strdup (charta_json_get_string (attachment, "url"));
-  gtk_spinner_start (self->file_spinner);
-  gtk_stack_set_visible_child_name (self->file_stack, "downloading");
-  charta_document_fetch_async (self->client, attachment, self->file_cancellable, file_fetched,
-                               read);
+  title = charta_json_get_string (attachment, "title");
+  what = g_strdup_printf ("DocumentReference/%s", self->id);
+  charta_document_file_fetch (&self->df, self->client, attachment,
+                              title != NULL ? title : self->title, what);
 }
 
 static void
@@ -1814,17 +1867,11 @@ charta_document_view_dispose (GObject *object)
   if (self->chooser != NULL)
     gtk_native_dialog_destroy (GTK_NATIVE_DIALOG (self->chooser));
   g_clear_object (&self->chooser);
-  /* (the template's pointers outlive their widgets: once is enough) */
-  if (self->viewer != NULL)
-    charta_document_viewer_clear (self->viewer);
+  /* At once, not in the background: the app may be ending.  (The template's pointers
+   * outlive their widgets: once is enough.) */
+  charta_document_file_drop (&self->df, TRUE);
+  self->df.viewer = NULL;
   self->viewer = NULL;
-  if (self->file_cancellable != NULL)
-    g_cancellable_cancel (self->file_cancellable);
-  g_clear_object (&self->file_cancellable);
-  /* At once, not in the background: the app may be ending. */
-  if (self->file != NULL)
-    g_file_delete (self->file, NULL, NULL);
-  g_clear_object (&self->file);
   g_clear_object (&self->client);
 
   G_OBJECT_CLASS (charta_document_view_parent_class)->dispose (object);
@@ -1938,6 +1985,9 @@ static void
 charta_document_view_init (ChartaDocumentView *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
+  charta_document_file_init (&self->df, G_OBJECT (self), self->viewer, self->file_stack,
+                             self->file_spinner, self->file_error_page, "document",
+                             "The document’s record is still here.");
   update_actions (self);
 }
 

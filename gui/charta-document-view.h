@@ -92,6 +92,49 @@ GFile                *charta_document_fetch_finish        (GAsyncResult        *
 /* Deletes @file in the background (NULL: nothing). */
 void                  charta_document_discard             (GFile               *file);
 
+/* A document's file shown in a viewer, for the widgets that show one (the document view, the
+ * indexing queue): the owner's @stack has the pages "downloading" (with @spinner), "failed"
+ * (@error_page, with the owner's Try Again) and "viewer" (@viewer).  Set up with
+ * charta_document_file_init(). */
+typedef struct
+{
+  GObject              *owner;       /* kept alive while a fetch runs */
+  ChartaDocumentViewer *viewer;
+  GtkStack             *stack;
+  GtkSpinner           *spinner;
+  AdwStatusPage        *error_page;
+  const char           *noun;        /* "document", "scan": for the messages */
+  const char           *when_gone;   /* said after "…is not on the server: it may have been
+                                      * deleted." */
+  /* Its state. */
+  GCancellable         *cancellable; /* of the fetch running, if any */
+  GFile                *file;        /* the temporary file the viewer shows */
+  gboolean              failed;      /* the last fetch failed */
+} ChartaDocumentFile;
+
+/* Sets up @df for @owner's widgets and words (see ChartaDocumentFile). */
+void                  charta_document_file_init           (ChartaDocumentFile   *df,
+                                                           GObject              *owner,
+                                                           ChartaDocumentViewer *viewer,
+                                                           GtkStack             *stack,
+                                                           GtkSpinner           *spinner,
+                                                           AdwStatusPage        *error_page,
+                                                           const char           *noun,
+                                                           const char           *when_gone);
+/* Downloads @attachment (charta_document_fetch_async()) with the "downloading" page shown,
+ * then shows it in the viewer under @title (the file it replaces is deleted), or says on the
+ * "failed" page what went wrong.  @what names the document in debug logs
+ * ("DocumentReference/7"). */
+void                  charta_document_file_fetch          (ChartaDocumentFile  *df,
+                                                           ChartaClient        *client,
+                                                           JsonObject          *attachment,
+                                                           const char          *title,
+                                                           const char          *what);
+/* Stops a fetch, empties the viewer and deletes the file (@at_once: now, not in the
+ * background, when the app may be ending). */
+void                  charta_document_file_drop           (ChartaDocumentFile  *df,
+                                                           gboolean             at_once);
+
 /* The file's name, its kind and size ("consent.pdf · PDF, 1.2 MB"); NULL when @attachment
  * says nothing of them. */
 char                 *charta_document_describe_file       (JsonObject          *attachment);

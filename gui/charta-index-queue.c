@@ -33,8 +33,7 @@ struct _ChartaIndexQueue
   char *selected;               /* "DocumentReference/7" */
   GCancellable *cancellable;    /* the list's read */
   GCancellable *count_cancellable;
-  GCancellable *file_cancellable;
-  GFile *file;                  /* the chosen scan's file, as the viewer shows it */
+  ChartaDocumentFile df;        /* the chosen scan's file in the viewer (file_stack… below) */
   GCancellable *file_save_cancellable;  /* a filing */
   gboolean busy;
 
@@ -286,74 +285,7 @@ find_row (ChartaIndexQueue *self,
 static void
 drop_file (ChartaIndexQueue *self)
 {
-  if (self->file_cancellable != NULL)
-    g_cancellable_cancel (self->file_cancellable);
-  g_clear_object (&self->file_cancellable);
-  charta_document_viewer_clear (self->viewer);
-  charta_document_discard (self->file);
-  g_clear_object (&self->file);
-}
-
-typedef struct
-{
-  ChartaIndexQueue *self;
-  GCancellable *cancellable;
-  char *title;
-  char *url;
-} FileRead;
-
-static void
-file_read_free (FileRead *read)
-{
-  g_object_unref (read->self);
-  g_object_unref (read->cancellable);
-  g_free (read->title);
-  g_free (read->url);
-  g_free (read);
-}
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (FileRead, file_read_free)
-
-static void
-file_fetched (GObject      *source,
-              GAsyncResult *result,
-              gpointer      user_data)
-{
-  g_autoptr(FileRead) read = user_data;
-  ChartaIndexQueue *self = read->self;
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GFile) file = NULL;
-  g_autofree char *content_type = NULL;
-
-  file = charta_document_fetch_finish (result, &content_type, &error);
-  if (g_cancellable_is_cancelled (read->cancellable))
-    {
-      charta_document_discard (file);
-      return;
-    }
-  gtk_spinner_stop (self->file_spinner);
-  if (file == NULL)
-    {
-      g_autofree char *text = NULL;
-      g_autofree char *escaped = NULL;
-
-      g_debug ("the scan %s could not be fetched (%s %d)", self->selected,
-               g_quark_to_string (error->domain), error->code);
-      if (g_error_matches (error, CHARTA_CLIENT_ERROR, CHARTA_CLIENT_ERROR_NOT_FOUND))
-        text = g_strdup_printf ("The scan’s file (%s) is not on the server: it may have been "
-                                "deleted. It can still be indexed.",
-                                read->url != NULL ? read->url : "its Binary");
-      else
-        text = g_strdup_printf ("The scan’s file could not be downloaded. %s", error->message);
-      escaped = g_markup_escape_text (text, -1);
-      adw_status_page_set_description (self->file_error_page, escaped);
-      gtk_stack_set_visible_child_name (self->file_stack, "failed");
-      return;
-    }
-  charta_document_viewer_load_file (self->viewer, file, content_type, read->title);
-  charta_document_discard (self->file);
-  g_set_object (&self->file, file);
-  gtk_stack_set_visible_child_name (self->file_stack, "viewer");
+  charta_document_file_drop (&self->df, FALSE);
 }
 
 static void
@@ -363,7 +295,7 @@ fetch_file (ChartaIndexQueue *self)
   JsonObject *document = node != NULL ? json_node_get_object (node) : NULL;
   JsonObject *attachment = charta_json_get_object (charta_json_get_first (document, "content"),
                                                    "attachment");
-  FileRead *read;
+  g_autofree char *title = NULL;
 
   drop_file (self);
   if (attachment == NULL)
@@ -374,16 +306,8 @@ fetch_file (ChartaIndexQueue *self)
       gtk_stack_set_visible_child_name (self->file_stack, "failed");
       return;
     }
-  self->file_cancellable = g_cancellable_new ();
-  read = g_new0 (FileRead, 1);
-  read->self = g_object_ref (self);
-  read->cancellable = g_object_ref (self->file_cancellable);
-  read->title = scan_name (document);
-  read->url = g_strdup (charta_json_get_string (attachment, "url"));
-  gtk_spinner_start (self->file_spinner);
-  gtk_stack_set_visible_child_name (self->file_stack, "downloading");
-  charta_document_fetch_async (self->client, attachment, self->file_cancellable, file_fetched,
-                               read);
+  title = scan_name (document);
+  charta_document_file_fetch (&self->df, self->client, attachment, title, self->selected);
 }
 
 static void
@@ -919,17 +843,11 @@ charta_index_queue_dispose (GObject *object)
         g_cancellable_cancel (*cancellables[i]);
       g_clear_object (cancellables[i]);
     }
-  /* (the template's pointers outlive their widgets: once is enough) */
-  if (self->viewer != NULL)
-    charta_document_viewer_clear (self->viewer);
+  /* At once, not in the background: the app may be ending.  (The template's pointers
+   * outlive their widgets: once is enough.) */
+  charta_document_file_drop (&self->df, TRUE);
+  self->df.viewer = NULL;
   self->viewer = NULL;
-  if (self->file_cancellable != NULL)
-    g_cancellable_cancel (self->file_cancellable);
-  g_clear_object (&self->file_cancellable);
-  /* At once, not in the background: the app may be ending. */
-  if (self->file != NULL)
-    g_file_delete (self->file, NULL, NULL);
-  g_clear_object (&self->file);
   g_clear_object (&self->client);
   /* Nothing of the queue is touched while its widgets go. */
   if (self->queue_list != NULL)
@@ -1046,6 +964,9 @@ charta_index_queue_init (ChartaIndexQueue *self)
 {
   self->n_documents = -1;
   gtk_widget_init_template (GTK_WIDGET (self));
+  charta_document_file_init (&self->df, G_OBJECT (self), self->viewer, self->file_stack,
+                             self->file_spinner, self->file_error_page, "scan",
+                             "It can still be indexed.");
   update_actions (self);
 }
 
