@@ -476,9 +476,15 @@ test_metadata (Fixture       *f,
 
       g_test_message ("%s", paths[i]);
       g_assert_nonnull (security);
-      charta_test_assert_contains (member_string (security, "description"),
-                                   "Authorization: Bearer");
-      charta_test_assert_contains (member_string (security, "description"), "401");
+      /* (security.description is no summary element: _summary=true leaves it out) */
+      if (strstr (paths[i], "_summary") == NULL)
+        {
+          charta_test_assert_contains (member_string (security, "description"),
+                                       "Authorization: Bearer");
+          charta_test_assert_contains (member_string (security, "description"), "401");
+        }
+      else
+        g_assert_null (member_string (security, "description"));
       service = json_object_get_array_member (security, "service");
       g_assert_cmpuint (json_array_get_length (service), ==, 1);
       charta_test_assert_contains (member_string (json_array_get_object_element (service, 0),

@@ -531,6 +531,36 @@ test_metadata (Fixture       *f,
   g_assert_no_error (error);
   charta_validate (parsed, &error);
   g_assert_no_error (error);
+
+  /* _summary=true: the summary elements only (every type still listed, no search parameters:
+   * CapabilityStatement.rest.resource.searchParam is no summary element), tagged SUBSETTED;
+   * _elements; a bad _summary is a 400 */
+  {
+    g_autoptr(Response) summary = fetch (f, "GET", "metadata?_summary=true", NULL, NULL);
+    g_autoptr(Response) elements = fetch (f, "GET", "metadata?_elements=fhirVersion", NULL, NULL);
+    g_autoptr(Response) bad = fetch (f, "GET", "metadata?_summary=most", NULL, NULL);
+    JsonObject *small, *small_rest, *small_patient, *meta;
+
+    g_assert_cmpuint (summary->status, ==, 200);
+    small = body_object (summary);
+    g_assert_cmpstr (member_string (small, "fhirVersion"), ==, "4.0.1");
+    small_rest = json_array_get_object_element (json_object_get_array_member (small, "rest"), 0);
+    g_assert_cmpuint (json_array_get_length (json_object_get_array_member (small_rest,
+                                                                            "resource")), ==,
+                      n_types);
+    small_patient = find_rest_resource (small, "Patient");
+    g_assert_nonnull (small_patient);
+    g_assert_false (json_object_has_member (small_patient, "searchParam"));
+    meta = json_object_get_object_member (small, "meta");
+    g_assert_cmpstr (member_string (json_array_get_object_element (
+                       json_object_get_array_member (meta, "tag"), 0), "code"), ==, "SUBSETTED");
+    g_assert_cmpuint (g_bytes_get_size (summary->body) * 10, <, g_bytes_get_size (r->body));
+
+    g_assert_cmpuint (elements->status, ==, 200);
+    g_assert_cmpstr (member_string (body_object (elements), "fhirVersion"), ==, "4.0.1");
+    g_assert_false (json_object_has_member (body_object (elements), "rest"));
+    g_assert_cmpuint (bad->status, ==, 400);
+  }
 }
 
 static void
