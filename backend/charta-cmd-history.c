@@ -222,21 +222,17 @@ append_json_entry (GString            *s,
     last_updated = when;
   /* types and ids are checked FHIR names: nothing in them needs escaping */
   /* the request as asked (a PUT that created the resource is a PUT), the response as done */
+  if (strcmp (charta_history_entry_get_http_method (entry), "POST") == 0)
+    g_string_append_printf (s, "\"request\":{\"method\":\"POST\",\"url\":\"%s\"},",
+                            entry->type);
+  else
+    g_string_append_printf (s, "\"request\":{\"method\":\"%s\",\"url\":\"%s/%s\"},",
+                            charta_history_entry_get_http_method (entry), entry->type,
+                            entry->id);
   if (entry->method == CHARTA_METHOD_DELETE)
-    g_string_append_printf (s, "\"request\":{\"method\":\"DELETE\",\"url\":\"%s/%s\"},"
-                            "\"response\":{\"status\":\"204 No Content\",",
-                            entry->type, entry->id);
+    g_string_append (s, "\"response\":{\"status\":\"204 No Content\",");
   else
     {
-      if (entry->request == CHARTA_METHOD_CREATE)
-        g_string_append_printf (s, "\"request\":{\"method\":\"POST\",\"url\":\"%s\"},",
-                                entry->type);
-      else if (entry->request == CHARTA_METHOD_PATCH)
-        g_string_append_printf (s, "\"request\":{\"method\":\"PATCH\",\"url\":\"%s/%s\"},",
-                                entry->type, entry->id);
-      else
-        g_string_append_printf (s, "\"request\":{\"method\":\"PUT\",\"url\":\"%s/%s\"},",
-                                entry->type, entry->id);
       g_string_append_printf (s, "\"response\":{\"status\":\"%s\","
                               "\"location\":\"%s/%s/_history/%" G_GINT64_FORMAT "\",",
                               entry->method == CHARTA_METHOD_CREATE ? "201 Created" : "200 OK",

@@ -190,8 +190,10 @@ sql_prepare (ChartaDb    *db,
   sqlite3_stmt *stmt = NULL;
   int rc;
 
-  /* the text only: values are bound, never printed (G_MESSAGES_DEBUG=charta-search shows it) */
-  g_debug ("search SQL: %s", q->text->str);
+  /* the text only: values are bound, never printed (G_MESSAGES_DEBUG=charta-search shows it,
+   * on standard output); not even formatted otherwise, on this hot path */
+  if (!g_log_writer_default_would_drop (G_LOG_LEVEL_DEBUG, G_LOG_DOMAIN))
+    g_debug ("search SQL: %s", q->text->str);
   rc = sqlite3_prepare_v2 (handle, q->text->str, (int) q->text->len, &stmt, NULL);
 
   if (rc != SQLITE_OK)
@@ -3076,6 +3078,20 @@ run_includes (Compiler            *c,
   return TRUE;
 }
 
+/* The page query over the rids a page was found to hold (@rids: a JSON array, in page order,
+ * one more than the page when there is a next one): their rows, in the cursor's direction. */
+static void
+page_by_rids (Sql        *q,
+              const char *rids,
+              gboolean    backward)
+{
+  sql_add (q, "SELECT " ROW_COLUMNS " FROM resource r" ROW_JOINS " WHERE r.rid IN"
+              " (SELECT value FROM json_each (");
+  sql_text (q, rids);
+  sql_add (q, ")) AND r.deleted = 0");
+  sql_add (q, backward ? " ORDER BY r.rid DESC" : " ORDER BY r.rid ASC");
+}
+
 /* The most targets a chain's page is merged from (each costs one index seek). */
 #define MERGE_MAX_TARGETS 200
 
@@ -3247,11 +3263,7 @@ merge_page_sql (Compiler  *c,
   g_string_append_c (rids, ']');
 
   /* the page (and one more, to know there is a next one), in the cursor's direction */
-  sql_add (q, "SELECT " ROW_COLUMNS " FROM resource r" ROW_JOINS " WHERE r.rid IN"
-              " (SELECT value FROM json_each (");
-  sql_text (q, rids->str);
-  sql_add (q, ")) AND r.deleted = 0");
-  sql_add (q, backward ? " ORDER BY r.rid DESC" : " ORDER BY r.rid ASC");
+  page_by_rids (q, rids->str, backward);
   *used = TRUE;
   return TRUE;
 }
@@ -3324,11 +3336,7 @@ driven_page_sql (Compiler  *c,
     }
   g_string_append_c (rids, ']');
 
-  sql_add (q, "SELECT " ROW_COLUMNS " FROM resource r" ROW_JOINS " WHERE r.rid IN"
-              " (SELECT value FROM json_each (");
-  sql_text (q, rids->str);
-  sql_add (q, ")) AND r.deleted = 0");
-  sql_add (q, backward ? " ORDER BY r.rid DESC" : " ORDER BY r.rid ASC");
+  page_by_rids (q, rids->str, backward);
   return TRUE;
 }
 

@@ -4789,6 +4789,7 @@ append_history_entry (GString            *out,
   g_autoptr(GDateTime) exact = g_date_time_add (when, entry->last_updated % G_USEC_PER_SEC);
   /* all six digits, as meta.lastUpdated: _at=lastModified is then that one microsecond */
   g_autofree char *instant = g_date_time_format (exact, "%Y-%m-%dT%H:%M:%S.%fZ");
+  const char *method;
 
   /* types and ids are checked FHIR names: nothing in them needs escaping */
   g_string_append (out, "{\"fullUrl\":");
@@ -4806,21 +4807,17 @@ append_history_entry (GString            *out,
     }
   /* The request is what was asked (a PUT that created the resource is a PUT of Type/id),
    * the response what it did. */
+  method = charta_history_entry_get_http_method (entry);
+  if (strcmp (method, "POST") == 0)
+    g_string_append_printf (out, ",\"request\":{\"method\":\"POST\",\"url\":\"%s\"},",
+                            entry->type);
+  else
+    g_string_append_printf (out, ",\"request\":{\"method\":\"%s\",\"url\":\"%s/%s\"},",
+                            method, entry->type, entry->id);
   if (entry->method == CHARTA_METHOD_DELETE)
-    g_string_append_printf (out, ",\"request\":{\"method\":\"DELETE\",\"url\":\"%s/%s\"},"
-                            "\"response\":{\"status\":\"204 No Content\",",
-                            entry->type, entry->id);
+    g_string_append (out, "\"response\":{\"status\":\"204 No Content\",");
   else
     {
-      if (entry->request == CHARTA_METHOD_CREATE)
-        g_string_append_printf (out, ",\"request\":{\"method\":\"POST\",\"url\":\"%s\"},",
-                                entry->type);
-      else if (entry->request == CHARTA_METHOD_PATCH)
-        g_string_append_printf (out, ",\"request\":{\"method\":\"PATCH\","
-                                "\"url\":\"%s/%s\"},", entry->type, entry->id);
-      else
-        g_string_append_printf (out, ",\"request\":{\"method\":\"PUT\","
-                                "\"url\":\"%s/%s\"},", entry->type, entry->id);
       g_string_append (out, entry->method == CHARTA_METHOD_CREATE
                             ? "\"response\":{\"status\":\"201 Created\","
                             : "\"response\":{\"status\":\"200 OK\",");

@@ -2515,6 +2515,26 @@ charta_store_vread (ChartaStore  *self,
 
 /* ---- history --------------------------------------------------------------------------------- */
 
+const char *
+charta_history_entry_get_http_method (const ChartaHistoryEntry *entry)
+{
+  g_return_val_if_fail (entry != NULL, NULL);
+
+  if (entry->method == CHARTA_METHOD_DELETE)
+    return "DELETE";
+  switch (entry->request)
+    {
+    case CHARTA_METHOD_CREATE:
+      return "POST";
+    case CHARTA_METHOD_PATCH:
+      return "PATCH";
+    case CHARTA_METHOD_UPDATE:
+    case CHARTA_METHOD_DELETE:
+    default:
+      return "PUT";
+    }
+}
+
 void
 charta_history_entry_free (ChartaHistoryEntry *entry)
 {

@@ -217,6 +217,10 @@ GPtrArray      *charta_store_history            (ChartaStore                *sel
                                                  char                      **next_cursor,
                                                  GError                    **error);
 void            charta_history_entry_free       (ChartaHistoryEntry         *entry);
+/* The HTTP method of the request that made @entry's version, as a history Bundle's
+ * entry.request gives it (http.html#history): "DELETE", "POST" (its url the type), "PATCH" or
+ * "PUT" (their url Type/id; a PUT that created the resource is still a PUT). */
+const char     *charta_history_entry_get_http_method (const ChartaHistoryEntry *entry);
 
 /* The Provenance resources that target one version (@version > 0) or any version of the
  * resource (@version 0), newest first. */
